@@ -1,0 +1,37 @@
+// Hashing and signatures. SHA-256 for ids and commitments; Ed25519 for every
+// signed consensus message and transaction. Signing and verification go through
+// SignatureScheme so that the simulator can run a cheaper scheme with the same
+// shape; the node always uses ed25519_scheme(). Never touches files or clocks.
+#pragma once
+
+#include <array>
+
+#include "core/types.h"
+
+namespace synod {
+
+Hash32 sha256(ByteView data);
+
+struct KeyPair {
+  PublicKey public_key;
+  std::array<std::uint8_t, 32> seed{};  // the secret: everything derives from it
+
+  static KeyPair from_seed(const std::array<std::uint8_t, 32>& seed);
+  // A deterministic key for tests, simulations and benchmarks: seed = SHA-256(label).
+  static KeyPair from_label(std::string_view label);
+};
+
+class SignatureScheme {
+ public:
+  virtual ~SignatureScheme() = default;
+  virtual Signature sign(const KeyPair& key, ByteView message) const = 0;
+  virtual bool verify(const PublicKey& key, ByteView message, const Signature& sig) const = 0;
+};
+
+// Ed25519 through libsodium: about twice OpenSSL 3.0's verification rate here
+// (bench/crypto_bench.cc measures both in one run).
+const SignatureScheme& ed25519_scheme();
+// Ed25519 through OpenSSL 3, kept for the benchmark and a cross-check test.
+const SignatureScheme& ed25519_openssl_scheme();
+
+}  // namespace synod

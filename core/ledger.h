@@ -1,0 +1,71 @@
+// The replicated application: accounts (balance, nonce) keyed by public key,
+// values stored per owner, and the index of committed transactions. Execution
+// is deterministic: a transaction that cannot execute fails with a typed reason
+// and changes nothing. The state root after each block is computed from that
+// block's changes only, never by walking the whole state.
+#pragma once
+
+#include <map>
+#include <optional>
+#include <utility>
+#include <vector>
+
+#include "core/messages.h"
+#include "core/roster.h"
+
+namespace synod {
+
+struct Account {
+  std::uint64_t balance = 0;
+  std::uint64_t nonce = 0;  // the nonce the account's next transaction must carry
+  auto operator<=>(const Account&) const = default;
+};
+
+struct TxOutcome {
+  TxHash hash;
+  std::optional<TxError> error;  // empty: executed
+};
+
+struct BlockOutcome {
+  Height height;
+  std::vector<TxOutcome> txs;  // one per transaction, in block order
+  StateRoot state_root;        // after this block
+};
+
+struct TxLocation {
+  Height height;
+  std::uint32_t index = 0;
+  std::optional<TxError> error;
+};
+
+class Ledger {
+ public:
+  // Applies the genesis allocations; height 0 with the genesis state root.
+  explicit Ledger(const Genesis& genesis);
+
+  // Executes the next committed block. The caller guarantees that every
+  // signature was verified (on mempool entry, or by the quorum that certified
+  // the block) and that `height` is height() + 1.
+  BlockOutcome execute(Height height, const std::vector<Transaction>& txs);
+
+  Height height() const { return height_; }
+  const StateRoot& state_root() const { return state_root_; }
+  const ChainId& chain_id() const { return chain_id_; }
+
+  std::optional<Account> account(const PublicKey& key) const;
+  std::optional<Bytes> value(const PublicKey& owner, const Bytes& key) const;
+  std::optional<TxLocation> find_tx(const TxHash& hash) const;
+  // The sum of all balances; constant by construction (the checkers verify it).
+  unsigned __int128 total_balance() const;
+
+ private:
+  ChainId chain_id_;
+  ChainParams params_;
+  Height height_;
+  StateRoot state_root_;
+  std::map<PublicKey, Account> accounts_;
+  std::map<std::pair<PublicKey, Bytes>, Bytes> values_;
+  std::map<TxHash, TxLocation> committed_txs_;
+};
+
+}  // namespace synod

@@ -1,0 +1,63 @@
+// Transactions waiting to be proposed. Bounded in count and bytes, deduplicated
+// by hash, and each transaction's signature is verified exactly once per node,
+// here, on entry. Proposal batches are bounded by the chain's block_txs_max and
+// block_bytes_max. Deterministic: arrival order decides, never a hash order.
+#pragma once
+
+#include <cstddef>
+#include <expected>
+#include <list>
+#include <map>
+#include <set>
+#include <vector>
+
+#include "core/crypto.h"
+#include "core/ledger.h"
+
+namespace synod {
+
+struct MempoolLimits {
+  std::size_t txs_max = 20000;
+  std::size_t bytes_max = 64u << 20;
+  // A transaction may run at most this far ahead of its sender's account nonce.
+  std::uint64_t nonce_ahead_max = 1000;
+};
+
+class Mempool {
+ public:
+  Mempool(const ChainId& chain, const ChainParams& params, MempoolLimits limits,
+          const SignatureScheme& scheme);
+
+  // Admission, cheapest checks first: TOO_LARGE, DUPLICATE (pending or already
+  // committed), BAD_NONCE (below the account's nonce or too far ahead),
+  // POOL_FULL, then BAD_SIGNATURE (the only expensive check, done once).
+  std::expected<TxHash, TxError> add(const Transaction& tx, const Ledger& ledger);
+
+  // The next proposal's transactions in arrival order, skipping `exclude` (those
+  // already in uncommitted ancestors), within block_txs_max and block_bytes_max.
+  std::vector<Transaction> batch(const std::set<TxHash>& exclude) const;
+
+  // True if `hash` is pending here, which means its signature was verified.
+  bool contains(const TxHash& hash) const { return index_.contains(hash); }
+  // Drops transactions that committed (executed or failed) in a block.
+  void remove_committed(const std::vector<TxOutcome>& outcomes);
+
+  std::size_t size() const { return index_.size(); }
+  std::size_t bytes() const { return bytes_; }
+
+ private:
+  struct Entry {
+    TxHash hash;
+    Transaction tx;
+    std::size_t size_bytes = 0;
+  };
+  ChainId chain_;
+  ChainParams params_;
+  MempoolLimits limits_;
+  const SignatureScheme& scheme_;
+  std::list<Entry> queue_;  // arrival order
+  std::map<TxHash, std::list<Entry>::iterator> index_;
+  std::size_t bytes_ = 0;
+};
+
+}  // namespace synod

@@ -1,0 +1,74 @@
+#include "core/roster.h"
+
+#include "core/assert.h"
+#include "core/crypto.h"
+
+namespace synod {
+
+ChainId Genesis::chain_id() const {
+  Bytes out;
+  put_var(out, as_bytes("synod/genesis-file/v1"));
+  put_var(out, as_bytes(chain_name));
+  put_u32(out, static_cast<std::uint32_t>(validators.size()));
+  for (const Validator& v : validators) {
+    put_bytes(out, v.key.view());
+    put_u64(out, v.weight.value);
+    put_var(out, as_bytes(v.address));
+    put_var(out, as_bytes(v.description));
+  }
+  put_u32(out, static_cast<std::uint32_t>(allocations.size()));
+  for (const Allocation& a : allocations) {
+    put_bytes(out, a.account.view());
+    put_u64(out, a.balance);
+  }
+  put_u32(out, params.block_txs_max);
+  put_u64(out, params.block_bytes_max);
+  put_u32(out, params.tx_bytes_max);
+  put_u32(out, params.value_bytes_max);
+  put_u32(out, params.key_bytes_max);
+  return sha256(out);
+}
+
+Roster::Roster(std::vector<Validator> validators) : validators_(std::move(validators)) {
+  SYNOD_ASSERT(!validators_.empty());
+  std::uint64_t total = 0;
+  for (const Validator& v : validators_) {
+    SYNOD_ASSERT(v.weight.value > 0);
+    SYNOD_ASSERT(v.weight.value <= total_weight_max - total);
+    total += v.weight.value;
+  }
+  total_ = Weight(total);
+}
+
+const Validator& Roster::at(NodeId id) const {
+  SYNOD_ASSERT(contains(id));
+  return validators_[id.value];
+}
+
+std::optional<NodeId> Roster::find(const PublicKey& key) const {
+  for (std::size_t i = 0; i < validators_.size(); ++i) {
+    if (validators_[i].key == key) return NodeId(static_cast<std::uint32_t>(i));
+  }
+  return std::nullopt;
+}
+
+NodeId Roster::leader(const ChainId& chain, Round round) const {
+  Bytes seed;
+  put_var(seed, as_bytes("synod/leader/v1"));
+  put_bytes(seed, chain.view());
+  put_u64(seed, round.value);
+  const Hash32 h = sha256(seed);
+  std::uint64_t draw = 0;
+  for (int i = 0; i < 8; ++i) draw = (draw << 8) | h.bytes[i];
+  // total <= 2^60, so the modulo bias is below 2^-4 of one unit; it is the
+  // same on every node, which is what safety needs; fairness is approximate.
+  std::uint64_t point = draw % total_.value;
+  for (std::size_t i = 0; i < validators_.size(); ++i) {
+    if (point < validators_[i].weight.value) return NodeId(static_cast<std::uint32_t>(i));
+    point -= validators_[i].weight.value;
+  }
+  SYNOD_ASSERT(false);
+  return NodeId(0);
+}
+
+}  // namespace synod

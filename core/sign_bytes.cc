@@ -1,0 +1,108 @@
+#include "core/sign_bytes.h"
+
+#include "core/crypto.h"
+
+namespace synod {
+
+namespace {
+constexpr std::uint8_t op_transfer = 1;
+constexpr std::uint8_t op_store = 2;
+
+Bytes header(std::string_view domain, const ChainId& chain) {
+  Bytes out;
+  out.reserve(128);
+  put_var(out, as_bytes(domain));
+  put_bytes(out, chain.view());
+  return out;
+}
+}  // namespace
+
+Bytes tx_sign_bytes(const ChainId& chain, const Transaction& tx) {
+  Bytes out = header("synod/tx/v1", chain);
+  put_bytes(out, tx.sender.view());
+  put_u64(out, tx.nonce);
+  if (const auto* t = std::get_if<Transfer>(&tx.op)) {
+    put_u8(out, op_transfer);
+    put_bytes(out, t->to.view());
+    put_u64(out, t->amount);
+  } else {
+    const auto& s = std::get<StoreValue>(tx.op);
+    put_u8(out, op_store);
+    put_var(out, s.key);
+    put_var(out, s.value);
+  }
+  return out;
+}
+
+TxHash tx_hash(const ChainId& chain, const Transaction& tx) {
+  TxHash h;
+  h.bytes = sha256(tx_sign_bytes(chain, tx)).bytes;
+  return h;
+}
+
+std::size_t tx_size_bytes(const Transaction& tx) {
+  std::size_t op_bytes = 0;
+  if (const auto* s = std::get_if<StoreValue>(&tx.op)) {
+    op_bytes = 8 + s->key.size() + s->value.size();
+  } else {
+    op_bytes = PublicKey::size + 8;
+  }
+  return PublicKey::size + 8 + 1 + op_bytes + Signature::size;
+}
+
+Hash32 payload_hash(const ChainId& chain, const std::vector<Transaction>& txs) {
+  Bytes out = header("synod/payload/v1", chain);
+  put_u32(out, static_cast<std::uint32_t>(txs.size()));
+  for (const Transaction& tx : txs) {
+    put_bytes(out, tx_hash(chain, tx).view());
+    put_bytes(out, tx.sig.view());
+  }
+  return sha256(out);
+}
+
+BlockId block_id(const ChainId& chain, const Block& block) {
+  Bytes out = header("synod/block/v1", chain);
+  put_u64(out, block.round.value);
+  put_u64(out, block.height().value);
+  put_bytes(out, block.parent().view());
+  put_u64(out, block.justify.round.value);
+  put_u32(out, block.proposer.value);
+  put_bytes(out, payload_hash(chain, block.txs).view());
+  BlockId id;
+  id.bytes = sha256(out).bytes;
+  return id;
+}
+
+BlockId genesis_block_id(const ChainId& chain) {
+  BlockId id;
+  id.bytes = sha256(header("synod/genesis/v1", chain)).bytes;
+  return id;
+}
+
+BlockPtr seal(const ChainId& chain, Block block) {
+  block.id = block_id(chain, block);
+  return std::make_shared<const Block>(std::move(block));
+}
+
+Bytes proposal_sign_bytes(const ChainId& chain, const BlockId& block) {
+  Bytes out = header("synod/proposal/v1", chain);
+  put_bytes(out, block.view());
+  return out;
+}
+
+Bytes vote_sign_bytes(const ChainId& chain, const BlockId& block, Round round, Height height) {
+  Bytes out = header("synod/vote/v1", chain);
+  put_u64(out, round.value);
+  put_u64(out, height.value);
+  put_bytes(out, block.view());
+  return out;
+}
+
+Bytes timeout_sign_bytes(const ChainId& chain, Round round, Round high_qc_round) {
+  Bytes out = header("synod/timeout/v1", chain);
+  put_u64(out, round.value);
+  put_u64(out, high_qc_round.value);
+  return out;
+}
+
+}  // namespace synod

@@ -1,0 +1,26 @@
+// The exact bytes that are signed or hashed. Each is domain-separated
+// ("synod/<kind>/v1"), includes the chain id, and has a fixed layout of
+// big-endian integers and length-prefixed variable fields, so that no two
+// different meanings can share one signature. Changing a layout is a protocol
+// version change (docs/protocol.md, "Sign-bytes").
+#pragma once
+
+#include "core/messages.h"
+
+namespace synod {
+
+Bytes tx_sign_bytes(const ChainId& chain, const Transaction& tx);
+TxHash tx_hash(const ChainId& chain, const Transaction& tx);
+std::size_t tx_size_bytes(const Transaction& tx);
+
+Hash32 payload_hash(const ChainId& chain, const std::vector<Transaction>& txs);
+BlockId block_id(const ChainId& chain, const Block& block);
+BlockId genesis_block_id(const ChainId& chain);
+// Computes and stores the block's id; blocks are immutable afterwards.
+BlockPtr seal(const ChainId& chain, Block block);
+
+Bytes proposal_sign_bytes(const ChainId& chain, const BlockId& block);
+Bytes vote_sign_bytes(const ChainId& chain, const BlockId& block, Round round, Height height);
+Bytes timeout_sign_bytes(const ChainId& chain, Round round, Round high_qc_round);
+
+}  // namespace synod
