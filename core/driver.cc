@@ -1,0 +1,67 @@
+#include "core/driver.h"
+
+#include "core/assert.h"
+
+namespace synod {
+
+Driver::Driver(Replica& replica, Clock& clock, Network& network, Store& store, Subscriber* subscriber)
+    : replica_(replica), clock_(clock), network_(network), store_(store), subscriber_(subscriber) {
+  flush();  // recovery may have committed what the store had not recorded yet
+}
+
+void Driver::deliver(NodeId from, const Message& message) {
+  SYNOD_ASSERT(!crashed_);
+  replica_.on_tick(clock_.now());
+  replica_.on_message(from, message);
+  flush();
+}
+
+void Driver::request(const ClientRequest& request) {
+  SYNOD_ASSERT(!crashed_);
+  replica_.on_tick(clock_.now());
+  replica_.on_request(request);
+  flush();
+}
+
+void Driver::tick() {
+  SYNOD_ASSERT(!crashed_);
+  replica_.on_tick(clock_.now());
+  flush();
+}
+
+bool Driver::stop_before(Step step) {
+  if (crash_before_ && crash_before_(step)) crashed_ = true;
+  return crashed_;
+}
+
+void Driver::flush() {
+  Outbox out = replica_.take_outbox();
+  if (out.empty()) return;
+  // 1. The safety record is durable before any vote or timeout it allows leaves.
+  if (out.safety) {
+    if (stop_before(Step::PersistSafety)) return;
+    store_.save_safety(*out.safety);
+  }
+  // 2. Blocks are durable before messages that depend on them (our votes).
+  if (!out.blocks.empty()) {
+    if (stop_before(Step::PersistBlocks)) return;
+    store_.save_blocks(out.blocks);
+  }
+  // 3. Only now may messages leave.
+  if (!out.messages.empty()) {
+    if (stop_before(Step::Send)) return;
+    for (const Envelope& e : out.messages) network_.send(e.to, e.message);
+  }
+  // 4. Commits become durable in order; only then are they acknowledged.
+  if (!out.commits.empty()) {
+    if (stop_before(Step::PersistCommits)) return;
+    store_.save_commits(out.commits);
+  }
+  if (subscriber_ && (!out.commits.empty() || !out.replies.empty())) {
+    if (stop_before(Step::Notify)) return;
+    subscriber_->on_commits(out.commits);
+    subscriber_->on_replies(out.replies);
+  }
+}
+
+}  // namespace synod

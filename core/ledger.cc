@@ -1,0 +1,246 @@
+// Ledger: executes committed blocks against accounts and stored values, and
+// keeps the index of every committed transaction with its fate.
+//
+// Owns: the account map, the value map, the committed-transaction index and
+// the state root. Must never: read a clock, draw randomness, verify signatures
+// (that happened once, on mempool entry or in the quorum that certified the
+// block), iterate an unordered container, or do work proportional to the size
+// of the state when committing a block.
+//
+// Execution rules (DESIGN section 4; to be quoted in docs/protocol.md). Each
+// transaction, in block order:
+//   1. ALREADY_COMMITTED if its hash is in the committed index (an earlier
+//      block, or earlier in this same block);
+//   2. BAD_NONCE if its nonce is not the sender's account nonce (an unknown
+//      sender is an account with nonce 0 and balance 0);
+//   3. TOO_LARGE if it exceeds tx_bytes_max, or a StoreValue's key or value
+//      exceeds key_bytes_max / value_bytes_max;
+//   4. for a transfer, INSUFFICIENT_BALANCE if amount > balance, then
+//      BALANCE_OVERFLOW if the receiver's balance would pass 2^64 - 1.
+// A failing transaction changes nothing, not even the nonce; it does not even
+// create the sender's account. Every transaction except an ALREADY_COMMITTED
+// one is then recorded in the committed index with its height, index and
+// error, so that its fate can be reported and it can never execute later; an
+// ALREADY_COMMITTED one leaves the first record as it was, because that record
+// is the transaction's real fate.
+//
+// Genesis: allocations naming the same account are summed (a genesis file may
+// list an account twice, e.g. stake plus faucet); a sum past 2^64 - 1 is an
+// invalid genesis and stops the process, because no honest node could start
+// from it. The genesis root is
+//   SHA-256("synod/state-genesis/v1" || chain_id || n || (key, balance)*n)
+// over the merged allocations sorted by key.
+//
+// State root after block h:
+//   root_h = SHA-256("synod/state/v1" || root_{h-1} || h
+//                    || outcomes of the block's transactions, in block order
+//                    || final (balance, nonce) of each account the block
+//                       changed, sorted by key
+//                    || final value of each (owner, key) the block stored,
+//                       sorted by (owner, key))
+// Layout: the domain is length-prefixed (put_var); heights and balances are
+// big-endian u64; each list starts with a u32 count; an outcome is (tx hash,
+// u8 0 for executed or the TxError value); an account is (key, balance,
+// nonce); a value is (owner, var key, var value).
+// This is a hash chain over the history of changes, not a Merkle root over the
+// state: it costs time proportional to the block, never to the state, which is
+// what DESIGN section 4 asks for. It commits to history, so two honest nodes
+// with the same committed chain always agree, and two nodes that reached the
+// same state by different histories do not; it cannot prove a single account
+// to a light client. Failed transactions change the root through their
+// recorded outcome only.
+#include "core/ledger.h"
+
+#include <limits>
+#include <variant>
+
+#include "core/assert.h"
+#include "core/crypto.h"
+#include "core/sign_bytes.h"
+
+namespace synod {
+
+namespace {
+
+constexpr std::uint64_t balance_max = std::numeric_limits<std::uint64_t>::max();
+
+// The outcome byte in the state-root encoding: 0 for executed, else the error.
+std::uint8_t outcome_code(const std::optional<TxError>& error) {
+  return error ? static_cast<std::uint8_t>(*error) : std::uint8_t{0};
+}
+
+// What one successful transaction does to the state, computed before anything
+// is written so that a failing transaction cannot leave a partial change.
+struct Effect {
+  Account sender;
+  std::optional<std::pair<PublicKey, Account>> receiver;  // a transfer to another account
+  std::optional<Bytes> stored;                            // a StoreValue's value
+};
+
+}  // namespace
+
+Ledger::Ledger(const Genesis& genesis)
+    : chain_id_(genesis.chain_id()), params_(genesis.params), height_(0) {
+  for (const Allocation& a : genesis.allocations) {
+    Account& account = accounts_[a.account];
+    // An allocation sum past 2^64 - 1 is an invalid genesis, not Byzantine input.
+    SYNOD_ASSERT(a.balance <= balance_max - account.balance);
+    account.balance += a.balance;
+  }
+
+  Bytes out;
+  put_var(out, as_bytes("synod/state-genesis/v1"));
+  put_bytes(out, chain_id_.view());
+  SYNOD_ASSERT(accounts_.size() <= std::numeric_limits<std::uint32_t>::max());
+  put_u32(out, static_cast<std::uint32_t>(accounts_.size()));
+  for (const auto& [key, account] : accounts_) {  // std::map: sorted by key
+    SYNOD_ASSERT(account.nonce == 0);
+    put_bytes(out, key.view());
+    put_u64(out, account.balance);
+  }
+  state_root_ = sha256(out);
+}
+
+BlockOutcome Ledger::execute(Height height, const std::vector<Transaction>& txs) {
+  // Execution follows commit order, one block at a time, with no gaps.
+  SYNOD_ASSERT(height == height_.next());
+  SYNOD_ASSERT(txs.size() <= std::numeric_limits<std::uint32_t>::max());
+
+  BlockOutcome result;
+  result.height = height;
+  result.txs.reserve(txs.size());
+
+  // The final value of everything this block changes, sorted, for the root.
+  std::map<PublicKey, Account> touched_accounts;
+  std::map<std::pair<PublicKey, Bytes>, Bytes> touched_values;
+
+  for (std::uint32_t index = 0; index < txs.size(); ++index) {
+    const Transaction& tx = txs[index];
+    const TxHash hash = tx_hash(chain_id_, tx);
+
+    if (committed_txs_.contains(hash)) {
+      // The first record is the transaction's fate; keep it untouched.
+      result.txs.push_back(TxOutcome{hash, TxError::AlreadyCommitted});
+      continue;
+    }
+
+    const auto sender_it = accounts_.find(tx.sender);
+    const Account sender = sender_it == accounts_.end() ? Account{} : sender_it->second;
+
+    std::optional<TxError> error;
+    Effect effect;
+    if (tx.nonce != sender.nonce) {
+      error = TxError::BadNonce;
+    } else if (tx_size_bytes(tx) > params_.tx_bytes_max) {
+      error = TxError::TooLarge;
+    } else if (const auto* transfer = std::get_if<Transfer>(&tx.op)) {
+      effect.sender = sender;
+      effect.sender.nonce += 1;
+      if (transfer->amount > sender.balance) {
+        error = TxError::InsufficientBalance;
+      } else if (transfer->to != tx.sender) {
+        const auto receiver_it = accounts_.find(transfer->to);
+        Account receiver = receiver_it == accounts_.end() ? Account{} : receiver_it->second;
+        if (transfer->amount > balance_max - receiver.balance) {
+          error = TxError::BalanceOverflow;
+        } else {
+          const BalanceSum pair_before = BalanceSum{sender.balance} + receiver.balance;
+          effect.sender.balance -= transfer->amount;
+          receiver.balance += transfer->amount;
+          // Conservation, checked on the two accounts touched so that it costs
+          // nothing per state size; total_balance() is the checkers' global view.
+          SYNOD_ASSERT(BalanceSum{effect.sender.balance} + receiver.balance == pair_before);
+          effect.receiver.emplace(transfer->to, receiver);
+        }
+      }
+      // A transfer to oneself moves nothing: only the nonce advances.
+    } else {
+      const auto& store = std::get<StoreValue>(tx.op);
+      if (store.key.size() > params_.key_bytes_max || store.value.size() > params_.value_bytes_max) {
+        error = TxError::TooLarge;
+      } else {
+        effect.sender = sender;
+        effect.sender.nonce += 1;
+        effect.stored = store.value;
+      }
+    }
+
+    if (!error) {
+      SYNOD_ASSERT(effect.sender.nonce == sender.nonce + 1);
+      accounts_[tx.sender] = effect.sender;
+      touched_accounts[tx.sender] = effect.sender;
+      if (effect.receiver) {
+        SYNOD_ASSERT(effect.receiver->first != tx.sender);
+        accounts_[effect.receiver->first] = effect.receiver->second;
+        touched_accounts[effect.receiver->first] = effect.receiver->second;
+      }
+      if (effect.stored) {
+        auto key = std::make_pair(tx.sender, std::get<StoreValue>(tx.op).key);
+        values_[key] = *effect.stored;
+        touched_values[std::move(key)] = std::move(*effect.stored);
+      }
+    }
+
+    const auto [it, inserted] = committed_txs_.emplace(hash, TxLocation{height, index, error});
+    SYNOD_ASSERT(inserted);
+    result.txs.push_back(TxOutcome{hash, error});
+  }
+  SYNOD_ASSERT(result.txs.size() == txs.size());
+
+  Bytes out;
+  put_var(out, as_bytes("synod/state/v1"));
+  put_bytes(out, state_root_.view());
+  put_u64(out, height.value);
+  put_u32(out, static_cast<std::uint32_t>(result.txs.size()));
+  for (const TxOutcome& o : result.txs) {
+    put_bytes(out, o.hash.view());
+    put_u8(out, outcome_code(o.error));
+  }
+  SYNOD_ASSERT(touched_accounts.size() <= 2 * txs.size());
+  put_u32(out, static_cast<std::uint32_t>(touched_accounts.size()));
+  for (const auto& [key, account] : touched_accounts) {
+    SYNOD_ASSERT(accounts_.at(key) == account);
+    put_bytes(out, key.view());
+    put_u64(out, account.balance);
+    put_u64(out, account.nonce);
+  }
+  SYNOD_ASSERT(touched_values.size() <= txs.size());
+  put_u32(out, static_cast<std::uint32_t>(touched_values.size()));
+  for (const auto& [key, value] : touched_values) {
+    put_bytes(out, key.first.view());
+    put_var(out, key.second);
+    put_var(out, value);
+  }
+
+  height_ = height;
+  state_root_ = sha256(out);
+  result.state_root = state_root_;
+  return result;
+}
+
+std::optional<Account> Ledger::account(const PublicKey& key) const {
+  const auto it = accounts_.find(key);
+  if (it == accounts_.end()) return std::nullopt;
+  return it->second;
+}
+
+std::optional<Bytes> Ledger::value(const PublicKey& owner, const Bytes& key) const {
+  const auto it = values_.find(std::make_pair(owner, key));
+  if (it == values_.end()) return std::nullopt;
+  return it->second;
+}
+
+std::optional<TxLocation> Ledger::find_tx(const TxHash& hash) const {
+  const auto it = committed_txs_.find(hash);
+  if (it == committed_txs_.end()) return std::nullopt;
+  return it->second;
+}
+
+BalanceSum Ledger::total_balance() const {
+  // O(accounts): for checkers and tests, never on the commit path.
+  BalanceSum total = 0;
+  for (const auto& [key, account] : accounts_) total += account.balance;
+  return total;
+}
+
+}  // namespace synod

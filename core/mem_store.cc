@@ -1,0 +1,32 @@
+#include "core/mem_store.h"
+
+#include <algorithm>
+
+#include "core/assert.h"
+
+namespace synod {
+
+void MemStore::save_safety(const SafetyRecord& record) {
+  if (safety_) SYNOD_ASSERT(safety_->voted_round <= record.voted_round);
+  safety_ = record;
+  ++safety_writes_count_;
+}
+
+void MemStore::save_blocks(const std::vector<BlockPtr>& blocks) {
+  blocks_.insert(blocks_.end(), blocks.begin(), blocks.end());
+}
+
+void MemStore::save_commits(const std::vector<CommittedBlock>& commits) {
+  for (const CommittedBlock& c : commits) {
+    SYNOD_ASSERT(c.block->height() == Height(committed_.size() + 1));
+    committed_.push_back(c);
+  }
+  if (commits.empty()) return;
+  // Uncommitted blocks at or below the committed height can never be needed again.
+  const Height committed_height = commits.back().block->height();
+  std::erase_if(blocks_, [&](const BlockPtr& b) { return b->height() <= committed_height; });
+}
+
+Recovery MemStore::load() const { return Recovery{safety_, committed_, blocks_}; }
+
+}  // namespace synod

@@ -1,0 +1,95 @@
+// Mempool: transactions this node accepted and has not yet seen commit.
+//
+// Owns: the arrival-ordered queue, its hash index and the byte count. Must
+// never: verify a signature twice for one pending transaction (verification is
+// the node's dominant cost per transaction, DESIGN section 8), order anything
+// by hash (arrival order decides, so proposals are reproducible), grow past
+// MempoolLimits, or execute transactions (that is the Ledger's job; a nonce
+// here is only checked against a window, the ledger decides at commit).
+#include "core/mempool.h"
+
+#include <iterator>
+#include <variant>
+
+#include "core/assert.h"
+#include "core/sign_bytes.h"
+
+namespace synod {
+
+Mempool::Mempool(const ChainId& chain, const ChainParams& params, MempoolLimits limits,
+                 const SignatureScheme& scheme)
+    : chain_(chain), params_(params), limits_(limits), scheme_(scheme) {
+  SYNOD_ASSERT(limits_.txs_max > 0);
+  SYNOD_ASSERT(limits_.bytes_max > 0);
+}
+
+std::expected<TxHash, TxError> Mempool::add(const Transaction& tx, const Ledger& ledger) {
+  // Cheapest checks first; the signature, the only expensive one, comes last so
+  // that junk never costs a verification.
+  const std::size_t size_bytes = tx_size_bytes(tx);
+  if (size_bytes > params_.tx_bytes_max) return std::unexpected(TxError::TooLarge);
+  if (const auto* store = std::get_if<StoreValue>(&tx.op)) {
+    if (store->key.size() > params_.key_bytes_max) return std::unexpected(TxError::TooLarge);
+    if (store->value.size() > params_.value_bytes_max) return std::unexpected(TxError::TooLarge);
+  }
+
+  const TxHash hash = tx_hash(chain_, tx);
+  if (index_.contains(hash)) return std::unexpected(TxError::Duplicate);
+  if (ledger.find_tx(hash)) return std::unexpected(TxError::Duplicate);
+
+  const std::optional<Account> account = ledger.account(tx.sender);
+  const std::uint64_t account_nonce = account ? account->nonce : 0;
+  if (tx.nonce < account_nonce) return std::unexpected(TxError::BadNonce);
+  if (tx.nonce - account_nonce > limits_.nonce_ahead_max) return std::unexpected(TxError::BadNonce);
+
+  if (index_.size() + 1 > limits_.txs_max) return std::unexpected(TxError::PoolFull);
+  if (size_bytes > limits_.bytes_max - bytes_) return std::unexpected(TxError::PoolFull);
+
+  if (!scheme_.verify(tx.sender, tx_sign_bytes(chain_, tx), tx.sig)) {
+    return std::unexpected(TxError::BadSignature);
+  }
+
+  queue_.push_back(Entry{hash, tx, size_bytes});
+  const auto [it, inserted] = index_.emplace(hash, std::prev(queue_.end()));
+  SYNOD_ASSERT(inserted);
+  bytes_ += size_bytes;
+
+  SYNOD_ASSERT(index_.size() == queue_.size());
+  SYNOD_ASSERT(index_.size() <= limits_.txs_max);
+  SYNOD_ASSERT(bytes_ <= limits_.bytes_max);
+  return hash;
+}
+
+std::vector<Transaction> Mempool::batch(const std::set<TxHash>& exclude) const {
+  std::vector<Transaction> txs;
+  std::uint64_t batch_bytes = 0;
+  for (const Entry& entry : queue_) {
+    if (exclude.contains(entry.hash)) continue;
+    // Stop rather than skip: a later, smaller transaction must not overtake an
+    // earlier one, so arrival order alone decides what is proposed.
+    if (txs.size() + 1 > params_.block_txs_max) break;
+    if (entry.size_bytes > params_.block_bytes_max - batch_bytes) break;
+    txs.push_back(entry.tx);
+    batch_bytes += entry.size_bytes;
+  }
+  SYNOD_ASSERT(txs.size() <= params_.block_txs_max);
+  SYNOD_ASSERT(batch_bytes <= params_.block_bytes_max);
+  return txs;
+}
+
+void Mempool::remove_committed(const std::vector<TxOutcome>& outcomes) {
+  for (const TxOutcome& outcome : outcomes) {
+    const auto it = index_.find(outcome.hash);
+    if (it == index_.end()) continue;  // proposed by another node, or already removed
+    const std::size_t size_bytes = it->second->size_bytes;
+    SYNOD_ASSERT(it->second->hash == outcome.hash);
+    SYNOD_ASSERT(bytes_ >= size_bytes);
+    bytes_ -= size_bytes;
+    queue_.erase(it->second);
+    index_.erase(it);
+  }
+  SYNOD_ASSERT(index_.size() == queue_.size());
+  SYNOD_ASSERT(!queue_.empty() || bytes_ == 0);
+}
+
+}  // namespace synod

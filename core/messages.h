@@ -91,7 +91,9 @@ struct Block {
   std::vector<Transaction> txs;
   BlockId id;          // block_id(chain_id, *this); set by seal()
 
-  Height height() const { return justify.height.next(); }
+  // Round 0 is the genesis block alone, at height 0; every other block sits
+  // one above the block its justify certifies.
+  Height height() const { return round == Round(0) ? Height(0) : justify.height.next(); }
   const BlockId& parent() const { return justify.block; }
   auto operator<=>(const Block&) const = default;
 };

@@ -1,0 +1,609 @@
+#include "core/replica.h"
+
+#include <algorithm>
+#include <limits>
+
+#include "core/assert.h"
+#include "core/sign_bytes.h"
+
+namespace synod {
+
+std::string_view to_string(Reject r) {
+  static constexpr std::string_view names[] = {
+      "unknown_signer",   "wrong_leader",  "bad_signature",   "bad_certificate",
+      "bad_round",        "missing_tc",    "equivocation",    "stale_round",
+      "oversized_block",  "bad_tx_signature", "conflicts_with_committed", "tree_full",
+      "buffer_full",      "not_next_leader", "bad_sync_chain", "unsafe",
+  };
+  static_assert(std::size(names) == static_cast<std::size_t>(Reject::kCount));
+  return names[static_cast<std::size_t>(r)];
+}
+
+namespace {
+
+Hash32 qc_digest(const QuorumCert& qc) {
+  Bytes out;
+  put_bytes(out, qc.block.view());
+  put_u64(out, qc.round.value);
+  put_u64(out, qc.height.value);
+  for (const SignerSig& v : qc.votes) {
+    put_u32(out, v.signer.value);
+    put_bytes(out, v.sig.view());
+  }
+  return sha256(out);
+}
+
+template <class T>
+MessagePtr make_message(T body) {
+  return std::make_shared<const Message>(std::move(body));
+}
+
+}  // namespace
+
+Replica::Replica(const Genesis& genesis, NodeId self, const KeyPair& key, const SignatureScheme& scheme,
+                 ReplicaConfig config, const Recovery& recovery, TimeMs now)
+    : genesis_(genesis),
+      chain_(genesis.chain_id()),
+      roster_(genesis.validators),
+      self_(self),
+      scheme_(scheme),
+      config_(config),
+      safety_(chain_, self, key, scheme, recovery.safety.value_or(SafetyRecord{})),
+      ledger_(genesis),
+      mempool_(chain_, genesis.params, config.mempool, scheme),
+      tree_(genesis_block(chain_)),
+      root_qc_(genesis_qc(chain_)),
+      now_(now),
+      high_qc_(genesis_qc(chain_)),
+      last_tc_(safety_.record().last_tc) {
+  SYNOD_ASSERT(roster_.contains(self));
+  SYNOD_ASSERT(roster_.at(self).key == key.public_key);
+  SYNOD_ASSERT(config_.committed_blocks_kept_max > 0);
+
+  // Replay the committed chain; the store's state roots must match ours.
+  for (const CommittedBlock& c : recovery.committed) {
+    SYNOD_ASSERT(c.block->parent() == tree_.root()->id);
+    tree_.insert(c.block);
+    tree_.prune_to(c.block->id);
+    const BlockOutcome outcome = ledger_.execute(c.block->height(), c.block->txs);
+    SYNOD_ASSERT(outcome.state_root == c.outcome.state_root);
+    root_qc_ = c.qc;
+    committed_.push_back(c);
+    if (committed_.size() > config_.committed_blocks_kept_max) committed_.pop_front();
+  }
+  high_qc_ = root_qc_;
+  for (const BlockPtr& b : recovery.blocks) {
+    if (b->height() <= committed_height() || tree_.contains(b->id) || !tree_.contains(b->parent())) continue;
+    tree_.insert(b);
+    proposals_seen_.emplace(b->round, b->id);
+  }
+  // Stored blocks were verified before they were saved; their QCs may commit
+  // what the store had not yet recorded when the process stopped.
+  for (const BlockPtr& b : recovery.blocks) {
+    if (tree_.contains(b->id)) process_qc(b->justify, std::nullopt);
+  }
+  round_ = std::max({round_, high_qc_.round.next(), last_tc_ ? last_tc_->round.next() : Round(1),
+                     safety_.record().voted_round});
+  round_started_ms_ = now_;
+  round_deadline_ms_ = now_ + round_timeout_ms();
+  check_invariants();
+}
+
+// ---- entry points ----------------------------------------------------------
+
+void Replica::on_message(NodeId from, const Message& message) {
+  std::visit(
+      [&](const auto& m) {
+        using T = std::decay_t<decltype(m)>;
+        if constexpr (std::is_same_v<T, Proposal>) on_proposal(from, m);
+        if constexpr (std::is_same_v<T, Vote>) on_vote(m);
+        if constexpr (std::is_same_v<T, Timeout>) on_timeout(m);
+        if constexpr (std::is_same_v<T, SyncRequest>) on_sync_request(from, m);
+        if constexpr (std::is_same_v<T, SyncResponse>) on_sync_response(from, m);
+        if constexpr (std::is_same_v<T, TxBatch>) on_tx_batch(m);
+      },
+      message);
+  finish_sync_if_connected();
+  check_invariants();
+}
+
+void Replica::on_request(const ClientRequest& request) {
+  ClientResponse response{request.id, {}};
+  if (const auto* submit = std::get_if<SubmitTx>(&request.body)) {
+    auto added = mempool_.add(submit->tx, ledger_);
+    if (added) {
+      response.body = TxAccepted{*added};
+      forward_.push_back(submit->tx);
+    } else {
+      response.body = TxRejected{tx_hash(chain_, submit->tx), added.error()};
+    }
+  } else if (const auto* query = std::get_if<QueryAccount>(&request.body)) {
+    const Account a = ledger_.account(query->account).value_or(Account{});
+    response.body = AccountInfo{a.balance, a.nonce};
+  } else if (const auto* query_tx = std::get_if<QueryTx>(&request.body)) {
+    TxStatus status;
+    if (auto loc = ledger_.find_tx(query_tx->hash)) {
+      status = TxStatus{TxStatus::State::Committed, loc->height, loc->index, loc->error};
+    } else if (mempool_.contains(query_tx->hash)) {
+      status.state = TxStatus::State::Pending;
+    }
+    response.body = status;
+  } else {
+    const auto& query_value = std::get<QueryValue>(request.body);
+    response.body = ValueInfo{ledger_.value(query_value.owner, query_value.key)};
+  }
+  outbox_.replies.push_back(std::move(response));
+  try_propose();
+  check_invariants();
+}
+
+void Replica::on_tick(TimeMs now) {
+  now_ = std::max(now_, now);
+  if (now_ >= round_deadline_ms_) local_timeout();
+  if (sync_wanted_ && now_ >= sync_deadline_ms_) {
+    // The last peer asked did not help in time: ask the next one.
+    do {
+      sync_peer_ = NodeId((sync_peer_.value + 1) % static_cast<std::uint32_t>(roster_.size()));
+    } while (sync_peer_ == self_ && roster_.size() > 1);
+    send_sync_request();
+  }
+  try_propose();
+  finish_sync_if_connected();
+  check_invariants();
+}
+
+Outbox Replica::take_outbox() {
+  if (!forward_.empty()) {
+    broadcast(make_message(TxBatch{std::move(forward_)}));
+    forward_.clear();
+  }
+  if (safety_dirty_) {
+    outbox_.safety = safety_.record();
+    safety_dirty_ = false;
+  }
+  return std::exchange(outbox_, Outbox{});
+}
+
+TimeMs Replica::next_deadline() const {
+  TimeMs deadline = round_deadline_ms_;
+  if (sync_wanted_) deadline = std::min(deadline, sync_deadline_ms_);
+  if (config_.idle_block_interval_ms > 0 && roster_.leader(chain_, round_) == self_ &&
+      safety_.record().proposed_round < round_) {
+    deadline = std::min(deadline, round_started_ms_ + config_.idle_block_interval_ms);
+  }
+  return deadline;
+}
+
+void Replica::check_invariants() const {
+  const SafetyRecord& record = safety_.record();
+  SYNOD_ASSERT(high_qc_.round < round_);
+  SYNOD_ASSERT(!last_tc_ || last_tc_->round < round_);
+  SYNOD_ASSERT(record.voted_round <= round_);
+  SYNOD_ASSERT(record.proposed_round <= round_);
+  SYNOD_ASSERT(ledger_.height() == committed_height());
+  SYNOD_ASSERT(tree_.size() <= config_.tree_blocks_max + 1);
+  SYNOD_ASSERT(buffered_.size() <= config_.buffered_proposals_max);
+  SYNOD_ASSERT(committed_.size() <= config_.committed_blocks_kept_max);
+  SYNOD_ASSERT(committed_.empty() || committed_.back().block == tree_.root());
+  SYNOD_ASSERT(root_qc_.block == tree_.root()->id);
+  SYNOD_ASSERT(votes_.empty() || votes_.rbegin()->first.value <= round_.value + config_.vote_rounds_ahead_max);
+}
+
+// ---- proposals ---------------------------------------------------------------
+
+void Replica::on_proposal(NodeId from, const Proposal& p) {
+  if (!p.block) return reject(Reject::BadRound);
+  const BlockPtr& b = p.block;
+  if (!roster_.contains(b->proposer)) return reject(Reject::UnknownSigner);
+  if (b->round <= tree_.root()->round) return;  // below the committed root: nothing to learn
+  if (roster_.leader(chain_, b->round) != b->proposer) return reject(Reject::WrongLeader);
+  if (!(b->justify.round < b->round)) return reject(Reject::BadRound);
+  std::uint64_t bytes = 0;
+  for (const Transaction& tx : b->txs) bytes += tx_size_bytes(tx);
+  if (b->txs.size() > genesis_.params.block_txs_max || bytes > genesis_.params.block_bytes_max) {
+    return reject(Reject::OversizedBlock);
+  }
+  const auto seen = proposals_seen_.find(b->round);
+  if (seen != proposals_seen_.end() && seen->second == b->id) return;  // a duplicate delivery
+  if (!scheme_.verify(roster_.at(b->proposer).key, proposal_sign_bytes(chain_, b->id), p.sig)) {
+    return reject(Reject::BadSignature);
+  }
+  // EquivocationRule: the leader signed two different blocks for one round.
+  // Only the first is considered; the second is evidence, counted.
+  if (seen != proposals_seen_.end()) return reject(Reject::Equivocation);
+  if (!check_qc(b->justify)) return;
+  if (p.tc) {
+    if (p.tc->round.next() != b->round) return reject(Reject::BadCertificate);
+    if (!check_tc(*p.tc)) return;
+  }
+  // ProposalRule: a block of round r carries QC(r-1), or a TC(r-1).
+  if (b->justify.round.next() != b->round && !p.tc) return reject(Reject::MissingTimeoutCert);
+
+  process_qc(b->justify, from);
+  if (p.tc) process_tc(*p.tc);
+  if (b->round <= tree_.root()->round) return;
+  if (!tree_.contains(b->parent())) {
+    if (b->justify.height <= committed_height()) return reject(Reject::ConflictsWithCommitted);
+    if (buffered_.size() >= config_.buffered_proposals_max) return reject(Reject::BufferFull);
+    proposals_seen_.emplace(b->round, b->id);
+    buffered_.emplace(b->round, std::pair(from, p));
+    return want_sync(from);
+  }
+  if (!check_txs(*b)) return;
+  proposals_seen_.emplace(b->round, b->id);
+  accept_proposal(from, p);
+}
+
+// The proposal is authentic and its parent is known.
+void Replica::accept_proposal(NodeId, const Proposal& p) {
+  const BlockPtr& b = p.block;
+  if (!tree_.contains(b->id)) {
+    if (tree_.size() >= config_.tree_blocks_max) return reject(Reject::TreeFull);
+    insert_block(b);
+  }
+  try_vote(b, p.tc);
+  try_propose();  // a late proposal may be the parent this node was waiting for
+}
+
+bool Replica::check_txs(const Block& b) {
+  // Each transaction's signature is verified once per node: those already in
+  // the mempool were verified on entry.
+  for (const Transaction& tx : b.txs) {
+    const Bytes message = tx_sign_bytes(chain_, tx);
+    TxHash hash;
+    hash.bytes = sha256(message).bytes;
+    if (mempool_.contains(hash)) continue;
+    if (!scheme_.verify(tx.sender, message, tx.sig)) {
+      reject(Reject::BadTxSignature);
+      return false;
+    }
+  }
+  return true;
+}
+
+void Replica::insert_block(const BlockPtr& b) {
+  tree_.insert(b);
+  outbox_.blocks.push_back(b);
+}
+
+void Replica::try_vote(const BlockPtr& b, const std::optional<TimeoutCert>& tc) {
+  if (b->round != round_) return;
+  // VoteRule lives in SafetyRules; it refuses a second vote in this round.
+  auto vote = safety_.make_vote(*b, tc);
+  if (!vote) return;
+  safety_dirty_ = true;
+  ++stats_.votes_sent;
+  // Votes go to the leader of the next round, who forms the QC.
+  const NodeId next = roster_.leader(chain_, round_.next());
+  if (next == self_) {
+    add_vote(*vote);
+  } else {
+    send(next, make_message(*vote));
+  }
+}
+
+void Replica::try_propose() {
+  if (roster_.leader(chain_, round_) != self_ || safety_.record().proposed_round >= round_) return;
+  std::optional<TimeoutCert> tc;
+  if (high_qc_.round.next() != round_) {
+    if (!last_tc_ || last_tc_->round.next() != round_) return;
+    tc = last_tc_;
+  }
+  const BlockPtr parent = tree_.get(high_qc_.block);
+  if (!parent || tree_.size() >= config_.tree_blocks_max) return;  // waiting for catch-up
+
+  std::set<TxHash> pending;
+  bool pending_txs = false;
+  for (const BlockPtr& ancestor : tree_.path_from_root(parent->id)) {
+    for (const Transaction& tx : ancestor->txs) pending.insert(tx_hash(chain_, tx));
+    pending_txs = pending_txs || !ancestor->txs.empty();
+  }
+  std::vector<Transaction> txs = mempool_.batch(pending);
+  // With nothing to order, wait a little before an empty block, but never when
+  // an ancestor's transactions still need the next rounds to commit.
+  if (txs.empty() && !pending_txs && now_ < round_started_ms_ + config_.idle_block_interval_ms) return;
+
+  BlockPtr block = seal(chain_, Block{round_, self_, high_qc_, std::move(txs), {}});
+  auto sig = safety_.sign_proposal(*block);
+  if (!sig) return;
+  safety_dirty_ = true;
+  ++stats_.proposals_sent;
+  proposals_seen_.emplace(block->round, block->id);
+  insert_block(block);
+  broadcast(make_message(Proposal{block, tc, *sig}));
+  try_vote(block, tc);
+}
+
+// ---- votes and quorum certificates ----------------------------------------
+
+void Replica::on_vote(const Vote& v) {
+  if (!roster_.contains(v.voter)) return reject(Reject::UnknownSigner);
+  if (v.round <= high_qc_.round) return;  // a QC for this round exists already
+  if (v.round.value > round_.value + config_.vote_rounds_ahead_max) return reject(Reject::BadRound);
+  if (roster_.leader(chain_, v.round.next()) != self_) return reject(Reject::NotNextLeader);
+  if (!scheme_.verify(roster_.at(v.voter).key, vote_sign_bytes(chain_, v.block, v.round, v.height), v.sig)) {
+    return reject(Reject::BadSignature);
+  }
+  add_vote(v);
+}
+
+void Replica::add_vote(const Vote& v) {
+  auto& round_votes = votes_[v.round];
+  const std::pair key(v.block, v.height);
+  for (const auto& [other, signers] : round_votes) {
+    if (other != key && signers.contains(v.voter)) return reject(Reject::Equivocation);
+  }
+  auto& signers = round_votes[key];
+  if (!signers.emplace(v.voter, v.sig).second) return;  // a duplicate delivery
+  std::uint64_t weight = 0;
+  for (const auto& [voter, sig] : signers) weight += roster_.weight(voter).value;
+  if (!roster_.is_quorum(Weight(weight))) return;
+
+  QuorumCert qc{v.block, v.round, v.height, {}};
+  for (const auto& [voter, sig] : signers) qc.votes.push_back(SignerSig{voter, sig});
+  ++stats_.qcs_formed;
+  verified_qcs_.emplace(qc.round, qc_digest(qc));
+  process_qc(qc, std::nullopt);
+}
+
+bool Replica::check_qc(const QuorumCert& qc) {
+  const Hash32 digest = qc_digest(qc);
+  if (verified_qcs_.contains(std::pair(qc.round, digest))) return true;
+  if (!verify_qc(CertContext{chain_, roster_, scheme_}, qc)) {
+    reject(Reject::BadCertificate);
+    return false;
+  }
+  verified_qcs_.emplace(qc.round, digest);
+  return true;
+}
+
+bool Replica::check_tc(const TimeoutCert& tc) {
+  if (!verify_tc(CertContext{chain_, roster_, scheme_}, tc)) {
+    reject(Reject::BadCertificate);
+    return false;
+  }
+  return true;
+}
+
+void Replica::process_qc(const QuorumCert& qc, std::optional<NodeId> source) {
+  if (qc.round > high_qc_.round) high_qc_ = qc;
+  const BlockPtr certified = tree_.get(qc.block);
+  if (!certified) {
+    if (qc.height > committed_height()) want_sync(source);
+  } else if (const BlockPtr parent = tree_.get(certified->parent())) {
+    // CommitRule: a block commits when a QC certifies its child and the child's
+    // round is exactly one more than its own (a two-chain).
+    if (parent->height() > committed_height() && certified->round == parent->round.next()) {
+      commit(parent, certified->justify);
+    }
+  }
+  advance_round(qc.round.next(), true);
+}
+
+void Replica::commit(const BlockPtr& block, const QuorumCert& block_qc) {
+  const std::vector<BlockPtr> path = tree_.path_from_root(block->id);
+  SYNOD_ASSERT(!path.empty());
+  SYNOD_ASSERT(path.back() == block);
+  SYNOD_ASSERT(block_qc.block == block->id);
+  for (std::size_t i = 0; i < path.size(); ++i) {
+    const BlockPtr& b = path[i];
+    const QuorumCert& qc = i + 1 < path.size() ? path[i + 1]->justify : block_qc;
+    SYNOD_ASSERT(qc.block == b->id);
+    CommittedBlock c{b, ledger_.execute(b->height(), b->txs), qc};
+    mempool_.remove_committed(c.outcome.txs);
+    outbox_.commits.push_back(c);
+    committed_.push_back(std::move(c));
+    if (committed_.size() > config_.committed_blocks_kept_max) committed_.pop_front();
+  }
+  tree_.prune_to(block->id);
+  root_qc_ = block_qc;
+  std::erase_if(proposals_seen_, [&](const auto& e) { return e.first <= block->round; });
+  std::erase_if(buffered_, [&](const auto& e) { return e.first <= block->round; });
+  verified_qcs_.erase(verified_qcs_.begin(), verified_qcs_.lower_bound(std::pair(block->round, Hash32{})));
+}
+
+// ---- pacemaker: rounds, timeouts, timeout certificates ---------------------
+
+TimeMs Replica::round_timeout_ms() const {
+  const std::uint32_t doublings = std::min<std::uint32_t>(consecutive_timeouts_, 20);
+  return std::min(config_.round_timeout_ms << doublings, config_.round_timeout_ms_max);
+}
+
+void Replica::advance_round(Round round, bool after_qc) {
+  if (round <= round_) return;
+  // Backoff resets on progress (a QC); rounds ended by a TC keep doubling.
+  if (after_qc) consecutive_timeouts_ = 0;
+  round_ = round;
+  round_started_ms_ = now_;
+  round_deadline_ms_ = now_ + round_timeout_ms();
+  votes_.erase(votes_.begin(), votes_.lower_bound(Round(round.value - 1)));
+  timeouts_.erase(timeouts_.begin(), timeouts_.lower_bound(round));
+  try_propose();
+}
+
+void Replica::local_timeout() {
+  ++consecutive_timeouts_;
+  round_deadline_ms_ = now_ + round_timeout_ms();
+  // TimeoutRule lives in SafetyRules; a repeated timeout resends the same bytes.
+  auto timeout = safety_.make_timeout(round_, high_qc_, last_tc_);
+  if (!timeout) return reject(Reject::Unsafe);
+  safety_dirty_ = true;
+  ++stats_.timeouts_sent;
+  broadcast(make_message(*timeout));
+  add_timeout(*timeout);
+}
+
+void Replica::on_timeout(const Timeout& t) {
+  if (!roster_.contains(t.sender)) return reject(Reject::UnknownSigner);
+  if (t.round < round_) return;  // that round is over here
+  if (t.round.value > round_.value + config_.vote_rounds_ahead_max) return reject(Reject::BadRound);
+  if (!(t.high_qc.round < t.round)) return reject(Reject::BadRound);
+  if (!scheme_.verify(roster_.at(t.sender).key, timeout_sign_bytes(chain_, t.round, t.high_qc.round), t.sig)) {
+    return reject(Reject::BadSignature);
+  }
+  if (!check_qc(t.high_qc)) return;
+  process_qc(t.high_qc, t.sender);
+  add_timeout(t);
+}
+
+void Replica::add_timeout(const Timeout& t) {
+  if (t.round < round_) return;
+  auto& round_timeouts = timeouts_[t.round];
+  auto [it, inserted] = round_timeouts.emplace(t.sender, t);
+  if (!inserted) {
+    if (it->second.sig != t.sig || it->second.high_qc.round != t.high_qc.round) reject(Reject::Equivocation);
+    return;
+  }
+  std::uint64_t weight = 0;
+  for (const auto& [sender, timeout] : round_timeouts) weight += roster_.weight(sender).value;
+  // TimeoutJoin: more than 1/3 of the weight timed out this round, so at least
+  // one honest validator did; joining keeps timeouts from stalling on skew.
+  const auto& own = safety_.record().last_timeout;
+  if (t.round == round_ && roster_.exceeds_one_third(Weight(weight)) && !(own && own->round == round_)) {
+    return local_timeout();  // adds our own timeout, which re-checks for a TC
+  }
+  if (!roster_.is_quorum(Weight(weight))) return;
+  TimeoutCert tc{t.round, {}};
+  for (const auto& [sender, timeout] : round_timeouts) {
+    tc.timeouts.push_back(TimeoutSig{sender, timeout.high_qc.round, timeout.sig});
+  }
+  ++stats_.tcs_formed;
+  process_tc(tc);
+}
+
+void Replica::process_tc(const TimeoutCert& tc) {
+  if (!last_tc_ || tc.round > last_tc_->round) last_tc_ = tc;
+  advance_round(tc.round.next(), false);
+}
+
+// ---- catch-up ----------------------------------------------------------------
+
+void Replica::want_sync(std::optional<NodeId> peer) {
+  const bool idle = !sync_wanted_;
+  sync_wanted_ = true;
+  if (!idle) return;  // a request is in flight; the tick retries elsewhere if it fails
+  if (peer && *peer != self_) {
+    sync_peer_ = *peer;
+    send_sync_request();
+  } else {
+    // The missing block may still arrive on its own (a late proposal): wait a
+    // retry interval before asking.
+    sync_deadline_ms_ = now_ + config_.sync_retry_ms;
+  }
+}
+
+void Replica::send_sync_request() {
+  if (sync_peer_ == self_) return;
+  ++stats_.sync_requests_sent;
+  sync_deadline_ms_ = now_ + config_.sync_retry_ms;
+  send(sync_peer_, make_message(SyncRequest{committed_height()}));
+}
+
+void Replica::finish_sync_if_connected() {
+  if (sync_wanted_ && buffered_.empty() && tree_.contains(high_qc_.block)) sync_wanted_ = false;
+}
+
+void Replica::on_sync_request(NodeId from, const SyncRequest& r) {
+  // Serve the chain after the requester's committed height up to our highest
+  // certified block, each block certified by the next and the last by `qc`.
+  SyncResponse response;
+  response.committed_height = committed_height();
+  const bool have_high = tree_.contains(high_qc_.block);
+  const QuorumCert& tip_qc = have_high ? high_qc_ : root_qc_;
+  const std::vector<BlockPtr> pending = tree_.path_from_root(tip_qc.block);
+
+  std::vector<std::pair<BlockPtr, const QuorumCert*>> chain;
+  const Height from_height = r.committed_height.next();
+  if (from_height <= committed_height()) {
+    if (committed_.empty() || committed_.front().block->height() > from_height) {
+      return send(from, make_message(std::move(response)));  // pruned here: ask someone else
+    }
+    for (const CommittedBlock& c : committed_) {
+      if (c.block->height() >= from_height) chain.emplace_back(c.block, &c.qc);
+    }
+  }
+  for (std::size_t i = 0; i < pending.size(); ++i) {
+    if (pending[i]->height() < from_height) continue;
+    chain.emplace_back(pending[i], i + 1 < pending.size() ? &pending[i + 1]->justify : &tip_qc);
+  }
+  if (chain.size() > config_.sync_blocks_max) chain.resize(config_.sync_blocks_max);
+  for (const auto& [block, qc] : chain) response.blocks.push_back(block);
+  response.qc = chain.empty() ? high_qc_ : *chain.back().second;
+  send(from, make_message(std::move(response)));
+}
+
+void Replica::on_sync_response(NodeId from, const SyncResponse& r) {
+  if (r.blocks.size() > config_.sync_blocks_max) return reject(Reject::BadSyncChain);
+  // Skip what we hold; the rest must form one chain hanging off a known block.
+  std::vector<BlockPtr> fresh;
+  for (const BlockPtr& b : r.blocks) {
+    if (!b) return reject(Reject::BadSyncChain);
+    if (b->height() > committed_height() && !tree_.contains(b->id)) fresh.push_back(b);
+  }
+  if (!fresh.empty() && !tree_.contains(fresh.front()->parent())) return reject(Reject::BadSyncChain);
+  for (std::size_t i = 0; i < fresh.size(); ++i) {
+    const Block& b = *fresh[i];
+    if (!(b.justify.round < b.round)) return reject(Reject::BadSyncChain);
+    if (i > 0 && (b.justify.block != fresh[i - 1]->id || b.justify.round != fresh[i - 1]->round)) {
+      return reject(Reject::BadSyncChain);
+    }
+  }
+  if (r.qc && !fresh.empty()) {
+    const Block& last = *fresh.back();
+    if (r.qc->block != last.id || r.qc->round != last.round || r.qc->height != last.height()) {
+      return reject(Reject::BadSyncChain);
+    }
+  }
+  if (!fresh.empty() && !r.qc) return reject(Reject::BadSyncChain);
+  if (tree_.size() + fresh.size() > config_.tree_blocks_max) return reject(Reject::TreeFull);
+  // Every block is certified by a quorum, so at least one honest validator
+  // checked its transactions' signatures before voting: they are not checked again.
+  for (const BlockPtr& b : fresh) {
+    if (!check_qc(b->justify)) return;
+  }
+  if (r.qc && !check_qc(*r.qc)) return;
+
+  for (const BlockPtr& b : fresh) {
+    if (!tree_.contains(b->id) && tree_.contains(b->parent())) insert_block(b);
+  }
+  for (const BlockPtr& b : fresh) process_qc(b->justify, from);
+  if (r.qc) process_qc(*r.qc, from);
+  retry_buffered_proposals();
+
+  if (!fresh.empty() && r.committed_height > committed_height()) {
+    sync_peer_ = from;  // this peer is useful and has more: keep asking it
+    send_sync_request();
+  }
+}
+
+void Replica::retry_buffered_proposals() {
+  for (auto it = buffered_.begin(); it != buffered_.end();) {
+    const auto [from, proposal] = it->second;
+    if (!tree_.contains(proposal.block->parent())) {
+      ++it;
+      continue;
+    }
+    it = buffered_.erase(it);
+    if (check_txs(*proposal.block)) accept_proposal(from, proposal);
+  }
+}
+
+void Replica::on_tx_batch(const TxBatch& b) {
+  // Forwarded transactions are admitted like a client's; a rejection here is
+  // normal (a duplicate of what a client sent us directly) and not counted.
+  for (const Transaction& tx : b.txs) (void)mempool_.add(tx, ledger_);
+}
+
+// ---- output ----------------------------------------------------------------
+
+void Replica::send(NodeId to, MessagePtr m) { outbox_.messages.push_back(Envelope{to, std::move(m)}); }
+
+void Replica::broadcast(const MessagePtr& m) {
+  for (std::uint32_t i = 0; i < roster_.size(); ++i) {
+    if (NodeId(i) != self_) send(NodeId(i), m);
+  }
+}
+
+void Replica::reject(Reject r) { ++stats_.rejected_by_reason[static_cast<std::size_t>(r)]; }
+
+}  // namespace synod

@@ -1,0 +1,56 @@
+// Driver: the one loop that turns a replica's outbox into effects, shared
+// unchanged by the node (called from its Asio loop) and the simulator (called
+// from each simulated node's fiber). For every input it ticks the replica to
+// the clock's time, hands it the input, and executes the outbox in the order
+// the Outbox contract demands: persist + fsync the safety record, make blocks
+// durable, send, make commits durable, then tell the subscriber.
+#pragma once
+
+#include <functional>
+
+#include "core/replica.h"
+
+namespace synod {
+
+// Receives what the driver has made durable: committed blocks (to serve
+// clients and checkers) and replies to client requests.
+class Subscriber {
+ public:
+  virtual ~Subscriber() = default;
+  virtual void on_commits(const std::vector<CommittedBlock>& commits) = 0;
+  virtual void on_replies(const std::vector<ClientResponse>& replies) = 0;
+};
+
+class Driver {
+ public:
+  // The steps of one flush, in order. A fault injector may stop the process
+  // before any of them (a crash), so each must be safe to lose with the rest.
+  enum class Step : std::uint8_t { PersistSafety, PersistBlocks, Send, PersistCommits, Notify };
+  using CrashBefore = std::function<bool(Step)>;
+
+  Driver(Replica& replica, Clock& clock, Network& network, Store& store, Subscriber* subscriber = nullptr);
+
+  void deliver(NodeId from, const Message& message);
+  void request(const ClientRequest& request);
+  void tick();
+  TimeMs next_deadline() const { return replica_.next_deadline(); }
+
+  // Returns true when a step was stopped by `crash_before`: the caller must
+  // then discard this driver and its replica, as a crashed process would.
+  bool crashed() const { return crashed_; }
+  void set_crash_before(CrashBefore crash_before) { crash_before_ = std::move(crash_before); }
+
+ private:
+  void flush();
+  bool stop_before(Step step);
+
+  Replica& replica_;
+  Clock& clock_;
+  Network& network_;
+  Store& store_;
+  Subscriber* subscriber_;
+  CrashBefore crash_before_;
+  bool crashed_ = false;
+};
+
+}  // namespace synod

@@ -1,0 +1,191 @@
+// Replica: one validator's consensus state machine (two-chain HotStuff with
+// timeout certificates, as in Jolteon / DiemBFT v4). Single-threaded and pure:
+// handlers take one input, append effects to the outbox, and never do I/O,
+// read a clock or draw a random number. docs/protocol.md names every rule used
+// here; the rule is quoted above the code that enforces it.
+#pragma once
+
+#include <array>
+#include <deque>
+#include <map>
+#include <memory>
+#include <optional>
+#include <set>
+#include <vector>
+
+#include "core/block_tree.h"
+#include "core/certs.h"
+#include "core/mempool.h"
+#include "core/safety_rules.h"
+#include "core/store.h"
+
+namespace synod {
+
+struct Envelope {
+  NodeId to;
+  MessagePtr message;
+};
+
+// Effects of one or more handler calls. The driver handles the fields in this
+// order, and must: 1. persist + fsync the safety record; 2. make the blocks
+// durable; 3. only then send the messages (a vote or timeout must never leave
+// before the record that forbids signing its round again); 4. make the commits
+// durable in height order, then deliver the replies.
+struct Outbox {
+  std::optional<SafetyRecord> safety;
+  std::vector<BlockPtr> blocks;
+  std::vector<Envelope> messages;
+  std::vector<CommittedBlock> commits;
+  std::vector<ClientResponse> replies;
+
+  bool empty() const {
+    return !safety && blocks.empty() && messages.empty() && commits.empty() && replies.empty();
+  }
+};
+
+struct ReplicaConfig {
+  TimeMs round_timeout_ms = 1000;
+  TimeMs round_timeout_ms_max = 60000;
+  // A leader with nothing to propose waits this long before an empty block.
+  TimeMs idle_block_interval_ms = 0;
+  TimeMs sync_retry_ms = 500;
+  std::size_t tree_blocks_max = 4096;
+  std::size_t buffered_proposals_max = 64;
+  std::size_t committed_blocks_kept_max = 100000;  // served to peers catching up
+  std::uint64_t vote_rounds_ahead_max = 64;         // votes/timeouts kept for future rounds
+  std::size_t sync_blocks_max = 64;
+  MempoolLimits mempool;
+};
+
+// Why an input was refused. Byzantine input is an operating condition: it is
+// counted here (and in /metrics) and the replica carries on.
+enum class Reject : std::uint8_t {
+  UnknownSigner,
+  WrongLeader,
+  BadSignature,
+  BadCertificate,
+  BadRound,
+  MissingTimeoutCert,
+  Equivocation,
+  StaleRound,
+  OversizedBlock,
+  BadTxSignature,
+  ConflictsWithCommitted,
+  TreeFull,
+  BufferFull,
+  NotNextLeader,
+  BadSyncChain,
+  Unsafe,
+  kCount,
+};
+std::string_view to_string(Reject r);
+
+struct ReplicaStats {
+  std::array<std::uint64_t, static_cast<std::size_t>(Reject::kCount)> rejected_by_reason{};
+  std::uint64_t proposals_sent = 0;
+  std::uint64_t votes_sent = 0;
+  std::uint64_t timeouts_sent = 0;
+  std::uint64_t qcs_formed = 0;
+  std::uint64_t tcs_formed = 0;
+  std::uint64_t sync_requests_sent = 0;
+  std::uint64_t rejected(Reject r) const { return rejected_by_reason[static_cast<std::size_t>(r)]; }
+};
+
+class Replica {
+ public:
+  Replica(const Genesis& genesis, NodeId self, const KeyPair& key, const SignatureScheme& scheme,
+          ReplicaConfig config, const Recovery& recovery, TimeMs now);
+
+  void on_message(NodeId from, const Message& message);  // untrusted input
+  void on_request(const ClientRequest& request);          // untrusted input
+  void on_tick(TimeMs now);
+  Outbox take_outbox();
+
+  // The latest time at which on_tick must be called again.
+  TimeMs next_deadline() const;
+  void check_invariants() const;
+
+  NodeId self() const { return self_; }
+  Round round() const { return round_; }
+  Height committed_height() const { return tree_.root()->height(); }
+  const BlockPtr& committed_block() const { return tree_.root(); }
+  const QuorumCert& high_qc() const { return high_qc_; }
+  bool catching_up() const { return sync_wanted_; }
+  const Ledger& ledger() const { return ledger_; }
+  const Mempool& mempool() const { return mempool_; }
+  const ReplicaStats& stats() const { return stats_; }
+  const SafetyRecord& safety_record() const { return safety_.record(); }
+  const Roster& roster() const { return roster_; }
+  const ChainId& chain_id() const { return chain_; }
+
+ private:
+  void on_proposal(NodeId from, const Proposal& p);
+  void accept_proposal(NodeId from, const Proposal& p);
+  void on_vote(const Vote& v);
+  void add_vote(const Vote& v);
+  void on_timeout(const Timeout& t);
+  void add_timeout(const Timeout& t);
+  void on_sync_request(NodeId from, const SyncRequest& r);
+  void on_sync_response(NodeId from, const SyncResponse& r);
+  void on_tx_batch(const TxBatch& b);
+
+  // Returns false (and counts why) if the certificate does not verify.
+  bool check_qc(const QuorumCert& qc);
+  bool check_tc(const TimeoutCert& tc);
+  bool check_txs(const Block& b);
+  void process_qc(const QuorumCert& qc, std::optional<NodeId> source);
+  void process_tc(const TimeoutCert& tc);
+  void commit(const BlockPtr& block, const QuorumCert& block_qc);
+  void advance_round(Round round, bool after_qc);
+  void insert_block(const BlockPtr& b);
+  void try_vote(const BlockPtr& b, const std::optional<TimeoutCert>& tc);
+  void try_propose();
+  void local_timeout();
+  void want_sync(std::optional<NodeId> peer);
+  void finish_sync_if_connected();
+  void send_sync_request();
+  void retry_buffered_proposals();
+  void send(NodeId to, MessagePtr m);
+  void broadcast(const MessagePtr& m);
+  void reject(Reject r);
+  TimeMs round_timeout_ms() const;
+
+  Genesis genesis_;
+  ChainId chain_;
+  Roster roster_;
+  NodeId self_;
+  const SignatureScheme& scheme_;
+  ReplicaConfig config_;
+  SafetyRules safety_;
+  Ledger ledger_;
+  Mempool mempool_;
+  BlockTree tree_;
+  std::deque<CommittedBlock> committed_;  // the newest, for peers catching up
+  QuorumCert root_qc_;                    // certifies the committed root
+
+  TimeMs now_ = 0;
+  Round round_;
+  TimeMs round_deadline_ms_ = 0;
+  TimeMs round_started_ms_ = 0;
+  std::uint32_t consecutive_timeouts_ = 0;
+  QuorumCert high_qc_;
+  std::optional<TimeoutCert> last_tc_;
+  bool safety_dirty_ = false;  // record changed since the last outbox
+
+  std::map<Round, BlockId> proposals_seen_;  // equivocation detection
+  // Votes collected as the next leader, by round, then by (block, height).
+  std::map<Round, std::map<std::pair<BlockId, Height>, std::map<NodeId, Signature>>> votes_;
+  std::map<Round, std::map<NodeId, Timeout>> timeouts_;
+  std::set<std::pair<Round, Hash32>> verified_qcs_;  // digests of QCs already verified
+  std::map<Round, std::pair<NodeId, Proposal>> buffered_;  // waiting for missing ancestors
+
+  bool sync_wanted_ = false;
+  NodeId sync_peer_;
+  TimeMs sync_deadline_ms_ = 0;
+
+  std::vector<Transaction> forward_;  // accepted from clients, forwarded to every validator
+  Outbox outbox_;
+  ReplicaStats stats_;
+};
+
+}  // namespace synod

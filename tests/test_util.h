@@ -1,0 +1,105 @@
+// Shared helpers for the test binary: deterministic keys, a small genesis, and
+// signed transactions. Header-only (inline functions). Owns nothing and must
+// never be included outside tests/: its keys come from public labels.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <variant>
+#include <vector>
+
+#include "core/assert.h"
+#include "core/crypto.h"
+#include "core/ledger.h"
+#include "core/messages.h"
+#include "core/roster.h"
+#include "core/sign_bytes.h"
+
+namespace synod {
+
+// A deterministic key: the same label gives the same key in every run.
+inline KeyPair test_key(std::string_view label) { return KeyPair::from_label(label); }
+
+// The key of validator i in test_genesis(): from_label("validator-<i>").
+inline KeyPair test_validator_key(std::size_t i) {
+  return KeyPair::from_label("validator-" + std::to_string(i));
+}
+
+inline Allocation test_allocation(const KeyPair& key, std::uint64_t balance) {
+  return Allocation{key.public_key, balance};
+}
+
+// A genesis with `validators` validators keyed by test_validator_key(i), with
+// the given weights (all 1 when empty), allocations and chain parameters.
+// Addresses step by 10 from 127.0.0.1:7770 so each node's P, P+1, P+2 are free.
+inline Genesis test_genesis(std::size_t validators, std::vector<std::uint64_t> weights = {},
+                            std::vector<Allocation> allocations = {}, ChainParams params = {},
+                            std::string chain_name = "synod-test") {
+  SYNOD_ASSERT(validators > 0);
+  SYNOD_ASSERT(weights.empty() || weights.size() == validators);
+  Genesis genesis;
+  genesis.chain_name = std::move(chain_name);
+  for (std::size_t i = 0; i < validators; ++i) {
+    genesis.validators.push_back(Validator{
+        .key = test_validator_key(i).public_key,
+        .weight = Weight(weights.empty() ? 1 : weights[i]),
+        .address = "127.0.0.1:" + std::to_string(7770 + 10 * i),
+        .description = "validator-" + std::to_string(i),
+    });
+  }
+  genesis.allocations = std::move(allocations);
+  genesis.params = params;
+  return genesis;
+}
+
+// A transaction as the ledger sees it after verification: the signature is not
+// checked there, so ledger tests and properties can skip the cost of signing.
+inline Transaction unsigned_tx(const KeyPair& from, std::uint64_t nonce,
+                               std::variant<Transfer, StoreValue> op) {
+  Transaction tx;
+  tx.sender = from.public_key;
+  tx.nonce = nonce;
+  tx.op = std::move(op);
+  return tx;
+}
+
+inline Transaction signed_tx(const ChainId& chain, const KeyPair& from, std::uint64_t nonce,
+                             std::variant<Transfer, StoreValue> op,
+                             const SignatureScheme& scheme = ed25519_scheme()) {
+  Transaction tx = unsigned_tx(from, nonce, std::move(op));
+  tx.sig = scheme.sign(from, tx_sign_bytes(chain, tx));
+  return tx;
+}
+
+inline Transaction signed_transfer(const ChainId& chain, const KeyPair& from, std::uint64_t nonce,
+                                   const PublicKey& to, std::uint64_t amount) {
+  return signed_tx(chain, from, nonce, Transfer{to, amount});
+}
+
+inline Transaction signed_store(const ChainId& chain, const KeyPair& from, std::uint64_t nonce,
+                                Bytes key, Bytes value) {
+  return signed_tx(chain, from, nonce, StoreValue{std::move(key), std::move(value)});
+}
+
+inline Bytes test_bytes(std::string_view s) {
+  const ByteView v = as_bytes(s);
+  return Bytes(v.begin(), v.end());
+}
+
+inline Bytes filled_bytes(std::size_t size, std::uint8_t fill = 'x') { return Bytes(size, fill); }
+
+// GoogleTest cannot print a 128-bit integer; compare with EXPECT_EQ on this.
+inline std::string to_decimal(BalanceSum v) {
+  if (v == 0) return "0";
+  std::string digits;
+  while (v > 0) {
+    digits.insert(digits.begin(), static_cast<char>('0' + static_cast<int>(v % 10)));
+    v /= 10;
+  }
+  return digits;
+}
+
+}  // namespace synod
