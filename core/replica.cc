@@ -86,6 +86,7 @@ Replica::Replica(const Genesis& genesis, NodeId self, const KeyPair& key, const 
                      safety_.record().voted_round});
   round_started_ms_ = now_;
   round_deadline_ms_ = now_ + round_timeout_ms();
+  try_propose();
   check_invariants();
 }
 

@@ -269,11 +269,6 @@ void Cluster::deliver_queued(const std::function<bool(const InFlight&)>& which) 
   std::vector<InFlight> now_queued = std::exchange(in_flight_, {});
   for (InFlight& m : now_queued) {
     if (which(m)) {
-      if (trace_) {
-        std::ostringstream line;
-        line << "deliver " << m.from << " -> " << m.to << " " << message_kind(*m.message);
-        emit(line.str());
-      }
       deliver(m);
     } else {
       in_flight_.push_back(std::move(m));
