@@ -593,6 +593,7 @@ void Replica::on_tx_batch(const TxBatch& b) {
   // Forwarded transactions are admitted like a client's; a rejection here is
   // normal (a duplicate of what a client sent us directly) and not counted.
   for (const Transaction& tx : b.txs) (void)mempool_.add(tx, ledger_);
+  try_propose();  // an idle leader proposes as soon as there is something to order
 }
 
 // ---- output ----------------------------------------------------------------

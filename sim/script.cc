@@ -68,6 +68,8 @@ class Session {
     options.auto_deliver = false;
     options.accounts = 4;
     options.replica.round_timeout_ms = 1000;
+    // An idle leader waits for a tick before an empty block, so `stabilize` ends.
+    options.replica.idle_block_interval_ms = 100;
     for (std::size_t i = 1; i < args.size(); ++i) {
       const auto kv = split(args[i], '=');
       if (kv.size() != 2) throw std::runtime_error("expected key=value: " + args[i]);
