@@ -1,0 +1,292 @@
+// Replica unit tests: one replica fed hand-made messages from the other
+// validators, valid and Byzantine. Every invalid input must be refused with
+// its reason counted and nothing signed.
+#include <gtest/gtest.h>
+
+#include "core/certs.h"
+#include "core/mem_store.h"
+#include "core/replica.h"
+#include "core/sign_bytes.h"
+#include "tests/test_util.h"
+
+namespace synod {
+namespace {
+
+class ReplicaTest : public ::testing::Test {
+ protected:
+  static constexpr std::size_t n = 4;
+
+  void SetUp() override { boot(); }
+
+  void boot() {
+    replica_ = std::make_unique<Replica>(genesis_, self_, test_validator_key(self_.value), ed25519_scheme(),
+                                         config_, store_.load(), 0);
+    flush();
+  }
+
+  // Persists what the driver would persist, returns the outbox.
+  Outbox flush() {
+    Outbox out = replica_->take_outbox();
+    if (out.safety) store_.save_safety(*out.safety);
+    if (!out.blocks.empty()) store_.save_blocks(out.blocks);
+    if (!out.commits.empty()) store_.save_commits(out.commits);
+    return out;
+  }
+
+  NodeId leader(std::uint64_t round) const { return roster_.leader(chain_, Round(round)); }
+
+  BlockPtr block(std::uint64_t round, const QuorumCert& justify, std::vector<Transaction> txs = {},
+                 std::optional<NodeId> proposer = {}, const ChainId* chain = nullptr) const {
+    return seal(chain ? *chain : chain_,
+                Block{Round(round), proposer.value_or(leader(round)), justify, std::move(txs), {}});
+  }
+
+  Proposal proposal(const BlockPtr& b, std::optional<TimeoutCert> tc = {}, const ChainId* chain = nullptr,
+                    std::optional<NodeId> signer = {}) const {
+    const KeyPair key = test_validator_key(signer.value_or(b->proposer).value);
+    return Proposal{b, std::move(tc), ed25519_scheme().sign(key, proposal_sign_bytes(chain ? *chain : chain_, b->id))};
+  }
+
+  Vote vote(const BlockPtr& b, NodeId voter) const {
+    return Vote{b->id, b->round, b->height(), voter,
+                ed25519_scheme().sign(test_validator_key(voter.value),
+                                      vote_sign_bytes(chain_, b->id, b->round, b->height()))};
+  }
+
+  QuorumCert qc(const BlockPtr& b, std::vector<std::uint32_t> voters) const {
+    QuorumCert c{b->id, b->round, b->height(), {}};
+    for (std::uint32_t v : voters) c.votes.push_back(SignerSig{NodeId(v), vote(b, NodeId(v)).sig});
+    return c;
+  }
+
+  Timeout timeout(std::uint64_t round, const QuorumCert& high_qc, NodeId sender) const {
+    return Timeout{Round(round), high_qc, sender,
+                   ed25519_scheme().sign(test_validator_key(sender.value),
+                                         timeout_sign_bytes(chain_, Round(round), high_qc.round))};
+  }
+
+  void deliver(NodeId from, Message m) { replica_->on_message(from, m); }
+
+  std::vector<Vote> votes_sent(const Outbox& out) const {
+    std::vector<Vote> votes;
+    for (const Envelope& e : out.messages) {
+      if (const auto* v = std::get_if<Vote>(e.message.get())) votes.push_back(*v);
+    }
+    return votes;
+  }
+
+  std::uint64_t rejected(Reject r) const { return replica_->stats().rejected(r); }
+
+  // A node that leads neither round 1 nor round 2, so it only votes there.
+  static NodeId pick_self(const Genesis& g) {
+    const Roster roster(g.validators);
+    for (std::uint32_t i = 0; i < n; ++i) {
+      if (roster.leader(g.chain_id(), Round(1)) != NodeId(i) && roster.leader(g.chain_id(), Round(2)) != NodeId(i) &&
+          roster.leader(g.chain_id(), Round(3)) != NodeId(i)) {
+        return NodeId(i);
+      }
+    }
+    return NodeId(0);
+  }
+
+  KeyPair alice_ = test_key("alice");
+  KeyPair bob_ = test_key("bob");
+  ChainParams params_{.block_txs_max = 2};
+  Genesis genesis_ = test_genesis(n, {}, {test_allocation(alice_, 1000)}, params_);
+  ChainId chain_ = genesis_.chain_id();
+  Roster roster_{genesis_.validators};
+  QuorumCert genesis_qc_ = genesis_qc(chain_);
+  NodeId self_ = pick_self(genesis_);
+  ReplicaConfig config_;
+  MemStore store_;
+  std::unique_ptr<Replica> replica_;
+};
+
+TEST_F(ReplicaTest, VotesForAValidProposalAndSendsTheVoteToTheNextLeader) {
+  const BlockPtr b1 = block(1, genesis_qc_);
+  deliver(leader(1), proposal(b1));
+  const Outbox out = flush();
+  ASSERT_TRUE(out.safety.has_value());
+  EXPECT_EQ(out.safety->voted_round, Round(1));
+  ASSERT_EQ(out.blocks.size(), 1u);
+  const auto votes = votes_sent(out);
+  ASSERT_EQ(votes.size(), 1u);
+  EXPECT_EQ(votes[0].block, b1->id);
+  EXPECT_EQ(out.messages[0].to, leader(2));
+}
+
+TEST_F(ReplicaTest, ForgedProposalSignatureIsRefused) {
+  deliver(leader(1), proposal(block(1, genesis_qc_), {}, nullptr, NodeId((leader(1).value + 1) % n)));
+  EXPECT_EQ(rejected(Reject::BadSignature), 1u);
+  EXPECT_TRUE(votes_sent(flush()).empty());
+}
+
+TEST_F(ReplicaTest, ProposalSignedForAnotherChainIsRefused) {
+  const ChainId other = test_genesis(n, {}, {}, params_, "other-chain").chain_id();
+  deliver(leader(1), proposal(block(1, genesis_qc_), {}, &other));
+  EXPECT_EQ(rejected(Reject::BadSignature), 1u);
+  EXPECT_TRUE(votes_sent(flush()).empty());
+}
+
+TEST_F(ReplicaTest, QcSignedForAnotherChainIsRefused) {
+  const BlockPtr b1 = block(1, genesis_qc_);
+  deliver(leader(1), proposal(b1));
+  flush();
+  const ChainId other = test_genesis(n, {}, {}, params_, "other-chain").chain_id();
+  QuorumCert forged{b1->id, b1->round, b1->height(), {}};
+  for (std::uint32_t v = 0; v < 3; ++v) {
+    forged.votes.push_back(SignerSig{NodeId(v), ed25519_scheme().sign(test_validator_key(v),
+                                                                       vote_sign_bytes(other, b1->id, b1->round, b1->height()))});
+  }
+  deliver(leader(2), proposal(block(2, forged)));
+  EXPECT_EQ(rejected(Reject::BadCertificate), 1u);
+  EXPECT_TRUE(votes_sent(flush()).empty());
+}
+
+TEST_F(ReplicaTest, ProposalFromANodeThatDoesNotLeadTheRoundIsRefused) {
+  const NodeId impostor((leader(1).value + 1) % n);
+  deliver(impostor, proposal(block(1, genesis_qc_, {}, impostor)));
+  EXPECT_EQ(rejected(Reject::WrongLeader), 1u);
+}
+
+TEST_F(ReplicaTest, QcBelowQuorumWeightIsRefused) {
+  const BlockPtr b1 = block(1, genesis_qc_);
+  deliver(leader(1), proposal(b1));
+  flush();
+  deliver(leader(2), proposal(block(2, qc(b1, {0, 1}))));  // 2 of 4: not > 2/3
+  EXPECT_EQ(rejected(Reject::BadCertificate), 1u);
+  EXPECT_EQ(replica_->high_qc().round, Round(0));
+}
+
+TEST_F(ReplicaTest, QcWithADuplicateSignerIsRefused) {
+  const BlockPtr b1 = block(1, genesis_qc_);
+  deliver(leader(1), proposal(b1));
+  flush();
+  deliver(leader(2), proposal(block(2, qc(b1, {0, 1, 1}))));
+  EXPECT_EQ(rejected(Reject::BadCertificate), 1u);
+  EXPECT_EQ(verify_qc(CertContext{chain_, roster_, ed25519_scheme()}, qc(b1, {0, 1, 1})).error(),
+            CertError::NotCanonical);
+}
+
+TEST_F(ReplicaTest, EquivocatingProposalIsCountedAndNotVotedFor) {
+  const BlockPtr first = block(1, genesis_qc_);
+  const BlockPtr second = block(1, genesis_qc_, {signed_transfer(chain_, alice_, 0, bob_.public_key, 5)});
+  deliver(leader(1), proposal(first));
+  deliver(leader(1), proposal(second));
+  EXPECT_EQ(rejected(Reject::Equivocation), 1u);
+  const auto votes = votes_sent(flush());
+  ASSERT_EQ(votes.size(), 1u);
+  EXPECT_EQ(votes[0].block, first->id);
+}
+
+TEST_F(ReplicaTest, OversizedBatchIsRefused) {
+  std::vector<Transaction> txs;
+  for (std::uint64_t i = 0; i <= params_.block_txs_max; ++i) {
+    txs.push_back(signed_transfer(chain_, alice_, i, bob_.public_key, 1));
+  }
+  deliver(leader(1), proposal(block(1, genesis_qc_, txs)));
+  EXPECT_EQ(rejected(Reject::OversizedBlock), 1u);
+  EXPECT_TRUE(votes_sent(flush()).empty());
+}
+
+TEST_F(ReplicaTest, BlockWithAForgedTransactionIsRefused) {
+  Transaction tx = signed_transfer(chain_, alice_, 0, bob_.public_key, 5);
+  tx.sig.bytes[0] ^= 1;
+  deliver(leader(1), proposal(block(1, genesis_qc_, {tx})));
+  EXPECT_EQ(rejected(Reject::BadTxSignature), 1u);
+  EXPECT_TRUE(votes_sent(flush()).empty());
+}
+
+TEST_F(ReplicaTest, FutureRoundWithoutCertificateIsRefused) {
+  deliver(leader(5), proposal(block(5, genesis_qc_)));
+  EXPECT_EQ(rejected(Reject::MissingTimeoutCert), 1u);
+  EXPECT_EQ(replica_->round(), Round(1));
+}
+
+TEST_F(ReplicaTest, StaleProposalIsIgnoredWithoutVoting) {
+  const BlockPtr b1 = block(1, genesis_qc_);
+  deliver(leader(1), proposal(b1));
+  deliver(leader(1), proposal(b1));  // a duplicate delivery
+  const auto votes = votes_sent(flush());
+  EXPECT_EQ(votes.size(), 1u);
+  EXPECT_EQ(rejected(Reject::Equivocation), 0u);
+}
+
+TEST_F(ReplicaTest, VotesFarInTheFutureAreRefused) {
+  const BlockPtr far = block(config_.vote_rounds_ahead_max + 10, genesis_qc_);
+  deliver(NodeId(1), vote(far, NodeId(1)));
+  EXPECT_EQ(rejected(Reject::BadRound), 1u);
+}
+
+TEST_F(ReplicaTest, ForgedVoteIsRefused) {
+  // Find a round whose next leader is this replica, so it collects the votes.
+  std::uint64_t r = 1;
+  while (leader(r + 1) != self_) ++r;
+  const BlockPtr b = block(r, genesis_qc_);
+  Vote v = vote(b, NodeId((self_.value + 1) % n));
+  v.sig.bytes[5] ^= 0x40;
+  deliver(v.voter, v);
+  EXPECT_EQ(rejected(Reject::BadSignature), 1u);
+}
+
+TEST_F(ReplicaTest, VoteSentToTheWrongLeaderIsRefused) {
+  const BlockPtr b1 = block(1, genesis_qc_);
+  ASSERT_NE(leader(2), self_);
+  deliver(NodeId(1), vote(b1, NodeId(1)));
+  EXPECT_EQ(rejected(Reject::NotNextLeader), 1u);
+}
+
+TEST_F(ReplicaTest, QuorumOfTimeoutsFormsATcAndMovesToTheNextRound) {
+  for (std::uint32_t i = 0; i < n; ++i) {
+    if (NodeId(i) != self_ && replica_->round() == Round(1)) deliver(NodeId(i), timeout(1, genesis_qc_, NodeId(i)));
+  }
+  // Two foreign timeouts exceed 1/3: this replica joins (TimeoutJoin), and
+  // with its own the quorum forms a TC.
+  EXPECT_EQ(replica_->round(), Round(2));
+  EXPECT_EQ(replica_->stats().tcs_formed, 1u);
+  EXPECT_EQ(replica_->safety_record().voted_round, Round(1));
+}
+
+TEST_F(ReplicaTest, ForgedTimeoutIsRefused) {
+  Timeout t = timeout(1, genesis_qc_, NodeId((self_.value + 1) % n));
+  t.sig.bytes[0] ^= 1;
+  deliver(t.sender, t);
+  EXPECT_EQ(rejected(Reject::BadSignature), 1u);
+}
+
+TEST_F(ReplicaTest, AfterARestartItNeverVotesAgainInARoundItVotedIn) {
+  const BlockPtr first = block(1, genesis_qc_);
+  deliver(leader(1), proposal(first));
+  ASSERT_EQ(votes_sent(flush()).size(), 1u);
+  replica_.reset();
+  boot();  // from the same store: the safety record survives
+  // The (equivocating) leader now shows this replica another block for round 1.
+  deliver(leader(1), proposal(block(1, genesis_qc_, {signed_transfer(chain_, alice_, 0, bob_.public_key, 5)})));
+  EXPECT_TRUE(votes_sent(flush()).empty());
+  EXPECT_EQ(replica_->safety_record().voted_round, Round(1));
+}
+
+TEST_F(ReplicaTest, ClientRequestsAreAnsweredWithTypedResults) {
+  const Transaction tx = signed_transfer(chain_, alice_, 0, bob_.public_key, 5);
+  replica_->on_request(ClientRequest{1, SubmitTx{tx}});
+  replica_->on_request(ClientRequest{2, SubmitTx{tx}});
+  Transaction forged = signed_transfer(chain_, alice_, 1, bob_.public_key, 5);
+  forged.sig.bytes[1] ^= 1;
+  replica_->on_request(ClientRequest{3, SubmitTx{forged}});
+  replica_->on_request(ClientRequest{4, QueryAccount{alice_.public_key}});
+  replica_->on_request(ClientRequest{5, QueryTx{tx_hash(chain_, tx)}});
+  const Outbox out = flush();
+  ASSERT_EQ(out.replies.size(), 5u);
+  EXPECT_TRUE(std::holds_alternative<TxAccepted>(out.replies[0].body));
+  EXPECT_EQ(std::get<TxRejected>(out.replies[1].body).reason, TxError::Duplicate);
+  EXPECT_EQ(std::get<TxRejected>(out.replies[2].body).reason, TxError::BadSignature);
+  EXPECT_EQ(std::get<AccountInfo>(out.replies[3].body).balance, 1000u);
+  EXPECT_EQ(std::get<TxStatus>(out.replies[4].body).state, TxStatus::State::Pending);
+  // The accepted transaction is forwarded to every other validator, once.
+  std::size_t batches = 0;
+  for (const Envelope& e : out.messages) batches += std::holds_alternative<TxBatch>(*e.message) ? 1 : 0;
+  EXPECT_EQ(batches, n - 1);
+}
+
+}  // namespace
+}  // namespace synod
