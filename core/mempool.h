@@ -37,8 +37,14 @@ class Mempool {
   // already in uncommitted ancestors), within block_txs_max and block_bytes_max.
   std::vector<Transaction> batch(const std::set<TxHash>& exclude) const;
 
-  // True if `hash` is pending here, which means its signature was verified.
   bool contains(const TxHash& hash) const { return index_.contains(hash); }
+  // True if this exact transaction, signature included, is pending here: its
+  // signature was verified on entry. The hash alone does not cover the
+  // signature, so a block carrying other signature bytes must be re-verified.
+  bool holds_verified(const TxHash& hash, const Signature& sig) const {
+    const auto it = index_.find(hash);
+    return it != index_.end() && it->second->tx.sig == sig;
+  }
   // Drops transactions that committed (executed or failed) in a block.
   void remove_committed(const std::vector<TxOutcome>& outcomes);
 

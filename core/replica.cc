@@ -11,7 +11,7 @@ namespace synod {
 std::string_view to_string(Reject r) {
   static constexpr std::string_view names[] = {
       "unknown_signer",   "wrong_leader",  "bad_signature",   "bad_certificate",
-      "bad_round",        "missing_tc",    "equivocation",    "stale_round",
+      "bad_round",        "missing_tc",    "equivocation",
       "oversized_block",  "bad_tx_signature", "conflicts_with_committed", "tree_full",
       "buffer_full",      "not_next_leader", "bad_sync_chain", "unsafe",
   };
@@ -253,7 +253,7 @@ bool Replica::check_txs(const Block& b) {
     const Bytes message = tx_sign_bytes(chain_, tx);
     TxHash hash;
     hash.bytes = sha256(message).bytes;
-    if (mempool_.contains(hash)) continue;
+    if (mempool_.holds_verified(hash, tx.sig)) continue;
     if (!scheme_.verify(tx.sender, message, tx.sig)) {
       reject(Reject::BadTxSignature);
       return false;
@@ -422,16 +422,26 @@ void Replica::advance_round(Round round, bool after_qc) {
   try_propose();
 }
 
-void Replica::local_timeout() {
+bool Replica::local_timeout() {
   ++consecutive_timeouts_;
   round_deadline_ms_ = now_ + round_timeout_ms();
   // TimeoutRule lives in SafetyRules; a repeated timeout resends the same bytes.
   auto timeout = safety_.make_timeout(round_, high_qc_, last_tc_);
-  if (!timeout) return reject(Reject::Unsafe);
+  if (!timeout) {
+    reject(Reject::Unsafe);
+    return false;
+  }
   safety_dirty_ = true;
   ++stats_.timeouts_sent;
   broadcast(make_message(*timeout));
+  // Resend this round's vote, byte for byte, in case it was lost: the next
+  // leader may still form the QC and spare the round a TC.
+  const auto& last_vote = safety_.record().last_vote;
+  if (last_vote && last_vote->round == round_ && roster_.leader(chain_, round_.next()) != self_) {
+    send(roster_.leader(chain_, round_.next()), make_message(*last_vote));
+  }
   add_timeout(*timeout);
+  return true;
 }
 
 void Replica::on_timeout(const Timeout& t) {
@@ -461,7 +471,7 @@ void Replica::add_timeout(const Timeout& t) {
   // one honest validator did; joining keeps timeouts from stalling on skew.
   const auto& own = safety_.record().last_timeout;
   if (t.round == round_ && roster_.exceeds_one_third(Weight(weight)) && !(own && own->round == round_)) {
-    return local_timeout();  // adds our own timeout, which re-checks for a TC
+    if (local_timeout()) return;  // it added our own timeout, which re-checked for a TC
   }
   if (!roster_.is_quorum(Weight(weight))) return;
   TimeoutCert tc{t.round, {}};
@@ -527,7 +537,16 @@ void Replica::on_sync_request(NodeId from, const SyncRequest& r) {
     if (pending[i]->height() < from_height) continue;
     chain.emplace_back(pending[i], i + 1 < pending.size() ? &pending[i + 1]->justify : &tip_qc);
   }
-  if (chain.size() > config_.sync_blocks_max) chain.resize(config_.sync_blocks_max);
+  // Stop at the count and byte limits so the response fits in one frame; the
+  // requester asks again for the rest. The first block always goes, so a
+  // chain of large blocks still makes progress.
+  std::size_t bytes = 0;
+  std::size_t kept = 0;
+  for (; kept < chain.size() && kept < config_.sync_blocks_max; ++kept) {
+    for (const Transaction& tx : chain[kept].first->txs) bytes += tx_size_bytes(tx);
+    if (kept > 0 && bytes > config_.sync_bytes_max) break;
+  }
+  chain.resize(kept);
   for (const auto& [block, qc] : chain) response.blocks.push_back(block);
   response.qc = chain.empty() ? high_qc_ : *chain.back().second;
   send(from, make_message(std::move(response)));

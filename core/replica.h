@@ -18,6 +18,7 @@
 #include "core/mempool.h"
 #include "core/safety_rules.h"
 #include "core/store.h"
+#include "core/wire.h"
 
 namespace synod {
 
@@ -53,7 +54,8 @@ struct ReplicaConfig {
   std::size_t buffered_proposals_max = 64;
   std::size_t committed_blocks_kept_max = 100000;  // served to peers catching up
   std::uint64_t vote_rounds_ahead_max = 64;         // votes/timeouts kept for future rounds
-  std::size_t sync_blocks_max = 64;
+  std::size_t sync_blocks_max = sync_blocks_max;  // the decoder refuses more
+  std::size_t sync_bytes_max = frame_bytes_max / 2;  // transaction bytes per response
   MempoolLimits mempool;
 };
 
@@ -67,7 +69,6 @@ enum class Reject : std::uint8_t {
   BadRound,
   MissingTimeoutCert,
   Equivocation,
-  StaleRound,
   OversizedBlock,
   BadTxSignature,
   ConflictsWithCommitted,
@@ -140,7 +141,8 @@ class Replica {
   void insert_block(const BlockPtr& b);
   void try_vote(const BlockPtr& b, const std::optional<TimeoutCert>& tc);
   void try_propose();
-  void local_timeout();
+  // Signs (or resends) this round's timeout; false if the TimeoutRule refused.
+  bool local_timeout();
   void want_sync(std::optional<NodeId> peer);
   void finish_sync_if_connected();
   void send_sync_request();

@@ -54,7 +54,7 @@ class SafetyRules {
   std::expected<Timeout, SafetyError> make_timeout(Round round, const QuorumCert& high_qc,
                                                    const std::optional<TimeoutCert>& tc);
 
-  // Proposal rule: sign at most one proposal per round, even across restarts.
+  // ProposalSignRule: sign at most one proposal per round, even across restarts.
   std::expected<Signature, SafetyError> sign_proposal(const Block& block);
 
   const SafetyRecord& record() const { return record_; }
