@@ -197,6 +197,20 @@ TEST_F(ReplicaTest, BlockWithAForgedTransactionIsRefused) {
   EXPECT_TRUE(votes_sent(flush()).empty());
 }
 
+TEST_F(ReplicaTest, PendingTransactionWithOtherSignatureBytesIsVerifiedAgain) {
+  // The mempool verified the client's signature; a leader that swaps in other
+  // signature bytes keeps the transaction hash but must not pass unverified.
+  const Transaction tx = signed_transfer(chain_, alice_, 0, bob_.public_key, 5);
+  replica_->on_request(ClientRequest{1, SubmitTx{tx}});
+  flush();
+  Transaction swapped = tx;
+  swapped.sig.bytes[7] ^= 0x10;
+  ASSERT_EQ(tx_hash(chain_, swapped), tx_hash(chain_, tx));
+  deliver(leader(1), proposal(block(1, genesis_qc_, {swapped})));
+  EXPECT_EQ(rejected(Reject::BadTxSignature), 1u);
+  EXPECT_TRUE(votes_sent(flush()).empty());
+}
+
 TEST_F(ReplicaTest, FutureRoundWithoutCertificateIsRefused) {
   deliver(leader(5), proposal(block(5, genesis_qc_)));
   EXPECT_EQ(rejected(Reject::MissingTimeoutCert), 1u);
