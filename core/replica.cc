@@ -59,6 +59,9 @@ Replica::Replica(const Genesis& genesis, NodeId self, const KeyPair& key, const 
   SYNOD_ASSERT(roster_.contains(self));
   SYNOD_ASSERT(roster_.at(self).key == key.public_key);
   SYNOD_ASSERT(config_.committed_blocks_kept_max > 0);
+  SYNOD_ASSERT(config_.sync_blocks_max > 0);
+  SYNOD_ASSERT(config_.sync_blocks_max <= ::synod::sync_blocks_max);
+  SYNOD_ASSERT(config_.buffered_proposals_max > 0);
 
   // Replay the committed chain; the store's state roots must match ours.
   for (const CommittedBlock& c : recovery.committed) {

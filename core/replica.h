@@ -54,7 +54,7 @@ struct ReplicaConfig {
   std::size_t buffered_proposals_max = 64;
   std::size_t committed_blocks_kept_max = 100000;  // served to peers catching up
   std::uint64_t vote_rounds_ahead_max = 64;         // votes/timeouts kept for future rounds
-  std::size_t sync_blocks_max = sync_blocks_max;  // the decoder refuses more
+  std::size_t sync_blocks_max = ::synod::sync_blocks_max;  // the decoder refuses more
   std::size_t sync_bytes_max = frame_bytes_max / 2;  // transaction bytes per response
   MempoolLimits mempool;
 };

@@ -598,13 +598,19 @@ std::optional<DecodeError> prescan(const google::protobuf::Descriptor* root, Byt
   return prescan_message(in, shape_of(root), budget, counts);
 }
 
-// Parses `frame` into an arena-allocated `T`, so that a large message's many
-// sub-messages cost one allocation per arena block instead of one each.
+// Checks a frame's size and shape, then parses it into an arena-allocated `T`,
+// so that a large message's many sub-messages cost one allocation per arena
+// block instead of one each.
 template <class T>
-const T* parse(google::protobuf::Arena& arena, ByteView frame) {
+std::expected<const T*, DecodeError> parse(google::protobuf::Arena& arena, ByteView frame,
+                                           const FrameBudget& budget) {
+  if (frame.size() > frame_bytes_max) return std::unexpected(DecodeError::FrameTooLarge);
+  if (auto e = prescan(T::descriptor(), frame, budget)) return std::unexpected(*e);
   T* out = google::protobuf::Arena::CreateMessage<T>(&arena);
-  // frame_bytes_max is checked before this call, so the size fits an int.
-  if (!out->ParseFromArray(frame.data(), static_cast<int>(frame.size()))) return nullptr;
+  // frame_bytes_max was checked above, so the size fits an int.
+  if (!out->ParseFromArray(frame.data(), static_cast<int>(frame.size()))) {
+    return std::unexpected(DecodeError::Malformed);
+  }
   return out;
 }
 
@@ -637,11 +643,10 @@ Bytes encode(const ClientResponse& response) {
 
 std::expected<Message, DecodeError> decode_message(const ChainId& chain, const ChainParams& params,
                                                    ByteView frame) {
-  if (frame.size() > frame_bytes_max) return fail(DecodeError::FrameTooLarge);
-  if (auto e = prescan(pb::Message::descriptor(), frame, message_budget(params))) return fail(*e);
   google::protobuf::Arena arena;
-  const pb::Message* in = parse<pb::Message>(arena, frame);
-  if (in == nullptr) return fail(DecodeError::Malformed);
+  const auto parsed = parse<pb::Message>(arena, frame, message_budget(params));
+  if (!parsed) return fail(parsed.error());
+  const pb::Message* in = *parsed;
   switch (in->body_case()) {
     case pb::Message::kProposal: return read_proposal(chain, params, in->proposal());
     case pb::Message::kVote: return read_vote(in->vote());
@@ -658,11 +663,10 @@ std::expected<Message, DecodeError> decode_message(const ChainId& chain, const C
 std::expected<ClientRequest, DecodeError> decode_client_request(const ChainId& /*chain*/,
                                                                 const ChainParams& params,
                                                                 ByteView frame) {
-  if (frame.size() > frame_bytes_max) return fail(DecodeError::FrameTooLarge);
-  if (auto e = prescan(pb::ClientRequest::descriptor(), frame, client_budget)) return fail(*e);
   google::protobuf::Arena arena;
-  const pb::ClientRequest* in = parse<pb::ClientRequest>(arena, frame);
-  if (in == nullptr) return fail(DecodeError::Malformed);
+  const auto parsed = parse<pb::ClientRequest>(arena, frame, client_budget);
+  if (!parsed) return fail(parsed.error());
+  const pb::ClientRequest* in = *parsed;
   ClientRequest out;
   out.id = in->id();
   switch (in->body_case()) {
@@ -702,11 +706,10 @@ std::expected<ClientRequest, DecodeError> decode_client_request(const ChainId& /
 std::expected<ClientResponse, DecodeError> decode_client_response(const ChainId& /*chain*/,
                                                                   const ChainParams& params,
                                                                   ByteView frame) {
-  if (frame.size() > frame_bytes_max) return fail(DecodeError::FrameTooLarge);
-  if (auto e = prescan(pb::ClientResponse::descriptor(), frame, client_budget)) return fail(*e);
   google::protobuf::Arena arena;
-  const pb::ClientResponse* in = parse<pb::ClientResponse>(arena, frame);
-  if (in == nullptr) return fail(DecodeError::Malformed);
+  const auto parsed = parse<pb::ClientResponse>(arena, frame, client_budget);
+  if (!parsed) return fail(parsed.error());
+  const pb::ClientResponse* in = *parsed;
   ClientResponse out;
   out.id = in->id();
   switch (in->body_case()) {

@@ -3,6 +3,9 @@
 // its own store, and every node ends with the same chain and state.
 #include <gtest/gtest.h>
 
+#include <sstream>
+
+#include "core/wire.h"
 #include "sim/cluster.h"
 
 namespace synod::sim {
@@ -27,6 +30,19 @@ void expect_same_chain(const Cluster& c) {
   }
 }
 
+// A node's consensus state and refusals, for failure messages.
+std::string describe_node(const Cluster& c, NodeId id) {
+  const Replica* r = c.replica(id);
+  if (!r) return "down";
+  std::ostringstream os;
+  os << id << " " << r->round() << " committed " << r->committed_height() << " high_qc " << r->high_qc().round
+     << (r->catching_up() ? " catching-up" : "") << " sync_requests " << r->stats().sync_requests_sent;
+  for (std::size_t i = 0; i < static_cast<std::size_t>(Reject::kCount); ++i) {
+    if (r->stats().rejected_by_reason[i]) os << " " << to_string(Reject(i)) << "=" << r->stats().rejected_by_reason[i];
+  }
+  return os.str();
+}
+
 std::size_t executed_transfers(const Cluster& c, NodeId node) {
   std::size_t n = 0;
   for (const CommittedBlock& b : c.store(node).committed()) {
@@ -47,15 +63,28 @@ void run_with_crash(std::vector<std::uint64_t> weights, NodeId victim) {
   ASSERT_TRUE(c.run_until([&] { return c.min_committed_height() >= Height(30); }, 60'000));
   c.crash(victim);
   const std::uint64_t timeouts_before = c.replica(NodeId(victim.value == 0 ? 1 : 0))->stats().tcs_formed;
-  ASSERT_TRUE(c.run_until([&] { return c.min_committed_height() >= Height(200); }, 600'000))
+  // At least 200 blocks, with transfers, commit while the victim is down.
+  const Height crashed_at = c.committed_height(victim);
+  ASSERT_TRUE(c.run_until([&] { return c.min_committed_height().value >= crashed_at.value + 200; }, 600'000))
       << "height " << c.min_committed_height();
+  std::size_t transfers_while_down = 0;
+  for (const CommittedBlock& b : c.store(NodeId(victim.value == 0 ? 1 : 0)).committed()) {
+    if (b.block->height() > crashed_at) transfers_while_down += b.outcome.txs.size();
+  }
+  EXPECT_GT(transfers_while_down, 200u);
   EXPECT_GT(c.replica(NodeId(victim.value == 0 ? 1 : 0))->stats().tcs_formed, timeouts_before)
       << "the crashed node's rounds were never passed over by a timeout certificate";
 
+  // The target comes from the others' height before the victim is back up
+  // (once up, the victim itself would be the minimum).
+  const Height restarted_at = c.min_committed_height();
+  const Height target = Height(restarted_at.value + 20);
   c.restart(victim);
-  const Height target = Height(c.min_committed_height().value + 20);
   ASSERT_TRUE(c.run_until([&] { return c.committed_height(victim) >= target; }, 120'000))
-      << "restarted node stuck at " << c.committed_height(victim);
+      << "restarted node stuck: " << describe_node(c, victim) << "; a peer: " << describe_node(c, NodeId((victim.value + 1) % c.size()));
+  // Far behind, it caught up in several responses of at most sync_blocks_max blocks.
+  EXPECT_GE(c.replica(victim)->stats().sync_requests_sent, 200u / sync_blocks_max)
+      << describe_node(c, victim) << " restarted at " << restarted_at << " crashed at " << crashed_at;
   c.set_load(0);
   c.run_for(5'000);
 

@@ -19,23 +19,6 @@ namespace {
 
 constexpr std::uint64_t u64_max = std::numeric_limits<std::uint64_t>::max();
 
-const KeyPair& alice() {
-  static const KeyPair k = test_key("alice");
-  return k;
-}
-const KeyPair& bob() {
-  static const KeyPair k = test_key("bob");
-  return k;
-}
-const KeyPair& carol() {
-  static const KeyPair k = test_key("carol");
-  return k;
-}
-// Never allocated: an account that only exists once something reaches it.
-const KeyPair& dave() {
-  static const KeyPair k = test_key("dave");
-  return k;
-}
 
 Genesis standard_genesis(ChainParams params = {}) {
   return test_genesis(4, {},

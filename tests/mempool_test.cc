@@ -39,14 +39,6 @@ class AcceptAllScheme final : public SignatureScheme {
   bool verify(const PublicKey&, ByteView, const Signature&) const override { return true; }
 };
 
-const KeyPair& alice() {
-  static const KeyPair k = test_key("alice");
-  return k;
-}
-const KeyPair& bob() {
-  static const KeyPair k = test_key("bob");
-  return k;
-}
 
 // A chain, its ledger and a mempool over a counting Ed25519 scheme.
 struct Pool {

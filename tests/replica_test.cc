@@ -89,8 +89,8 @@ class ReplicaTest : public ::testing::Test {
     return NodeId(0);
   }
 
-  KeyPair alice_ = test_key("alice");
-  KeyPair bob_ = test_key("bob");
+  const KeyPair& alice_ = alice();
+  const KeyPair& bob_ = bob();
   ChainParams params_{.block_txs_max = 2};
   Genesis genesis_ = test_genesis(n, {}, {test_allocation(alice_, 1000)}, params_);
   ChainId chain_ = genesis_.chain_id();

@@ -28,6 +28,25 @@ inline KeyPair test_validator_key(std::size_t i) {
   return KeyPair::from_label("validator-" + std::to_string(i));
 }
 
+// Named client accounts shared by the tests: the same keys in every file.
+inline const KeyPair& alice() {
+  static const KeyPair k = test_key("alice");
+  return k;
+}
+inline const KeyPair& bob() {
+  static const KeyPair k = test_key("bob");
+  return k;
+}
+inline const KeyPair& carol() {
+  static const KeyPair k = test_key("carol");
+  return k;
+}
+// Never allocated in the tests' genesis: exists only once something reaches it.
+inline const KeyPair& dave() {
+  static const KeyPair k = test_key("dave");
+  return k;
+}
+
 inline Allocation test_allocation(const KeyPair& key, std::uint64_t balance) {
   return Allocation{key.public_key, balance};
 }
