@@ -211,6 +211,26 @@ TEST_F(ReplicaTest, PendingTransactionWithOtherSignatureBytesIsVerifiedAgain) {
   EXPECT_TRUE(votes_sent(flush()).empty());
 }
 
+TEST_F(ReplicaTest, ProposalsWaitingForMissingAncestorsAreBounded) {
+  config_.buffered_proposals_max = 2;
+  replica_.reset();
+  boot();
+  // Proposals whose parents this replica never saw, each carrying a valid QC
+  // for its (unknown) parent: they wait for catch-up, up to the limit.
+  for (std::uint64_t r = 2; r <= 4; ++r) {
+    Block unknown_parent{Round(r - 1), leader(r - 1), genesis_qc_, {}, {}};
+    unknown_parent.justify.height = Height(4 + r);  // far above anything known
+    const BlockPtr parent = seal(chain_, unknown_parent);
+    deliver(leader(r), proposal(block(r, qc(parent, {0, 1, 2}))));
+  }
+  EXPECT_EQ(rejected(Reject::BufferFull), 1u);
+  EXPECT_TRUE(replica_->catching_up());
+  // It asked the proposer of the first one for the chain after its height.
+  std::size_t sync_requests = 0;
+  for (const Envelope& e : flush().messages) sync_requests += std::holds_alternative<SyncRequest>(*e.message) ? 1 : 0;
+  EXPECT_EQ(sync_requests, 1u);
+}
+
 TEST_F(ReplicaTest, FutureRoundWithoutCertificateIsRefused) {
   deliver(leader(5), proposal(block(5, genesis_qc_)));
   EXPECT_EQ(rejected(Reject::MissingTimeoutCert), 1u);
