@@ -9,7 +9,6 @@ namespace synod {
 void MemStore::save_safety(const SafetyRecord& record) {
   if (safety_) SYNOD_ASSERT(safety_->voted_round <= record.voted_round);
   safety_ = record;
-  ++safety_writes_count_;
 }
 
 void MemStore::save_blocks(const std::vector<BlockPtr>& blocks) {

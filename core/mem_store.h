@@ -15,13 +15,11 @@ class MemStore final : public Store {
   Recovery load() const override;
 
   const std::vector<CommittedBlock>& committed() const { return committed_; }
-  std::size_t safety_writes_count() const { return safety_writes_count_; }
 
  private:
   std::optional<SafetyRecord> safety_;
   std::vector<CommittedBlock> committed_;
   std::vector<BlockPtr> blocks_;
-  std::size_t safety_writes_count_ = 0;
 };
 
 }  // namespace synod

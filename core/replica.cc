@@ -42,7 +42,7 @@ MessagePtr make_message(T body) {
 
 Replica::Replica(const Genesis& genesis, NodeId self, const KeyPair& key, const SignatureScheme& scheme,
                  ReplicaConfig config, const Recovery& recovery, TimeMs now)
-    : genesis_(genesis),
+    : params_(genesis.params),
       chain_(genesis.chain_id()),
       roster_(genesis.validators),
       self_(self),
@@ -204,7 +204,7 @@ void Replica::on_proposal(NodeId from, const Proposal& p) {
   if (!(b->justify.round < b->round)) return reject(Reject::BadRound);
   std::uint64_t bytes = 0;
   for (const Transaction& tx : b->txs) bytes += tx_size_bytes(tx);
-  if (b->txs.size() > genesis_.params.block_txs_max || bytes > genesis_.params.block_bytes_max) {
+  if (b->txs.size() > params_.block_txs_max || bytes > params_.block_bytes_max) {
     return reject(Reject::OversizedBlock);
   }
   const auto seen = proposals_seen_.find(b->round);
@@ -230,16 +230,16 @@ void Replica::on_proposal(NodeId from, const Proposal& p) {
     if (b->justify.height <= committed_height()) return reject(Reject::ConflictsWithCommitted);
     if (buffered_.size() >= config_.buffered_proposals_max) return reject(Reject::BufferFull);
     proposals_seen_.emplace(b->round, b->id);
-    buffered_.emplace(b->round, std::pair(from, p));
+    buffered_.emplace(b->round, p);
     return want_sync(from);
   }
   if (!check_txs(*b)) return;
   proposals_seen_.emplace(b->round, b->id);
-  accept_proposal(from, p);
+  accept_proposal(p);
 }
 
 // The proposal is authentic and its parent is known.
-void Replica::accept_proposal(NodeId, const Proposal& p) {
+void Replica::accept_proposal(const Proposal& p) {
   const BlockPtr& b = p.block;
   if (!tree_.contains(b->id)) {
     if (tree_.size() >= config_.tree_blocks_max) return reject(Reject::TreeFull);
@@ -601,13 +601,13 @@ void Replica::on_sync_response(NodeId from, const SyncResponse& r) {
 
 void Replica::retry_buffered_proposals() {
   for (auto it = buffered_.begin(); it != buffered_.end();) {
-    const auto [from, proposal] = it->second;
-    if (!tree_.contains(proposal.block->parent())) {
+    if (!tree_.contains(it->second.block->parent())) {
       ++it;
       continue;
     }
+    const Proposal proposal = it->second;
     it = buffered_.erase(it);
-    if (check_txs(*proposal.block)) accept_proposal(from, proposal);
+    if (check_txs(*proposal.block)) accept_proposal(proposal);
   }
 }
 

@@ -121,7 +121,7 @@ class Replica {
 
  private:
   void on_proposal(NodeId from, const Proposal& p);
-  void accept_proposal(NodeId from, const Proposal& p);
+  void accept_proposal(const Proposal& p);
   void on_vote(const Vote& v);
   void add_vote(const Vote& v);
   void on_timeout(const Timeout& t);
@@ -152,7 +152,7 @@ class Replica {
   void reject(Reject r);
   TimeMs round_timeout_ms() const;
 
-  Genesis genesis_;
+  ChainParams params_;
   ChainId chain_;
   Roster roster_;
   NodeId self_;
@@ -179,7 +179,7 @@ class Replica {
   std::map<Round, std::map<std::pair<BlockId, Height>, std::map<NodeId, Signature>>> votes_;
   std::map<Round, std::map<NodeId, Timeout>> timeouts_;
   std::set<std::pair<Round, Hash32>> verified_qcs_;  // digests of QCs already verified
-  std::map<Round, std::pair<NodeId, Proposal>> buffered_;  // waiting for missing ancestors
+  std::map<Round, Proposal> buffered_;  // waiting for missing ancestors
 
   bool sync_wanted_ = false;
   NodeId sync_peer_;

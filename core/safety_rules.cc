@@ -5,16 +5,6 @@
 
 namespace synod {
 
-bool SafetyRecord::operator==(const SafetyRecord& other) const {
-  auto timeout_key = [](const std::optional<Timeout>& t) {
-    return t ? std::optional(std::tuple(t->round, t->high_qc, t->sender, t->sig)) : std::nullopt;
-  };
-  return voted_round == other.voted_round && highest_qc_round == other.highest_qc_round &&
-         proposed_round == other.proposed_round &&
-         last_vote == other.last_vote && timeout_key(last_timeout) == timeout_key(other.last_timeout) &&
-         last_tc == other.last_tc;
-}
-
 std::string_view to_string(SafetyError e) {
   switch (e) {
     case SafetyError::RoundNotAfterVoted: return "round_not_after_voted";

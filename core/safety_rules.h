@@ -23,8 +23,6 @@ struct SafetyRecord {
   std::optional<Vote> last_vote;        // resent as is, never re-signed
   std::optional<Timeout> last_timeout;  // resent as is, never re-signed
   std::optional<TimeoutCert> last_tc;   // the TC that justified the latest round signed in
-
-  bool operator==(const SafetyRecord& other) const;
 };
 
 enum class SafetyError : std::uint8_t {

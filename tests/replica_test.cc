@@ -4,9 +4,11 @@
 #include <gtest/gtest.h>
 
 #include "core/certs.h"
+#include "core/driver.h"
 #include "core/mem_store.h"
 #include "core/replica.h"
 #include "core/sign_bytes.h"
+#include "core/wire.h"
 #include "tests/test_util.h"
 
 namespace synod {
@@ -18,10 +20,46 @@ class ReplicaTest : public ::testing::Test {
 
   void SetUp() override { boot(); }
 
-  void boot() {
+  void boot() { boot(store_.load()); }
+  void boot(const Recovery& recovery) {
     replica_ = std::make_unique<Replica>(genesis_, self_, test_validator_key(self_.value), ed25519_scheme(),
-                                         config_, store_.load(), 0);
+                                         config_, recovery, 0);
     flush();
+  }
+
+  // A certified chain of `length` blocks (rounds 1..length) with `txs_per_block`
+  // transfers each, and the QC of its last block.
+  std::pair<std::vector<BlockPtr>, QuorumCert> certified_chain(std::size_t length, std::size_t txs_per_block = 0) {
+    std::vector<BlockPtr> blocks;
+    QuorumCert justify = genesis_qc_;
+    std::uint64_t nonce = 0;
+    for (std::uint64_t r = 1; r <= length; ++r) {
+      std::vector<Transaction> txs;
+      for (std::size_t i = 0; i < txs_per_block; ++i) txs.push_back(signed_transfer(chain_, alice_, nonce++, bob_.public_key, 1));
+      blocks.push_back(block(r, justify, std::move(txs)));
+      justify = qc(blocks.back(), {0, 1, 2});
+    }
+    return {blocks, justify};
+  }
+
+  // What a store holds after committing the whole chain: the replica restarts
+  // from it with that history.
+  Recovery committed_history(const std::vector<BlockPtr>& blocks, const QuorumCert& last_qc) const {
+    Recovery recovery;
+    Ledger ledger(genesis_);
+    for (std::size_t i = 0; i < blocks.size(); ++i) {
+      recovery.committed.push_back(CommittedBlock{blocks[i], ledger.execute(blocks[i]->height(), blocks[i]->txs),
+                                                  i + 1 < blocks.size() ? blocks[i + 1]->justify : last_qc});
+    }
+    return recovery;
+  }
+
+  SyncResponse sync_response(const Outbox& out) const {
+    for (const Envelope& e : out.messages) {
+      if (const auto* r = std::get_if<SyncResponse>(e.message.get())) return *r;
+    }
+    ADD_FAILURE() << "no sync response";
+    return {};
   }
 
   // Persists what the driver would persist, returns the outbox.
@@ -229,6 +267,126 @@ TEST_F(ReplicaTest, ProposalsWaitingForMissingAncestorsAreBounded) {
   std::size_t sync_requests = 0;
   for (const Envelope& e : flush().messages) sync_requests += std::holds_alternative<SyncRequest>(*e.message) ? 1 : 0;
   EXPECT_EQ(sync_requests, 1u);
+}
+
+TEST_F(ReplicaTest, SyncResponsesHoldAtMostSyncBlocksMax) {
+  const auto [blocks, last_qc] = certified_chain(sync_blocks_max + 6);
+  boot(committed_history(blocks, last_qc));
+  deliver(NodeId(1), SyncRequest{Height(0)});
+  const SyncResponse r = sync_response(flush());
+  ASSERT_EQ(r.blocks.size(), sync_blocks_max);
+  EXPECT_EQ(r.blocks.front()->height(), Height(1));
+  // The last block sent is certified by the QC sent with it.
+  ASSERT_TRUE(r.qc.has_value());
+  EXPECT_EQ(r.qc->block, r.blocks.back()->id);
+  EXPECT_EQ(r.committed_height, Height(sync_blocks_max + 6));
+}
+
+TEST_F(ReplicaTest, SyncResponsesStopAtSyncBytesMaxButAlwaysSendOneBlock) {
+  config_.sync_bytes_max = 3 * tx_size_bytes(signed_transfer(chain_, alice_, 0, bob_.public_key, 1));
+  const auto [blocks, last_qc] = certified_chain(5, 2);
+  boot(committed_history(blocks, last_qc));
+  deliver(NodeId(1), SyncRequest{Height(0)});
+  EXPECT_EQ(sync_response(flush()).blocks.size(), 1u);  // a second block would pass 3 transactions' bytes
+}
+
+TEST_F(ReplicaTest, HistoryBeyondTheKeptWindowIsRefusedHonestly) {
+  config_.committed_blocks_kept_max = 10;
+  const auto [blocks, last_qc] = certified_chain(30);
+  boot(committed_history(blocks, last_qc));
+  deliver(NodeId(1), SyncRequest{Height(0)});
+  const SyncResponse pruned = sync_response(flush());
+  EXPECT_TRUE(pruned.blocks.empty());  // no blocks, and its height, so the peer asks elsewhere
+  EXPECT_EQ(pruned.committed_height, Height(30));
+  deliver(NodeId(1), SyncRequest{Height(25)});
+  const SyncResponse kept = sync_response(flush());
+  ASSERT_EQ(kept.blocks.size(), 5u);
+  EXPECT_EQ(kept.blocks.front()->height(), Height(26));
+}
+
+TEST_F(ReplicaTest, SyncChainLargerThanTheTreeLimitIsRefused) {
+  config_.tree_blocks_max = 2;
+  replica_.reset();
+  boot();
+  const auto [blocks, last_qc] = certified_chain(3);
+  deliver(NodeId(1), SyncResponse{blocks, last_qc, Height(1)});
+  EXPECT_EQ(rejected(Reject::TreeFull), 1u);
+  EXPECT_EQ(replica_->committed_height(), Height(0));
+}
+
+TEST_F(ReplicaTest, RoundTimeoutDoublesUpToItsCap) {
+  config_.round_timeout_ms = 100;
+  config_.round_timeout_ms_max = 400;
+  replica_.reset();
+  boot();
+  std::vector<TimeMs> waits;
+  TimeMs now = 0;
+  for (int i = 0; i < 5; ++i) {
+    const TimeMs deadline = replica_->next_deadline();
+    waits.push_back(deadline - now);
+    now = deadline;
+    replica_->on_tick(now);
+    flush();
+  }
+  EXPECT_EQ(waits, (std::vector<TimeMs>{100, 200, 400, 400, 400}));
+}
+
+// A network that checks, at the moment a message leaves, that the store
+// already holds the safety record allowing it (the Outbox contract).
+class CheckingNetwork final : public Network {
+ public:
+  explicit CheckingNetwork(const MemStore& store) : store_(store) {}
+  void send(NodeId, const MessagePtr& message) override {
+    if (const auto* v = std::get_if<Vote>(message.get())) {
+      const Recovery stored = store_.load();
+      EXPECT_TRUE(stored.safety && stored.safety->voted_round >= v->round) << "vote left before its record";
+      bool block_stored = false;
+      for (const BlockPtr& b : stored.blocks) block_stored = block_stored || b->id == v->block;
+      EXPECT_TRUE(block_stored) << "vote left before its block was durable";
+      votes.push_back(*v);
+    }
+    ++sent;
+  }
+  std::vector<Vote> votes;
+  std::size_t sent = 0;
+
+ private:
+  const MemStore& store_;
+};
+
+class ManualClock final : public Clock {
+ public:
+  TimeMs now() const override { return now_ms; }
+  TimeMs now_ms = 0;
+};
+
+TEST_F(ReplicaTest, DriverCrashBetweenPersistAndSendNeverLeadsToADifferentVote) {
+  MemStore store;
+  ManualClock clock;
+  CheckingNetwork network(store);
+  const KeyPair key = test_validator_key(self_.value);
+  const BlockPtr b1 = block(1, genesis_qc_);
+  {
+    Replica replica(genesis_, self_, key, ed25519_scheme(), config_, store.load(), 0);
+    Driver driver(replica, clock, network, store);
+    driver.set_crash_before([](Driver::Step step) { return step == Driver::Step::Send; });
+    driver.deliver(leader(1), proposal(b1));
+    ASSERT_TRUE(driver.crashed());
+  }
+  EXPECT_EQ(network.sent, 0u);  // the crash came before anything left
+  ASSERT_TRUE(store.load().safety && store.load().safety->last_vote);
+  const Vote signed_before_crash = *store.load().safety->last_vote;
+
+  // Restarted from its store, it is shown a different block for round 1 and
+  // must not vote; its round then times out and it resends the stored vote.
+  Replica replica(genesis_, self_, key, ed25519_scheme(), config_, store.load(), 0);
+  Driver driver(replica, clock, network, store);
+  driver.deliver(leader(1), proposal(block(1, genesis_qc_, {signed_transfer(chain_, alice_, 0, bob_.public_key, 5)})));
+  EXPECT_TRUE(network.votes.empty());
+  clock.now_ms = replica.next_deadline();
+  driver.tick();
+  ASSERT_EQ(network.votes.size(), 1u);
+  EXPECT_EQ(network.votes[0], signed_before_crash);
 }
 
 TEST_F(ReplicaTest, FutureRoundWithoutCertificateIsRefused) {
