@@ -68,7 +68,7 @@ void BM_ReplicaProposalToVote(benchmark::State& state) {
   for (auto _ : state) {
     state.PauseTiming();
     MemStore store;
-    Replica replica(chain.genesis, NodeId(3), self, ed25519_scheme(), ReplicaConfig{}, store.load(), 0);
+    Replica replica(chain.genesis, NodeId(3), self, ed25519_scheme(), ReplicaConfig{}, store.load().value(), 0);
     (void)replica.take_outbox();
     state.ResumeTiming();
     for (const Proposal& p : chain.proposals) {

@@ -1,6 +1,7 @@
 #include "core/mem_store.h"
 
 #include <algorithm>
+#include <string>
 
 #include "core/assert.h"
 
@@ -26,6 +27,13 @@ void MemStore::save_commits(const std::vector<CommittedBlock>& commits) {
   std::erase_if(blocks_, [&](const BlockPtr& b) { return b->height() <= committed_height; });
 }
 
-Recovery MemStore::load() const { return Recovery{safety_, committed_, blocks_}; }
+std::expected<Recovery, StoreError> MemStore::load() const {
+  if (schema_version_ > store_schema_version) {
+    return std::unexpected(StoreError{StoreErrorKind::SchemaTooNew,
+                                      "schema " + std::to_string(schema_version_) + ", this synod reads up to " +
+                                          std::to_string(store_schema_version)});
+  }
+  return Recovery{safety_, committed_, blocks_, std::nullopt};
+}
 
 }  // namespace synod

@@ -121,6 +121,10 @@ struct Timeout {
   QuorumCert high_qc;  // the sender's highest QC
   NodeId sender;
   Signature sig;  // over timeout_sign_bytes(round, high_qc.round)
+  // TC(round - 1) when the sender entered `round` through it rather than
+  // through QC(round - 1): a peer still in an earlier round catches up with
+  // it (TimeoutCarriesTc in docs/protocol.md). Not signed: it proves itself.
+  std::optional<TimeoutCert> tc = std::nullopt;
 };
 
 // "I have committed up to `committed_height`; send me what follows."

@@ -75,6 +75,15 @@ Replica::Replica(const Genesis& genesis, NodeId self, const KeyPair& key, const 
     if (committed_.size() > config_.committed_blocks_kept_max) committed_.pop_front();
   }
   high_qc_ = root_qc_;
+  if (recovery.safety_lost) {
+    // AmnesiaRule: every vote this replica signed was for a block its ledger
+    // holds (blocks are durable before votes), so nothing it signed lies below
+    // the ledger's highest round; above it, the network must tell.
+    Round ledger_round;
+    for (const CommittedBlock& c : recovery.committed) ledger_round = std::max({ledger_round, c.block->round, c.qc.round});
+    for (const BlockPtr& b : recovery.blocks) ledger_round = std::max(ledger_round, b->round);
+    amnesia_ = Amnesia{ledger_round, ledger_round, std::nullopt, std::nullopt};
+  }
   for (const BlockPtr& b : recovery.blocks) {
     if (b->height() <= committed_height() || tree_.contains(b->id) || !tree_.contains(b->parent())) continue;
     tree_.insert(b);
@@ -143,6 +152,7 @@ void Replica::on_request(const ClientRequest& request) {
 
 void Replica::on_tick(TimeMs now) {
   now_ = std::max(now_, now);
+  (void)may_sign();  // closes the AmnesiaRule's settling window on time
   if (now_ >= round_deadline_ms_) local_timeout();
   if (sync_wanted_ && now_ >= sync_deadline_ms_) {
     // The last peer asked did not help in time: ask the next one.
@@ -191,6 +201,8 @@ void Replica::check_invariants() const {
   SYNOD_ASSERT(committed_.empty() || committed_.back().block == tree_.root());
   SYNOD_ASSERT(root_qc_.block == tree_.root()->id);
   SYNOD_ASSERT(votes_.empty() || votes_.rbegin()->first.value <= round_.value + config_.vote_rounds_ahead_max);
+  SYNOD_ASSERT(!amnesia_ || amnesia_->observed_round >= amnesia_->ledger_round);
+  SYNOD_ASSERT(!amnesia_ || !amnesia_->fence || *amnesia_->fence > amnesia_->ledger_round);
 }
 
 // ---- proposals ---------------------------------------------------------------
@@ -272,6 +284,10 @@ void Replica::insert_block(const BlockPtr& b) {
 
 void Replica::try_vote(const BlockPtr& b, const std::optional<TimeoutCert>& tc) {
   if (b->round != round_) return;
+  if (!may_sign()) {
+    ++stats_.signatures_withheld;
+    return;
+  }
   // VoteRule lives in SafetyRules; it refuses a second vote in this round.
   auto vote = safety_.make_vote(*b, tc);
   if (!vote) return;
@@ -307,6 +323,7 @@ void Replica::try_propose() {
   // an ancestor's transactions still need the next rounds to commit.
   if (txs.empty() && !pending_txs && now_ < round_started_ms_ + config_.idle_block_interval_ms) return;
 
+  if (!may_sign()) return;  // AmnesiaRule: no proposal before the fence
   BlockPtr block = seal(chain_, Block{round_, self_, high_qc_, std::move(txs), {}});
   auto sig = safety_.sign_proposal(*block);
   if (!sig) return;
@@ -370,6 +387,7 @@ bool Replica::check_tc(const TimeoutCert& tc) {
 }
 
 void Replica::process_qc(const QuorumCert& qc, std::optional<NodeId> source) {
+  observe_certificate(qc.round);
   if (qc.round > high_qc_.round) high_qc_ = qc;
   const BlockPtr certified = tree_.get(qc.block);
   if (!certified) {
@@ -428,6 +446,10 @@ void Replica::advance_round(Round round, bool after_qc) {
 bool Replica::local_timeout() {
   ++consecutive_timeouts_;
   round_deadline_ms_ = now_ + round_timeout_ms();
+  if (!may_sign()) {
+    ++stats_.signatures_withheld;
+    return false;
+  }
   // TimeoutRule lives in SafetyRules; a repeated timeout resends the same bytes.
   auto timeout = safety_.make_timeout(round_, high_qc_, last_tc_);
   if (!timeout) {
@@ -456,7 +478,14 @@ void Replica::on_timeout(const Timeout& t) {
     return reject(Reject::BadSignature);
   }
   if (!check_qc(t.high_qc)) return;
+  // TimeoutCarriesTc: the TC that justified the sender's round moves a replica
+  // still in an earlier round up to it.
+  if (t.tc) {
+    if (t.tc->round.next() != t.round) return reject(Reject::BadCertificate);
+    if (!check_tc(*t.tc)) return;
+  }
   process_qc(t.high_qc, t.sender);
+  if (t.tc) process_tc(*t.tc);
   add_timeout(t);
 }
 
@@ -486,8 +515,32 @@ void Replica::add_timeout(const Timeout& t) {
 }
 
 void Replica::process_tc(const TimeoutCert& tc) {
+  observe_certificate(tc.round);
   if (!last_tc_ || tc.round > last_tc_->round) last_tc_ = tc;
   advance_round(tc.round.next(), false);
+}
+
+// ---- AmnesiaRule ----------------------------------------------------------------
+
+void Replica::observe_certificate(Round round) {
+  if (!amnesia_ || amnesia_->fence) return;
+  amnesia_->observed_round = std::max(amnesia_->observed_round, round);
+  if (!amnesia_->settle_until && round > amnesia_->ledger_round) {
+    amnesia_->settle_until = now_ + config_.amnesia_settle_ms;
+  }
+}
+
+// AmnesiaRule (docs/protocol.md): a replica that lost its record signs nothing
+// until the settling window after the first certificate above its ledger has
+// closed, and then only in rounds above fence = observed_round + 1.
+bool Replica::may_sign() {
+  if (!amnesia_) return true;
+  if (!amnesia_->fence && amnesia_->settle_until && now_ >= *amnesia_->settle_until) {
+    amnesia_->fence = amnesia_->observed_round.next();
+  }
+  if (!amnesia_->fence || round_ <= *amnesia_->fence) return false;
+  amnesia_.reset();  // the first signature writes a fresh record; the other rules take over
+  return true;
 }
 
 // ---- catch-up ----------------------------------------------------------------

@@ -56,6 +56,9 @@ struct ReplicaConfig {
   std::uint64_t vote_rounds_ahead_max = 64;         // votes/timeouts kept for future rounds
   std::size_t sync_blocks_max = ::synod::sync_blocks_max;  // the decoder refuses more
   std::size_t sync_bytes_max = frame_bytes_max / 2;  // transaction bytes per response
+  // AmnesiaRule: how long a replica that lost its record keeps watching the
+  // network's certificates before it fixes the round it may sign after.
+  TimeMs amnesia_settle_ms = 10000;
   MempoolLimits mempool;
 };
 
@@ -89,6 +92,7 @@ struct ReplicaStats {
   std::uint64_t qcs_formed = 0;
   std::uint64_t tcs_formed = 0;
   std::uint64_t sync_requests_sent = 0;
+  std::uint64_t signatures_withheld = 0;  // votes and timeouts the AmnesiaRule held back
   std::uint64_t rejected(Reject r) const { return rejected_by_reason[static_cast<std::size_t>(r)]; }
 };
 
@@ -118,6 +122,10 @@ class Replica {
   const SafetyRecord& safety_record() const { return safety_.record(); }
   const Roster& roster() const { return roster_; }
   const ChainId& chain_id() const { return chain_; }
+  // AmnesiaRule: true while a replica that lost its safety record may not
+  // sign; the fence, once fixed, is the round it must pass first.
+  bool amnesiac() const { return amnesia_.has_value(); }
+  std::optional<Round> amnesia_fence() const { return amnesia_ ? amnesia_->fence : std::nullopt; }
 
  private:
   void on_proposal(NodeId from, const Proposal& p);
@@ -151,6 +159,10 @@ class Replica {
   void broadcast(const MessagePtr& m);
   void reject(Reject r);
   TimeMs round_timeout_ms() const;
+  // AmnesiaRule: notes a processed certificate's round, and says whether this
+  // replica may sign in its current round.
+  void observe_certificate(Round round);
+  bool may_sign();
 
   ChainParams params_;
   ChainId chain_;
@@ -184,6 +196,15 @@ class Replica {
   bool sync_wanted_ = false;
   NodeId sync_peer_;
   TimeMs sync_deadline_ms_ = 0;
+
+  // Present only while the AmnesiaRule holds signing back.
+  struct Amnesia {
+    Round ledger_round;                  // highest round in the durable ledger at restart
+    Round observed_round;                // highest certificate round processed since
+    std::optional<TimeMs> settle_until;  // set by the first certificate above ledger_round
+    std::optional<Round> fence;          // observed_round + 1 once the window closed
+  };
+  std::optional<Amnesia> amnesia_;
 
   std::vector<Transaction> forward_;  // accepted from clients, forwarded to every validator
   Outbox outbox_;

@@ -51,7 +51,7 @@ std::expected<Timeout, SafetyError> SafetyRules::make_timeout(Round round, const
   const bool follows_tc = tc && tc->round.next() == round;
   if (!follows_qc && !follows_tc) return std::unexpected(SafetyError::TimeoutNotJustified);
 
-  Timeout timeout{round, high_qc, self_, {}};
+  Timeout timeout{round, high_qc, self_, {}, follows_qc ? std::nullopt : tc};
   timeout.sig = scheme_.sign(key_, timeout_sign_bytes(chain_, round, high_qc.round));
   record_.voted_round = round;  // no vote in a round once it timed out
   record_.last_timeout = timeout;

@@ -4,7 +4,11 @@
 // time; tests with MemStore. Keep them narrow.
 #pragma once
 
+#include <cstdint>
+#include <expected>
 #include <optional>
+#include <string>
+#include <string_view>
 #include <vector>
 
 #include "core/ledger.h"
@@ -19,11 +23,39 @@ struct CommittedBlock {
   QuorumCert qc;  // certifies `block`: peers catching up verify the chain with it
 };
 
+// The version of the durable layout every store writes. A store refuses data
+// written with a newer version (SchemaTooNew) and never rewrites it.
+inline constexpr std::uint32_t store_schema_version = 1;
+
+// Why a store could not be opened or read. Closed: each kind names one cause an
+// operator can act on, and docs/storage.md lists them.
+enum class StoreErrorKind : std::uint8_t {
+  Io = 1,               // the OS refused (open, read, lock, map); detail names the call and errno
+  Locked,               // another process holds the data folder: the node is running
+  MissingSafetyRecord,  // the ledger exists but the safety record file does not
+  CorruptSafetyRecord,  // the safety record fails its checks (truncated, checksum, format)
+  CorruptLedger,        // the ledger is truncated, a record fails its checksum, or the chain does not link
+  WrongChain,           // the ledger belongs to another chain (chain id or genesis block differ)
+  WrongNode,            // the ledger belongs to another validator key
+  SchemaTooNew,         // written by a newer synod: refused, never downgraded
+  Pruned,               // the block body at that height was pruned (headers and state are kept)
+};
+std::string_view to_string(StoreErrorKind kind);
+
+struct StoreError {
+  StoreErrorKind kind;
+  std::string detail;  // for the operator: which file, which height, which check
+};
+std::string to_string(const StoreError& error);
+
 // What a replica restarts from.
 struct Recovery {
-  std::optional<SafetyRecord> safety;  // empty on first start
+  std::optional<SafetyRecord> safety;  // empty on first start, or when lost
   std::vector<CommittedBlock> committed;  // by height, from height 1
   std::vector<BlockPtr> blocks;  // uncommitted blocks, in the order they were saved
+  // Set when the node ran before but its safety record is missing or corrupt:
+  // the replica then applies the AmnesiaRule (docs/protocol.md) and says why.
+  std::optional<StoreError> safety_lost;
 };
 
 // Durability contract: when a call returns, its effect survives a crash of the
@@ -36,7 +68,11 @@ class Store {
   virtual void save_blocks(const std::vector<BlockPtr>& blocks) = 0;
   // Commits arrive in height order, one height after another.
   virtual void save_commits(const std::vector<CommittedBlock>& commits) = 0;
-  virtual Recovery load() const = 0;
+  // Everything the store holds, checked (checksums, chain links) on the way
+  // out. A lost safety record is not an error (Recovery::safety_lost); data
+  // that cannot be trusted, or that belongs to another chain, node or a newer
+  // schema, is.
+  virtual std::expected<Recovery, StoreError> load() const = 0;
 };
 
 class Network {

@@ -151,6 +151,22 @@ void put(pb::Block& out, const Block& block) {
   for (const Transaction& tx : block.txs) put(*out.add_txs(), tx);
 }
 
+void put(pb::Vote& out, const Vote& v) {
+  set(out.mutable_block(), v.block.view());
+  out.set_round(v.round.value);
+  out.set_height(v.height.value);
+  out.set_voter(v.voter.value);
+  set(out.mutable_sig(), v.sig.view());
+}
+
+void put(pb::Timeout& out, const Timeout& t) {
+  out.set_round(t.round.value);
+  put(*out.mutable_high_qc(), t.high_qc);
+  out.set_sender(t.sender.value);
+  set(out.mutable_sig(), t.sig.view());
+  if (t.tc) put(*out.mutable_tc(), *t.tc);
+}
+
 struct EncodeMessage {
   pb::Message& out;
   void operator()(const Proposal& p) const {
@@ -160,21 +176,8 @@ struct EncodeMessage {
     if (p.tc) put(*o->mutable_tc(), *p.tc);
     set(o->mutable_sig(), p.sig.view());
   }
-  void operator()(const Vote& v) const {
-    pb::Vote* o = out.mutable_vote();
-    set(o->mutable_block(), v.block.view());
-    o->set_round(v.round.value);
-    o->set_height(v.height.value);
-    o->set_voter(v.voter.value);
-    set(o->mutable_sig(), v.sig.view());
-  }
-  void operator()(const Timeout& t) const {
-    pb::Timeout* o = out.mutable_timeout();
-    o->set_round(t.round.value);
-    put(*o->mutable_high_qc(), t.high_qc);
-    o->set_sender(t.sender.value);
-    set(o->mutable_sig(), t.sig.view());
-  }
+  void operator()(const Vote& v) const { put(*out.mutable_vote(), v); }
+  void operator()(const Timeout& t) const { put(*out.mutable_timeout(), t); }
   void operator()(const SyncRequest& s) const {
     out.mutable_sync_request()->set_committed_height(s.committed_height.value);
   }
@@ -368,7 +371,24 @@ std::expected<Message, DecodeError> read_timeout(const pb::Timeout& in) {
   auto qc = read_qc(in.high_qc());
   if (!qc) return fail(qc.error());
   t.high_qc = std::move(*qc);
+  if (in.has_tc()) {
+    auto tc = read_tc(in.tc());
+    if (!tc) return fail(tc.error());
+    t.tc = std::move(*tc);
+  }
   return t;
+}
+
+// Durable data is ours and checksummed (core/records.h), so it skips the
+// pre-scan, but never its size bound or the checks after the parse.
+template <class T>
+std::expected<const T*, DecodeError> parse_durable(google::protobuf::Arena& arena, ByteView bytes) {
+  if (bytes.size() > frame_bytes_max) return std::unexpected(DecodeError::FrameTooLarge);
+  T* out = google::protobuf::Arena::CreateMessage<T>(&arena);
+  if (!out->ParseFromArray(bytes.data(), static_cast<int>(bytes.size()))) {
+    return std::unexpected(DecodeError::Malformed);
+  }
+  return out;
 }
 
 std::expected<Message, DecodeError> read_sync_response(const ChainId& chain, const ChainParams& params,
@@ -619,6 +639,108 @@ static_assert(frame_bytes_max <= static_cast<std::size_t>(std::numeric_limits<in
 }  // namespace
 
 // ---- public API --------------------------------------------------------------
+
+Bytes encode_safety_record(const SafetyRecord& record) {
+  pb::SafetyRecord out;
+  out.set_voted_round(record.voted_round.value);
+  out.set_highest_qc_round(record.highest_qc_round.value);
+  out.set_proposed_round(record.proposed_round.value);
+  if (record.last_vote) put(*out.mutable_last_vote(), *record.last_vote);
+  if (record.last_timeout) put(*out.mutable_last_timeout(), *record.last_timeout);
+  if (record.last_tc) put(*out.mutable_last_tc(), *record.last_tc);
+  return serialize(out);
+}
+
+std::expected<SafetyRecord, DecodeError> decode_safety_record(ByteView bytes) {
+  google::protobuf::Arena arena;
+  const auto parsed = parse_durable<pb::SafetyRecord>(arena, bytes);
+  if (!parsed) return fail(parsed.error());
+  const pb::SafetyRecord& in = **parsed;
+  SafetyRecord record;
+  record.voted_round = Round(in.voted_round());
+  record.highest_qc_round = Round(in.highest_qc_round());
+  record.proposed_round = Round(in.proposed_round());
+  if (in.has_last_vote()) {
+    auto vote = read_vote(in.last_vote());
+    if (!vote) return fail(vote.error());
+    record.last_vote = std::get<Vote>(*vote);
+  }
+  if (in.has_last_timeout()) {
+    auto timeout = read_timeout(in.last_timeout());
+    if (!timeout) return fail(timeout.error());
+    record.last_timeout = std::get<Timeout>(std::move(*timeout));
+  }
+  if (in.has_last_tc()) {
+    auto tc = read_tc(in.last_tc());
+    if (!tc) return fail(tc.error());
+    record.last_tc = std::move(*tc);
+  }
+  return record;
+}
+
+Bytes encode_block(const Block& block) {
+  pb::Block out;
+  put(out, block);
+  return serialize(out);
+}
+
+std::expected<BlockPtr, DecodeError> decode_block(const ChainId& chain, const ChainParams& params,
+                                                  ByteView bytes) {
+  google::protobuf::Arena arena;
+  const auto parsed = parse_durable<pb::Block>(arena, bytes);
+  if (!parsed) return fail(parsed.error());
+  return read_block(chain, params, **parsed);
+}
+
+Bytes encode_committed_block(const CommittedBlock& committed) {
+  SYNOD_ASSERT(committed.block != nullptr);
+  SYNOD_ASSERT(committed.outcome.txs.size() == committed.block->txs.size());
+  google::protobuf::Arena arena;
+  auto* out = google::protobuf::Arena::CreateMessage<pb::CommittedBlock>(&arena);
+  put(*out->mutable_block(), *committed.block);
+  put(*out->mutable_qc(), committed.qc);
+  out->mutable_outcomes()->Reserve(static_cast<int>(committed.outcome.txs.size()));
+  for (const TxOutcome& o : committed.outcome.txs) {
+    pb::TxOutcome* t = out->add_outcomes();
+    set(t->mutable_hash(), o.hash.view());
+    t->set_error(o.error ? static_cast<std::uint32_t>(*o.error) : 0);
+  }
+  set(out->mutable_state_root(), committed.outcome.state_root.view());
+  return serialize(*out);
+}
+
+std::expected<CommittedBlock, DecodeError> decode_committed_block(const ChainId& chain,
+                                                                  const ChainParams& params,
+                                                                  ByteView bytes) {
+  google::protobuf::Arena arena;
+  const auto parsed = parse_durable<pb::CommittedBlock>(arena, bytes);
+  if (!parsed) return fail(parsed.error());
+  const pb::CommittedBlock& in = **parsed;
+  if (!in.has_block() || !in.has_qc()) return fail(DecodeError::MissingField);
+  CommittedBlock out;
+  auto block = read_block(chain, params, in.block());
+  if (!block) return fail(block.error());
+  out.block = std::move(*block);
+  auto qc = read_qc(in.qc());
+  if (!qc) return fail(qc.error());
+  out.qc = std::move(*qc);
+  if (static_cast<std::size_t>(in.outcomes_size()) != out.block->txs.size()) {
+    return fail(DecodeError::MissingField);  // one outcome per transaction, always
+  }
+  out.outcome.height = out.block->height();
+  out.outcome.txs.reserve(out.block->txs.size());
+  for (const pb::TxOutcome& o : in.outcomes()) {
+    TxOutcome outcome;
+    if (!read_fixed(o.hash(), outcome.hash)) return fail(DecodeError::BadLength);
+    if (o.error() != 0) {
+      outcome.error = tx_error_from(o.error());
+      if (!outcome.error) return fail(DecodeError::BadEnum);
+    }
+    out.outcome.txs.push_back(outcome);
+  }
+  if (!read_fixed(in.state_root(), out.outcome.state_root)) return fail(DecodeError::BadLength);
+  return out;
+}
 
 Bytes encode(const Message& message) {
   google::protobuf::Arena arena;

@@ -16,6 +16,8 @@
 
 #include "core/messages.h"
 #include "core/roster.h"
+#include "core/safety_rules.h"
+#include "core/store.h"
 
 namespace synod {
 
@@ -64,5 +66,20 @@ std::expected<ClientRequest, DecodeError> decode_client_request(const ChainId& c
 std::expected<ClientResponse, DecodeError> decode_client_response(const ChainId& chain,
                                                                   const ChainParams& params,
                                                                   ByteView frame);
+
+// ---- durable forms ----------------------------------------------------------
+// The payloads that core/records.h wraps in a checksummed envelope: protobuf,
+// like the transport, but read back from our own disk. Decoding applies the
+// same structural checks as for a frame (lengths, the chain's limits, at most
+// frame_bytes_max bytes); blocks come back sealed. Never sent to a peer.
+Bytes encode_safety_record(const SafetyRecord& record);
+std::expected<SafetyRecord, DecodeError> decode_safety_record(ByteView bytes);
+Bytes encode_block(const Block& block);
+std::expected<BlockPtr, DecodeError> decode_block(const ChainId& chain, const ChainParams& params,
+                                                  ByteView bytes);
+Bytes encode_committed_block(const CommittedBlock& committed);
+std::expected<CommittedBlock, DecodeError> decode_committed_block(const ChainId& chain,
+                                                                  const ChainParams& params,
+                                                                  ByteView bytes);
 
 }  // namespace synod

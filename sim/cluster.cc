@@ -1,296 +1,377 @@
 #include "sim/cluster.h"
 
 #include <algorithm>
-#include <limits>
-#include <set>
 #include <sstream>
-#include <variant>
 
 #include "core/assert.h"
 #include "core/sign_bytes.h"
+#include "core/wire.h"
 
 namespace synod::sim {
 
 namespace {
-constexpr TimeMs never = std::numeric_limits<TimeMs>::max();
 // A client whose account nonce has not moved for this long assumes its
 // in-flight transactions were lost (sent to a node that crashed) and resends.
 constexpr TimeMs client_resync_ms = 3000;
+constexpr TimeMs liveness_check_interval_ms = 1000;
 
-class VirtualClock final : public Clock {
- public:
-  explicit VirtualClock(const TimeMs& now) : now_(now) {}
-  TimeMs now() const override { return now_; }
-
- private:
-  const TimeMs& now_;
-};
+std::string name(InstanceId id) { return "n" + std::to_string(id); }
 }  // namespace
 
-struct Cluster::Event {
-  struct Deliver {
-    InFlight message;
-  };
-  struct Wake {
-    NodeId node;
-    TimeMs at;
-  };
-  struct Load {};
-  std::variant<Deliver, Wake, Load> body;
-};
-
-class Cluster::NodeNetwork final : public Network {
+// The network endpoint of one instance: what its driver sends goes to every
+// instance of the addressed validator.
+class Cluster::Port final : public Network {
  public:
-  NodeNetwork(Cluster& cluster, NodeId self) : cluster_(cluster), self_(self) {}
-  void send(NodeId to, const MessagePtr& message) override { cluster_.send(self_, to, message); }
+  Port(Cluster& cluster, InstanceId self) : cluster_(cluster), self_(self) {}
+  void send(NodeId to, const MessagePtr& message) override { cluster_.route(self_, to, message); }
 
  private:
   Cluster& cluster_;
-  NodeId self_;
+  InstanceId self_;
 };
 
-class Cluster::NodeSubscriber final : public Subscriber {
- public:
-  NodeSubscriber(Cluster& cluster, NodeId self) : cluster_(cluster), self_(self) {}
-  void on_commits(const std::vector<CommittedBlock>& commits) override {
-    if (!cluster_.trace_) return;
-    for (const CommittedBlock& c : commits) {
-      std::ostringstream line;
-      line << self_ << " commit " << c.block->height() << " " << c.block->round << " b:" << c.block->id
-           << " txs:" << c.block->txs.size() << " root:" << c.outcome.state_root;
-      cluster_.emit(line.str());
-    }
-  }
-  void on_replies(const std::vector<ClientResponse>& replies) override {
-    last_replies.insert(last_replies.end(), replies.begin(), replies.end());
-  }
-  std::vector<ClientResponse> last_replies;
-
- private:
-  Cluster& cluster_;
-  NodeId self_;
+struct Cluster::Instance {
+  std::unique_ptr<Port> port;
+  std::unique_ptr<Equivocator> equivocator;
+  std::unique_ptr<SimNode> node;
 };
 
-struct Cluster::Node {
-  MemStore store;
-  std::unique_ptr<NodeNetwork> network;
-  std::unique_ptr<NodeSubscriber> subscriber;
-  std::unique_ptr<VirtualClock> clock;
-  std::unique_ptr<Replica> replica;
-  std::unique_ptr<Driver> driver;
-  TimeMs wake_at = never;
-};
-
-Cluster::Cluster(ClusterOptions options) : options_(std::move(options)), rng_(options_.seed) {
+Cluster::Cluster(ClusterOptions options)
+    : options_(std::move(options)),
+      scheduler_(options_.seed),
+      scheme_(options_.real_crypto ? &ed25519_scheme() : &sim_scheme_),
+      network_(scheduler_, options_.weights.size() + options_.twins.size(), options_.links,
+               [this](const Packet& p) { arrive(p); }) {
   SYNOD_ASSERT(!options_.weights.empty());
-  SYNOD_ASSERT(options_.latency_ms_min <= options_.latency_ms_max);
+  auto make_key = [&](const std::string& label) {
+    return options_.real_crypto ? KeyPair::from_label(label) : sim_scheme_.key(label);
+  };
   genesis_.chain_name = "synod-sim";
   for (std::size_t i = 0; i < options_.weights.size(); ++i) {
-    keys_.push_back(KeyPair::from_label("validator-" + std::to_string(i)));
+    keys_.push_back(make_key("validator-" + std::to_string(i)));
     genesis_.validators.push_back(Validator{keys_.back().public_key, Weight(options_.weights[i]),
                                             "sim:" + std::to_string(i), "simulated validator"});
   }
   for (std::size_t i = 0; i < options_.accounts; ++i) {
-    accounts_.push_back(KeyPair::from_label("account-" + std::to_string(i)));
+    accounts_.push_back(make_key("account-" + std::to_string(i)));
     genesis_.allocations.push_back(Allocation{accounts_.back().public_key, options_.account_balance});
   }
   client_nonce_.assign(options_.accounts, 0);
   client_progress_.assign(options_.accounts, {0, 0});
-  for (std::size_t i = 0; i < options_.weights.size(); ++i) {
-    nodes_.push_back(std::make_unique<Node>());
-    boot(NodeId(static_cast<std::uint32_t>(i)));
+
+  std::set<NodeId> compromised(options_.twins.begin(), options_.twins.end());
+  compromised.insert(options_.equivocators.begin(), options_.equivocators.end());
+  std::vector<NodeId> validator_of;
+  for (std::size_t i = 0; i < options_.weights.size(); ++i) validator_of.push_back(NodeId(static_cast<std::uint32_t>(i)));
+  validator_of.insert(validator_of.end(), options_.twins.begin(), options_.twins.end());
+  for (NodeId v : validator_of) {
+    SYNOD_ASSERT(v.value < options_.weights.size());
+    honest_.push_back(!compromised.contains(v));
   }
+  checker_.emplace(genesis_, *scheme_, honest_);
+  network_.set_hold(!options_.auto_deliver);
+
+  for (InstanceId id = 0; id < validator_of.size(); ++id) {
+    const NodeId v = validator_of[id];
+    auto instance = std::make_unique<Instance>();
+    instance->port = std::make_unique<Port>(*this, id);
+    Network* outbound = instance->port.get();
+    if (std::ranges::find(options_.equivocators, v) != options_.equivocators.end()) {
+      instance->equivocator = std::make_unique<Equivocator>(*instance->port, genesis_, v, keys_[v.value], *scheme_,
+                                                            scheduler_.rng().next());
+      outbound = instance->equivocator.get();
+    }
+    NodeSetup setup{id, v, keys_[v.value], &genesis_, scheme_, options_.replica, scheduler_.rng().next()};
+    instance->node = std::make_unique<SimNode>(scheduler_, setup, *outbound, static_cast<NodeObserver&>(*this));
+    instance->node->set_disk(options_.disk);
+    instance->node->set_crash_before_step(options_.crash_before_step);
+    instances_.push_back(std::move(instance));
+  }
+  for (auto& instance : instances_) instance->node->start();
+  scheduler_.run_ready();
 }
 
-Cluster::~Cluster() = default;
-
-std::uint64_t Cluster::draw(std::uint64_t bound) {
-  SYNOD_ASSERT(bound > 0);
-  return rng_() % bound;
+Cluster::~Cluster() {
+  for (auto& instance : instances_) instance->node->crash();
 }
 
-void Cluster::emit(const std::string& line) const {
-  if (trace_) trace_(line);
+const SimNode& Cluster::node(NodeId node) const { return *instances_.at(node.value)->node; }
+SimNode& Cluster::node_at(NodeId node) { return *instances_.at(node.value)->node; }
+
+NodeId Cluster::validator_of(NodeId instance) const { return node(instance).setup().validator; }
+
+EquivocatorStats Cluster::equivocation() const {
+  EquivocatorStats total;
+  for (const auto& instance : instances_) {
+    if (!instance->equivocator) continue;
+    total.proposals += instance->equivocator->stats().proposals;
+    total.votes += instance->equivocator->stats().votes;
+    total.timeouts += instance->equivocator->stats().timeouts;
+  }
+  return total;
+}
+
+// ---- events ----------------------------------------------------------------
+
+void Cluster::record(EventKind kind, std::uint32_t a, std::uint32_t b, std::uint64_t detail) {
+  trace_.record(TraceEvent{now(), kind, a, b, detail});
+}
+
+void Cluster::open_fault(const std::string& key, const std::string& what, std::vector<InstanceId> instances) {
+  record(EventKind::Fault, instances.empty() ? 0 : instances.front(), static_cast<std::uint32_t>(instances.size()),
+         what.size());
+  if (!options_.timeline) return;
+  close_fault(key);
+  open_faults_[key] = timeline_.faults.size();
+  timeline_.faults.push_back(Timeline::Span{now(), never, what, std::move(instances)});
+}
+
+void Cluster::close_fault(const std::string& key) {
+  const auto it = open_faults_.find(key);
+  if (it == open_faults_.end()) return;
+  timeline_.faults[it->second].end = now();
+  open_faults_.erase(it);
 }
 
 // ---- nodes -----------------------------------------------------------------
 
-void Cluster::boot(NodeId id) {
-  Node& node = *nodes_.at(id.value);
-  SYNOD_ASSERT(node.replica == nullptr);
-  node.network = std::make_unique<NodeNetwork>(*this, id);
-  node.subscriber = std::make_unique<NodeSubscriber>(*this, id);
-  node.clock = std::make_unique<VirtualClock>(now_);
-  node.replica = std::make_unique<Replica>(genesis_, id, keys_[id.value], ed25519_scheme(), options_.replica,
-                                           node.store.load(), now_);
-  node.driver = std::make_unique<Driver>(*node.replica, *node.clock, *node.network, node.store,
-                                         node.subscriber.get());
-  node.wake_at = never;
-  schedule_wake(id);
+void Cluster::on_boot(InstanceId id, const Recovery& recovery) {
+  checker_->on_boot(id, now(), recovery);
+  if (recovery.safety_lost && trace_.has_sink()) {
+    trace_.line([&] { return name(id) + " boots without its safety record: " + to_string(*recovery.safety_lost); });
+  }
+}
+
+void Cluster::on_refused(InstanceId id, const StoreError& error) {
+  record(EventKind::Refused, id, 0, static_cast<std::uint64_t>(error.kind));
+  if (trace_.has_sink()) trace_.line([&] { return name(id) + " refuses to start: " + to_string(error); });
+}
+
+void Cluster::on_commits(InstanceId id, const std::vector<CommittedBlock>& commits) {
+  for (const CommittedBlock& c : commits) {
+    record(EventKind::Commit, id, static_cast<std::uint32_t>(c.block->height().value), fingerprint(c.block->id));
+    if (options_.timeline) timeline_.commits.push_back(Timeline::Commit{now(), id, c.block->height().value});
+    if (trace_.has_sink()) {
+      trace_.line([&] {
+        std::ostringstream line;
+        line << name(id) << " commit " << c.block->height() << " " << c.block->round << " b:" << c.block->id
+             << " txs:" << c.block->txs.size() << " root:" << c.outcome.state_root;
+        return line.str();
+      });
+    }
+  }
+  const Replica* r = node_at(NodeId(id)).replica();
+  SYNOD_ASSERT(r != nullptr);
+  checker_->on_commits(id, now(), commits, r->ledger().total_balance());
+}
+
+void Cluster::on_replies(InstanceId, const std::vector<ClientResponse>& replies) {
+  for (const ClientResponse& reply : replies) {
+    if (awaited_.erase(reply.id)) replies_.emplace(reply.id, reply);
+  }
+}
+
+void Cluster::on_tick(InstanceId id) { record(EventKind::Tick, id, 0, 0); }
+
+void Cluster::on_crashed(InstanceId id) {
+  record(EventKind::Crash, id, 1, 0);
+  if (trace_.has_sink()) trace_.line([&] { return "crash " + name(id) + " (inside the driver)"; });
+  open_fault("down:" + name(id), "crash " + name(id), {id});
+  if (crash_listener_) crash_listener_(NodeId(id));
 }
 
 void Cluster::crash(NodeId id) {
-  Node& node = *nodes_.at(id.value);
-  if (!node.replica) return;
-  emit(std::string("crash ") + (std::ostringstream() << id).str());
-  node.driver.reset();
-  node.replica.reset();
-  node.wake_at = never;
+  if (!node(id).running()) return;
+  record(EventKind::Crash, id.value, 0, 0);
+  if (trace_.has_sink()) trace_.line([&] { return "crash " + name(id.value); });
+  open_fault("down:" + name(id.value), "crash " + name(id.value), {id.value});
+  node_at(id).crash();
 }
 
 void Cluster::restart(NodeId id) {
-  if (is_up(id)) return;
-  emit(std::string("restart ") + (std::ostringstream() << id).str());
-  boot(id);
+  if (state(id) != NodeState::Down) return;
+  record(EventKind::Restart, id.value, 0, 0);
+  if (trace_.has_sink()) trace_.line([&] { return "restart " + name(id.value); });
+  close_fault("down:" + name(id.value));
+  node_at(id).start();
+  scheduler_.run_ready();
 }
 
-bool Cluster::is_up(NodeId id) const { return nodes_.at(id.value)->replica != nullptr; }
-
-const Replica* Cluster::replica(NodeId id) const { return nodes_.at(id.value)->replica.get(); }
-const MemStore& Cluster::store(NodeId id) const { return nodes_.at(id.value)->store; }
-
-Height Cluster::committed_height(NodeId id) const {
-  return Height(nodes_.at(id.value)->store.committed().size());
+void Cluster::pause(NodeId id) {
+  if (state(id) != NodeState::Up) return;
+  open_fault("pause:" + name(id.value), "pause " + name(id.value), {id.value});
+  node_at(id).pause();
 }
+
+void Cluster::resume(NodeId id) {
+  if (state(id) != NodeState::Paused) return;
+  record(EventKind::Fault, id.value, 0, 1);
+  close_fault("pause:" + name(id.value));
+  node_at(id).resume();
+  scheduler_.run_ready();
+}
+
+bool Cluster::is_up(NodeId id) const { return node(id).replica() != nullptr; }
+NodeState Cluster::state(NodeId id) const { return node(id).state(); }
+const Replica* Cluster::replica(NodeId id) const { return node(id).replica(); }
+const SimStore& Cluster::store(NodeId id) const { return node(id).store(); }
+Height Cluster::committed_height(NodeId id) const { return store(id).committed_height(); }
 
 Height Cluster::min_committed_height() const {
   Height h(std::numeric_limits<std::uint64_t>::max());
-  for (std::uint32_t i = 0; i < nodes_.size(); ++i) {
+  for (std::uint32_t i = 0; i < size(); ++i) {
     if (is_up(NodeId(i))) h = std::min(h, committed_height(NodeId(i)));
   }
   return h;
 }
 
+void Cluster::skew_clock(NodeId id, std::int64_t skew_ms, std::int64_t drift_ppm) {
+  record(EventKind::Fault, id.value, 2, static_cast<std::uint64_t>(drift_ppm));
+  node_at(id).clock().set(skew_ms, drift_ppm);
+}
+
+bool Cluster::corrupt_safety_record(NodeId id) {
+  record(EventKind::Fault, id.value, 3, 0);
+  open_fault("corrupt:" + name(id.value), "corrupt safety record " + name(id.value), {id.value});
+  close_fault("corrupt:" + name(id.value));
+  return node_at(id).store().corrupt_safety_record();
+}
+
+void Cluster::set_crash_before_step(double probability) {
+  for (auto& instance : instances_) instance->node->set_crash_before_step(probability);
+}
+
+void Cluster::start_liveness(TimeMs bound_ms) {
+  std::vector<InstanceId> healed;
+  for (InstanceId i = 0; i < size(); ++i) {
+    if (honest_[i] && state(NodeId(i)) != NodeState::Refused) healed.push_back(i);
+  }
+  checker_->start_liveness(now(), std::move(healed), bound_ms);
+  if (liveness_ticking_) return;
+  liveness_ticking_ = true;
+  scheduler_.at(now() + liveness_check_interval_ms, [this] { liveness_tick(); });
+}
+
+void Cluster::liveness_tick() {
+  checker_->check_liveness(now());
+  scheduler_.at(now() + liveness_check_interval_ms, [this] { liveness_tick(); });
+}
+
 // ---- network ---------------------------------------------------------------
 
+void Cluster::route(InstanceId source, NodeId to, const MessagePtr& message) {
+  const MessagePtr sent = options_.wire ? transcode(message) : message;
+  const NodeId from = node(NodeId(source)).setup().validator;
+  for (InstanceId target = 0; target < size(); ++target) {
+    if (target == source || node(NodeId(target)).setup().validator != to) continue;
+    if (trace_.has_sink()) {
+      trace_.line([&] {
+        return name(source) + " -> " + name(target) + " " + describe(*sent) +
+               (network_.is_cut(source, target) ? " (dropped: partition)" : "");
+      });
+    }
+    network_.send(Packet{source, target, from, sent});
+  }
+}
+
+// Encodes and decodes the message as a peer link would. Our own messages must
+// always decode: anything else is a codec bug.
+MessagePtr Cluster::transcode(const MessagePtr& message) {
+  if (transcoded_.first == message.get()) return transcoded_.second;
+  auto decoded = decode_message(genesis_.chain_id(), genesis_.params, encode(*message));
+  SYNOD_ASSERT(decoded.has_value());
+  transcoded_ = {message.get(), std::make_shared<const Message>(std::move(*decoded))};
+  return transcoded_.second;
+}
+
+void Cluster::arrive(const Packet& p) {
+  record(EventKind::Deliver, p.target, p.source, fingerprint(*p.message));
+  Instance& instance = *instances_.at(p.target);
+  if (instance.equivocator) instance.equivocator->observe(*p.message);
+  instance.node->deliver(p);
+}
+
 void Cluster::partition(const std::vector<std::vector<NodeId>>& groups) {
-  group_.assign(nodes_.size(), -1);
-  for (std::size_t g = 0; g < groups.size(); ++g) {
-    for (NodeId n : groups[g]) group_.at(n.value) = static_cast<int>(g);
+  std::vector<std::vector<InstanceId>> ids;
+  std::string what = "partition";
+  for (const auto& group : groups) {
+    ids.emplace_back();
+    what += " [";
+    for (NodeId n : group) {
+      ids.back().push_back(n.value);
+      what += " " + name(n.value);
+    }
+    what += " ]";
+  }
+  open_fault("partition", what, {});
+  network_.partition(ids);
+}
+
+void Cluster::isolate(NodeId id) {
+  open_fault("isolate:" + name(id.value), "isolate " + name(id.value), {id.value});
+  for (InstanceId other = 0; other < size(); ++other) {
+    network_.cut(id.value, other, true);
+    network_.cut(other, id.value, true);
   }
 }
 
-void Cluster::heal() { group_.clear(); }
-
-bool Cluster::linked(NodeId from, NodeId to) const {
-  if (group_.empty()) return true;
-  return group_[from.value] >= 0 && group_[from.value] == group_[to.value];
-}
-
-void Cluster::send(NodeId from, NodeId to, const MessagePtr& message) {
-  if (trace_) {
-    std::ostringstream line;
-    line << from << " -> " << to << " " << describe(*message);
-    if (!linked(from, to)) line << " (dropped: partition)";
-    emit(line.str());
+void Cluster::heal() {
+  record(EventKind::Fault, 0, 0, 2);
+  for (auto it = open_faults_.begin(); it != open_faults_.end();) {
+    const std::string key = (it++)->first;
+    if (key == "partition" || key.starts_with("isolate:") || key.starts_with("link")) close_fault(key);
   }
-  if (!linked(from, to)) return;
-  InFlight m{from, to, message};
-  if (!options_.auto_deliver) {
-    in_flight_.push_back(std::move(m));
-    return;
-  }
-  const TimeMs latency = options_.latency_ms_min + draw(options_.latency_ms_max - options_.latency_ms_min + 1);
-  events_.emplace(std::pair(now_ + latency, sequence_++), Event{Event::Deliver{std::move(m)}});
+  network_.heal({}, options_.links);
 }
 
-void Cluster::deliver(const InFlight& m) {
-  Node& node = *nodes_.at(m.to.value);
-  if (!node.driver || !linked(m.from, m.to)) return;
-  ++events_count_;
-  node.driver->deliver(m.from, *m.message);
-  after_call(m.to);
-}
-
-void Cluster::after_call(NodeId id) {
-  Node& node = *nodes_.at(id.value);
-  if (node.driver && node.driver->crashed()) return crash(id);
-  schedule_wake(id);
-}
-
-void Cluster::schedule_wake(NodeId id) {
-  Node& node = *nodes_.at(id.value);
-  if (!node.driver) return;
-  const TimeMs at = node.driver->next_deadline();
-  if (at == node.wake_at) return;
-  node.wake_at = at;
-  if (options_.auto_deliver) {
-    events_.emplace(std::pair(std::max(at, now_), sequence_++), Event{Event::Wake{id, at}});
-  }
-}
-
-void Cluster::wake(NodeId id) {
-  Node& node = *nodes_.at(id.value);
-  if (!node.driver) return;
-  ++events_count_;
-  node.wake_at = never;
-  node.driver->tick();
-  after_call(id);
+void Cluster::set_link_faults(const LinkFaults& faults) {
+  open_fault("links", "link faults", {});
+  network_.set_all_faults(faults);
 }
 
 // ---- running ---------------------------------------------------------------
 
-void Cluster::run_for(TimeMs duration_ms) {
-  const TimeMs end = now_ + duration_ms;
-  while (!events_.empty() && events_.begin()->first.first <= end) {
-    auto it = events_.begin();
-    now_ = std::max(now_, it->first.first);
-    Event event = std::move(it->second);
-    events_.erase(it);
-    if (auto* d = std::get_if<Event::Deliver>(&event.body)) {
-      deliver(d->message);
-    } else if (auto* w = std::get_if<Event::Wake>(&event.body)) {
-      if (nodes_.at(w->node.value)->wake_at == w->at) wake(w->node);
-    } else {
-      load_tick();
-    }
-  }
-  now_ = end;
-}
+void Cluster::run_for(TimeMs duration_ms) { scheduler_.run_until(now() + duration_ms); }
 
 bool Cluster::run_until(const std::function<bool()>& done, TimeMs timeout_ms) {
-  const TimeMs end = now_ + timeout_ms;
+  const TimeMs end = now() + timeout_ms;
   while (!done()) {
-    if (now_ >= end) return false;
-    run_for(std::min<TimeMs>(100, end - now_));
+    if (now() >= end) return false;
+    run_for(std::min<TimeMs>(100, end - now()));
   }
   return true;
 }
 
-void Cluster::advance(TimeMs duration_ms) {
-  now_ += duration_ms;
-  for (std::uint32_t i = 0; i < nodes_.size(); ++i) {
-    const Node& node = *nodes_[i];
-    if (node.driver && node.wake_at <= now_) wake(NodeId(i));
-  }
-}
+void Cluster::advance(TimeMs duration_ms) { scheduler_.run_until(now() + duration_ms); }
 
-void Cluster::deliver_queued(const std::function<bool(const InFlight&)>& which) {
-  std::vector<InFlight> now_queued = std::exchange(in_flight_, {});
-  for (InFlight& m : now_queued) {
-    if (which(m)) {
-      deliver(m);
+void Cluster::deliver_queued(const std::function<bool(const Packet&)>& which) {
+  std::vector<Packet> queued = std::exchange(network_.held(), {});
+  for (Packet& p : queued) {
+    if (which(p)) {
+      arrive(p);
+      scheduler_.run_ready();
     } else {
-      in_flight_.push_back(std::move(m));
+      network_.held().push_back(std::move(p));
     }
   }
 }
 
-void Cluster::drop_queued(const std::function<bool(const InFlight&)>& which) {
-  std::erase_if(in_flight_, which);
+void Cluster::drop_queued(const std::function<bool(const Packet&)>& which) {
+  std::erase_if(network_.held(), which);
 }
 
 // ---- clients ---------------------------------------------------------------
 
 ClientResponse Cluster::request(NodeId via, const ClientRequest& request) {
-  Node& node = *nodes_.at(via.value);
-  SYNOD_ASSERT(node.driver != nullptr);
-  ++events_count_;
-  node.subscriber->last_replies.clear();
-  node.driver->request(request);
-  SYNOD_ASSERT(node.subscriber->last_replies.size() == 1);
-  ClientResponse response = node.subscriber->last_replies.front();
-  after_call(via);
+  SYNOD_ASSERT(state(via) == NodeState::Up);
+  record(EventKind::Request, via.value, 0, request.id);
+  awaited_.insert(request.id);
+  node_at(via).request(request);
+  scheduler_.run_ready();
+  const auto it = replies_.find(request.id);
+  SYNOD_ASSERT(it != replies_.end());
+  ClientResponse response = std::move(it->second);
+  replies_.erase(it);
   return response;
 }
 
@@ -300,24 +381,25 @@ ClientResponse Cluster::submit_transfer(NodeId via, std::size_t from_account, st
   tx.sender = accounts_.at(from_account).public_key;
   tx.nonce = client_nonce_.at(from_account)++;
   tx.op = Transfer{accounts_.at(to_account).public_key, amount};
-  tx.sig = ed25519_scheme().sign(accounts_[from_account], tx_sign_bytes(genesis_.chain_id(), tx));
+  tx.sig = scheme_->sign(accounts_[from_account], tx_sign_bytes(genesis_.chain_id(), tx));
+  checker_->on_submitted(tx_hash(genesis_.chain_id(), tx), now());
   return request(via, ClientRequest{++request_id_, SubmitTx{std::move(tx)}});
 }
 
 void Cluster::set_load(std::uint32_t tx_per_s) {
-  const bool was_running = load_interval_ms_ > 0;
   load_interval_ms_ = tx_per_s == 0 ? 0 : std::max<TimeMs>(1, 1000 / tx_per_s);
-  if (load_interval_ms_ > 0 && !was_running) {
-    events_.emplace(std::pair(now_ + load_interval_ms_, sequence_++), Event{Event::Load{}});
+  if (load_interval_ms_ > 0 && !load_timer_) {
+    load_timer_ = scheduler_.at(now() + load_interval_ms_, [this] { load_tick(); });
   }
 }
 
 void Cluster::load_tick() {
+  load_timer_.reset();
   if (load_interval_ms_ == 0) return;
-  events_.emplace(std::pair(now_ + load_interval_ms_, sequence_++), Event{Event::Load{}});
+  load_timer_ = scheduler_.at(now() + load_interval_ms_, [this] { load_tick(); });
   std::vector<NodeId> up;
-  for (std::uint32_t i = 0; i < nodes_.size(); ++i) {
-    if (is_up(NodeId(i))) up.push_back(NodeId(i));
+  for (std::uint32_t i = 0; i < size(); ++i) {
+    if (state(NodeId(i)) == NodeState::Up && is_up(NodeId(i))) up.push_back(NodeId(i));
   }
   if (up.empty() || accounts_.size() < 2) return;
   const std::size_t from = load_next_account_++ % accounts_.size();
@@ -330,57 +412,31 @@ void Cluster::load_tick() {
   auto& [seen_nonce, seen_ms] = client_progress_[from];
   if (ledger_nonce != seen_nonce) {
     seen_nonce = ledger_nonce;
-    seen_ms = now_;
+    seen_ms = now();
   }
   if (client_nonce_[from] < ledger_nonce ||
-      (client_nonce_[from] > ledger_nonce && now_ - seen_ms > client_resync_ms)) {
+      (client_nonce_[from] > ledger_nonce && now() - seen_ms > client_resync_ms)) {
     client_nonce_[from] = ledger_nonce;
-    seen_ms = now_;
+    seen_ms = now();
   }
-  const std::size_t to = (from + 1 + draw(accounts_.size() - 1)) % accounts_.size();
-  (void)submit_transfer(via, from, to, 1 + draw(100));
+  Rng& rng = scheduler_.rng();
+  const std::size_t to = (from + 1 + rng.below(accounts_.size() - 1)) % accounts_.size();
+  Transaction tx;
+  tx.sender = accounts_[from].public_key;
+  tx.nonce = client_nonce_[from]++;
+  tx.op = Transfer{accounts_[to].public_key, 1 + rng.below(100)};
+  tx.sig = scheme_->sign(accounts_[from], tx_sign_bytes(genesis_.chain_id(), tx));
+  checker_->on_submitted(tx_hash(genesis_.chain_id(), tx), now());
+  record(EventKind::Request, via.value, 1, tx.nonce);
+  node_at(via).request(ClientRequest{++request_id_, SubmitTx{std::move(tx)}});
 }
 
 // ---- checks ----------------------------------------------------------------
 
 std::vector<std::string> Cluster::violations() const {
   std::vector<std::string> found;
-  auto report = [&](const std::string& what) { found.push_back(what); };
-  std::size_t longest = 0;
-  for (const auto& node : nodes_) longest = std::max(longest, node->store.committed().size());
-  for (std::size_t h = 0; h < longest; ++h) {
-    const CommittedBlock* first = nullptr;
-    for (std::uint32_t i = 0; i < nodes_.size(); ++i) {
-      const auto& chain = nodes_[i]->store.committed();
-      if (h >= chain.size()) continue;
-      if (!first) {
-        first = &chain[h];
-      } else if (chain[h].block->id != first->block->id) {
-        report("agreement: n" + std::to_string(i) + " committed a different block at height " +
-               std::to_string(h + 1));
-      } else if (chain[h].outcome.state_root != first->outcome.state_root) {
-        report("state: n" + std::to_string(i) + " has a different state root at height " +
-               std::to_string(h + 1));
-      }
-    }
-  }
-  BalanceSum total = 0;
-  for (const Allocation& a : genesis_.allocations) total += a.balance;
-  for (std::uint32_t i = 0; i < nodes_.size(); ++i) {
-    std::set<TxHash> executed;
-    for (const CommittedBlock& c : nodes_[i]->store.committed()) {
-      for (const TxOutcome& o : c.outcome.txs) {
-        if (!o.error && !executed.insert(o.hash).second) {
-          report("n" + std::to_string(i) + " executed a transaction twice");
-        }
-      }
-    }
-    if (const Replica* r = replica(NodeId(i))) {
-      if (r->ledger().total_balance() != total) report("n" + std::to_string(i) + " does not conserve balance");
-      if (r->committed_height() != committed_height(NodeId(i))) {
-        report("n" + std::to_string(i) + " live height differs from its store");
-      }
-    }
+  for (const Violation& v : checker_->violations()) {
+    found.push_back("t=" + std::to_string(v.at) + "ms " + v.what);
   }
   return found;
 }

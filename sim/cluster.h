@@ -1,9 +1,13 @@
 // Cluster: a whole synod network in one process, in virtual time, from one
-// seed. Each node is the production Replica behind the production Driver, with
-// its own MemStore; links add seeded latency; partitions, crashes and restarts
-// are injected between events. Single-threaded and deterministic: the same
-// options replay the same run. The fiber scheduler of issue 3 replaces this
-// event loop, not the nodes it drives.
+// seed. Each validator runs as a SimNode (the production Driver and Replica in
+// a fiber) with its own SimStore and clock; SimNetwork links the instances.
+// Key compromise adds instances: a twin is a second honest instance holding a
+// validator's key, an equivocator wraps a validator's outbound messages. The
+// Checker watches every commit and boot; the Trace hashes every event. Tests,
+// scripts, the swarm runner and the Python module all drive this one class.
+//
+// Instances are addressed by NodeId: ids below validators() are the
+// validators' own instances, ids above are twins.
 #pragma once
 
 #include <cstdint>
@@ -11,58 +15,96 @@
 #include <map>
 #include <memory>
 #include <optional>
-#include <random>
+#include <set>
 #include <string>
 #include <vector>
 
-#include "core/driver.h"
-#include "core/mem_store.h"
+#include "sim/adversary.h"
+#include "sim/checker.h"
+#include "sim/sim_crypto.h"
+#include "sim/sim_node.h"
+#include "sim/trace.h"
 
 namespace synod::sim {
 
 struct ClusterOptions {
   std::vector<std::uint64_t> weights = {1, 1, 1, 1};
   std::uint64_t seed = 1;
-  TimeMs latency_ms_min = 10;
-  TimeMs latency_ms_max = 50;
+  LinkFaults links;
   ReplicaConfig replica;
   std::size_t accounts = 8;
   std::uint64_t account_balance = 1'000'000;
-  // Off for scripted tests: messages wait in a queue until `deliver` is called.
+  // Off for scripted tests: messages wait in in_flight() until delivered.
   bool auto_deliver = true;
+  bool real_crypto = false;  // Ed25519 instead of the simulator's keyed hash
+  bool wire = false;         // every message through the protobuf codec
+  std::vector<NodeId> twins;         // validators that get a second instance
+  std::vector<NodeId> equivocators;  // validators whose messages are doubled
+  DiskFaults disk;
+  double crash_before_step = 0;  // per driver step, for every instance
+  bool timeline = false;         // keep heights and faults over time, for reports
 };
 
-// A message on its way from one node to another.
-struct InFlight {
-  NodeId from;
-  NodeId to;
-  MessagePtr message;
+// Heights and faults over time, for the HTML report.
+struct Timeline {
+  struct Commit {
+    TimeMs at;
+    InstanceId instance;
+    std::uint64_t height;
+  };
+  struct Span {
+    TimeMs start;
+    TimeMs end;  // `never` while open
+    std::string what;
+    std::vector<InstanceId> instances;  // empty: the whole cluster
+  };
+  std::vector<Commit> commits;
+  std::vector<Span> faults;
 };
 
-class Cluster {
+class Cluster final : private NodeObserver {
  public:
   explicit Cluster(ClusterOptions options);
-  ~Cluster();
+  ~Cluster() override;
 
-  std::size_t size() const { return nodes_.size(); }
-  TimeMs now() const { return now_; }
+  std::size_t size() const { return instances_.size(); }
+  std::size_t validators() const { return options_.weights.size(); }
+  NodeId validator_of(NodeId instance) const;
+  bool honest(NodeId instance) const { return honest_.at(instance.value); }
+  TimeMs now() const { return scheduler_.now(); }
   const Genesis& genesis() const { return genesis_; }
   const KeyPair& account(std::size_t i) const { return accounts_.at(i); }
+  const ClusterOptions& options() const { return options_; }
+  Scheduler& scheduler() { return scheduler_; }
+  SimNetwork& network() { return network_; }
 
   // ---- running
   void run_for(TimeMs duration_ms);
   // Runs until `done` holds or `timeout_ms` of virtual time passes; true if it held.
   bool run_until(const std::function<bool()>& done, TimeMs timeout_ms);
-  // Submits one transfer per interval from the accounts, round-robin over live nodes.
+  // Submits one transfer per interval from the accounts, round-robin over live instances.
   void set_load(std::uint32_t tx_per_s);
 
   // ---- faults
   void crash(NodeId node);
   void restart(NodeId node);
+  void pause(NodeId node);
+  void resume(NodeId node);
   bool is_up(NodeId node) const;
-  // Messages between different groups are dropped; nodes in no group are isolated.
+  NodeState state(NodeId node) const;
+  // Messages between different groups are dropped; instances in no group are isolated.
   void partition(const std::vector<std::vector<NodeId>>& groups);
+  void isolate(NodeId node);
   void heal();
+  void set_link_faults(const LinkFaults& faults);
+  void skew_clock(NodeId node, std::int64_t skew_ms, std::int64_t drift_ppm);
+  bool corrupt_safety_record(NodeId node);
+  void set_crash_before_step(double probability);
+  // Called when an instance dies by itself (a crash point inside the driver).
+  void on_crash(std::function<void(NodeId)> listener) { crash_listener_ = std::move(listener); }
+  // Every instance of the honest validators must commit within `bound_ms`, from now on.
+  void start_liveness(TimeMs bound_ms);
+  void check_liveness() { checker_->check_liveness(now()); }
 
   // ---- clients
   // Returns the node's reply (accepted or rejected) to a signed transfer.
@@ -71,64 +113,80 @@ class Cluster {
   ClientResponse request(NodeId via, const ClientRequest& request);
 
   // ---- manual stepping, for scripted tests (auto_deliver = false)
-  const std::vector<InFlight>& in_flight() const { return in_flight_; }
+  const std::vector<Packet>& in_flight() { return network_.held(); }
   // Delivers the messages queued now, in order; what they cause is queued.
-  void deliver_queued(const std::function<bool(const InFlight&)>& which);
-  void drop_queued(const std::function<bool(const InFlight&)>& which);
-  // Advances time and wakes every node whose deadline has passed.
+  void deliver_queued(const std::function<bool(const Packet&)>& which);
+  void drop_queued(const std::function<bool(const Packet&)>& which);
+  // Advances time; nodes whose deadline passed wake up.
   void advance(TimeMs duration_ms);
 
   // ---- observation
   const Replica* replica(NodeId node) const;
-  const MemStore& store(NodeId node) const;
+  const SimStore& store(NodeId node) const;
+  const SimNode& node(NodeId node) const;
   Height committed_height(NodeId node) const;
-  Height min_committed_height() const;  // over live nodes
-  // Safety checks over every node's durable history and live state. Empty when
-  // all hold: agreement on committed blocks and state roots at every height,
-  // no transaction executed twice, conservation of the total balance.
+  Height min_committed_height() const;  // over live instances
+  const Checker& checker() const { return *checker_; }
+  // The checker's findings, each with the virtual time it was made.
   std::vector<std::string> violations() const;
-  // Every sent message, delivery and commit, one line each, when set.
-  void set_trace(std::function<void(const std::string&)> trace) { trace_ = std::move(trace); }
-  std::uint64_t events_count() const { return events_count_; }
+  // One line per event (sends, deliveries, commits, faults), when set.
+  void set_trace(std::function<void(const std::string&)> sink) { trace_.set_sink(std::move(sink)); }
+  Trace& trace() { return trace_; }
+  std::uint64_t events_count() const { return trace_.count(); }
+  std::uint64_t trace_hash() const { return trace_.hash(); }
+  const Timeline& timeline() const { return timeline_; }
+  EquivocatorStats equivocation() const;
 
  private:
-  struct Node;
-  struct Event;
-  class NodeNetwork;
-  class NodeSubscriber;
+  struct Instance;
+  class Port;
 
-  void boot(NodeId node);
-  void send(NodeId from, NodeId to, const MessagePtr& message);
-  void deliver(const InFlight& message);
-  void wake(NodeId node);
-  void schedule_wake(NodeId node);
-  void after_call(NodeId node);
-  bool linked(NodeId from, NodeId to) const;
+  // NodeObserver
+  void on_boot(InstanceId id, const Recovery& recovery) override;
+  void on_refused(InstanceId id, const StoreError& error) override;
+  void on_commits(InstanceId id, const std::vector<CommittedBlock>& commits) override;
+  void on_replies(InstanceId id, const std::vector<ClientResponse>& replies) override;
+  void on_tick(InstanceId id) override;
+  void on_crashed(InstanceId id) override;
+
+  void route(InstanceId source, NodeId to, const MessagePtr& message);
+  void arrive(const Packet& packet);
+  MessagePtr transcode(const MessagePtr& message);
+  void record(EventKind kind, std::uint32_t a, std::uint32_t b, std::uint64_t detail);
+  void open_fault(const std::string& key, const std::string& what, std::vector<InstanceId> instances);
+  void close_fault(const std::string& key);
   void load_tick();
-  void emit(const std::string& line) const;
-  std::uint64_t draw(std::uint64_t bound);  // uniform in [0, bound), seeded
+  void liveness_tick();
+  SimNode& node_at(NodeId node);
 
   ClusterOptions options_;
+  Scheduler scheduler_;
+  SimSignatureScheme sim_scheme_;
+  const SignatureScheme* scheme_;
   Genesis genesis_;
   std::vector<KeyPair> keys_;
   std::vector<KeyPair> accounts_;
-  std::vector<std::unique_ptr<Node>> nodes_;
-  std::mt19937_64 rng_;
-  TimeMs now_ = 0;
-  std::uint64_t sequence_ = 0;
-  std::multimap<std::pair<TimeMs, std::uint64_t>, Event> events_;
-  std::vector<InFlight> in_flight_;
-  std::vector<int> group_;  // partition group per node; empty when healed
-  std::function<void(const std::string&)> trace_;
-  std::uint64_t events_count_ = 0;
-  std::uint64_t request_id_ = 0;
+  std::vector<bool> honest_;
+  Trace trace_;
+  std::optional<Checker> checker_;  // made once the genesis exists
+  SimNetwork network_;
+  std::vector<std::unique_ptr<Instance>> instances_;
+  std::function<void(NodeId)> crash_listener_;
+  Timeline timeline_;
+  std::map<std::string, std::size_t> open_faults_;  // key -> index in timeline_.faults
+  std::pair<const Message*, MessagePtr> transcoded_;  // the last message through the codec
 
-  // Load: each account's client keeps its own next nonce.
+  // Clients: each account's client keeps its own next nonce.
+  std::uint64_t request_id_ = 0;
+  std::set<std::uint64_t> awaited_;  // synchronous requests waiting for their reply
+  std::map<std::uint64_t, ClientResponse> replies_;
   TimeMs load_interval_ms_ = 0;
+  std::optional<Scheduler::Timer> load_timer_;
   std::size_t load_next_account_ = 0;
   std::size_t load_next_node_ = 0;
   std::vector<std::uint64_t> client_nonce_;
   std::vector<std::pair<std::uint64_t, TimeMs>> client_progress_;  // (ledger nonce, when seen)
+  bool liveness_ticking_ = false;
 };
 
 }  // namespace synod::sim

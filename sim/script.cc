@@ -24,13 +24,13 @@ std::vector<std::string> split(const std::string& s, char sep) {
 std::uint32_t parse_node(const std::string& s) { return static_cast<std::uint32_t>(std::stoul(s)); }
 
 // "A->B" with either side "*": which queued messages a command applies to.
-std::function<bool(const InFlight&)> link_filter(const std::vector<std::string>& args) {
-  if (args.size() < 2) return [](const InFlight&) { return true; };
+std::function<bool(const Packet&)> link_filter(const std::vector<std::string>& args) {
+  if (args.size() < 2) return [](const Packet&) { return true; };
   const auto ends = split(args[1], '-');
   if (ends.size() != 2 || ends[1].empty() || ends[1][0] != '>') throw std::runtime_error("expected A->B");
   const std::string from = ends[0], to = ends[1].substr(1);
-  return [=](const InFlight& m) {
-    return (from == "*" || m.from.value == parse_node(from)) && (to == "*" || m.to.value == parse_node(to));
+  return [=](const Packet& m) {
+    return (from == "*" || m.source == parse_node(from)) && (to == "*" || m.target == parse_node(to));
   };
 }
 
@@ -66,6 +66,7 @@ class Session {
   void make_cluster(const std::vector<std::string>& args) {
     ClusterOptions options;
     options.auto_deliver = false;
+    options.real_crypto = true;  // the golden ids and signatures are Ed25519's
     options.accounts = 4;
     options.replica.round_timeout_ms = 1000;
     // An idle leader waits for a tick before an empty block, so `stabilize` ends.
@@ -103,14 +104,14 @@ class Session {
       } else if (verb == "status") {
         status();
       } else if (verb == "queued") {
-        for (const InFlight& m : cluster().in_flight()) {
-          out_ << m.from << " -> " << m.to << " " << describe(*m.message) << "\n";
+        for (const Packet& m : cluster().in_flight()) {
+          out_ << NodeId(m.source) << " -> " << NodeId(m.target) << " " << describe(*m.message) << "\n";
         }
       } else if (verb == "deliver") {
         cluster().deliver_queued(link_filter(args));
       } else if (verb == "stabilize") {
         for (int i = 0; i < 1000 && !cluster().in_flight().empty(); ++i) {
-          cluster().deliver_queued([](const InFlight&) { return true; });
+          cluster().deliver_queued([](const Packet&) { return true; });
         }
       } else if (verb == "drop") {
         cluster().drop_queued(link_filter(args));

@@ -20,7 +20,7 @@ class ReplicaTest : public ::testing::Test {
 
   void SetUp() override { boot(); }
 
-  void boot() { boot(store_.load()); }
+  void boot() { boot(store_.load().value()); }
   void boot(const Recovery& recovery) {
     replica_ = std::make_unique<Replica>(genesis_, self_, test_validator_key(self_.value), ed25519_scheme(),
                                          config_, recovery, 0);
@@ -338,7 +338,7 @@ class CheckingNetwork final : public Network {
   explicit CheckingNetwork(const MemStore& store) : store_(store) {}
   void send(NodeId, const MessagePtr& message) override {
     if (const auto* v = std::get_if<Vote>(message.get())) {
-      const Recovery stored = store_.load();
+      const Recovery stored = store_.load().value();
       EXPECT_TRUE(stored.safety && stored.safety->voted_round >= v->round) << "vote left before its record";
       bool block_stored = false;
       for (const BlockPtr& b : stored.blocks) block_stored = block_stored || b->id == v->block;
@@ -367,19 +367,19 @@ TEST_F(ReplicaTest, DriverCrashBetweenPersistAndSendNeverLeadsToADifferentVote) 
   const KeyPair key = test_validator_key(self_.value);
   const BlockPtr b1 = block(1, genesis_qc_);
   {
-    Replica replica(genesis_, self_, key, ed25519_scheme(), config_, store.load(), 0);
+    Replica replica(genesis_, self_, key, ed25519_scheme(), config_, store.load().value(), 0);
     Driver driver(replica, clock, network, store);
     driver.set_crash_before([](Driver::Step step) { return step == Driver::Step::Send; });
     driver.deliver(leader(1), proposal(b1));
     ASSERT_TRUE(driver.crashed());
   }
   EXPECT_EQ(network.sent, 0u);  // the crash came before anything left
-  ASSERT_TRUE(store.load().safety && store.load().safety->last_vote);
-  const Vote signed_before_crash = *store.load().safety->last_vote;
+  ASSERT_TRUE(store.load()->safety && store.load()->safety->last_vote);
+  const Vote signed_before_crash = *store.load()->safety->last_vote;
 
   // Restarted from its store, it is shown a different block for round 1 and
   // must not vote; its round then times out and it resends the stored vote.
-  Replica replica(genesis_, self_, key, ed25519_scheme(), config_, store.load(), 0);
+  Replica replica(genesis_, self_, key, ed25519_scheme(), config_, store.load().value(), 0);
   Driver driver(replica, clock, network, store);
   driver.deliver(leader(1), proposal(block(1, genesis_qc_, {signed_transfer(chain_, alice_, 0, bob_.public_key, 5)})));
   EXPECT_TRUE(network.votes.empty());

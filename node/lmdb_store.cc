@@ -1,0 +1,607 @@
+// The LMDB layout (docs/storage.md): one environment file, six named tables.
+//   meta      "schema_version" u32 | "chain_id" 32 | "genesis_block" 32 |
+//             "node_key" 32 | "chain_params" 24 | "committed_height" u64 | "block_seq" u64
+//   commits   height u64 -> sealed CommittedBlock (core/records.h)
+//   blocks    sequence u64 -> height u64 || sealed Block (uncommitted, in save order)
+//   txs       tx hash -> height u64 | index u32 | error u8 (0: executed)
+//   accounts  public key -> balance u64 | nonce u64
+//   values    owner[32] || key -> value
+// Integers are big-endian so that LMDB's byte order is numeric order.
+#include "node/lmdb_store.h"
+
+#include <lmdb.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <map>
+
+#include "core/assert.h"
+#include "core/records.h"
+#include "core/sign_bytes.h"
+#include "node/safety_file.h"
+
+namespace synod::node {
+
+namespace {
+
+constexpr unsigned tables_max = 8;
+constexpr std::string_view k_schema = "schema_version";
+constexpr std::string_view k_chain = "chain_id";
+constexpr std::string_view k_genesis = "genesis_block";
+constexpr std::string_view k_node = "node_key";
+constexpr std::string_view k_params = "chain_params";
+constexpr std::string_view k_height = "committed_height";
+constexpr std::string_view k_seq = "block_seq";
+// Two meta pages: anything shorter is not an LMDB file we wrote.
+constexpr std::uintmax_t ledger_bytes_min = 2 * 4096;
+
+std::uint64_t get_be(ByteView in, std::size_t at, std::size_t bytes) {
+  std::uint64_t v = 0;
+  for (std::size_t i = 0; i < bytes; ++i) v = (v << 8) | in[at + i];
+  return v;
+}
+
+Bytes be64(std::uint64_t v) {
+  Bytes out;
+  put_u64(out, v);
+  return out;
+}
+
+MDB_val val(ByteView v) { return MDB_val{v.size(), const_cast<std::uint8_t*>(v.data())}; }
+MDB_val val(std::string_view v) { return MDB_val{v.size(), const_cast<char*>(v.data())}; }
+ByteView view(const MDB_val& v) { return {static_cast<const std::uint8_t*>(v.mv_data), v.mv_size}; }
+
+bool is_corruption(int rc) {
+  return rc == MDB_CORRUPTED || rc == MDB_PAGE_NOTFOUND || rc == MDB_INVALID || rc == MDB_VERSION_MISMATCH ||
+         rc == MDB_BAD_TXN || rc == MDB_BAD_VALSIZE;
+}
+
+StoreError lmdb_error(std::string_view call, const std::filesystem::path& path, int rc) {
+  const StoreErrorKind kind = is_corruption(rc) ? StoreErrorKind::CorruptLedger : StoreErrorKind::Io;
+  return StoreError{kind, std::string(call) + " " + path.string() + ": " + mdb_strerror(rc)};
+}
+
+StoreError corrupt(const std::filesystem::path& path, const std::string& what) {
+  return StoreError{StoreErrorKind::CorruptLedger, path.string() + ": " + what};
+}
+
+// Writes that fail leave the node unable to keep its promises: stop.
+void must(int rc, std::string_view what) {
+  if (rc != MDB_SUCCESS) stop_process(std::string("ledger ") + std::string(what) + ": " + mdb_strerror(rc));
+}
+
+class Txn {
+ public:
+  Txn(MDB_env* env, bool write) : write_(write) { rc_ = mdb_txn_begin(env, nullptr, write ? 0 : MDB_RDONLY, &txn_); }
+  ~Txn() {
+    if (txn_) mdb_txn_abort(txn_);
+  }
+  Txn(const Txn&) = delete;
+  Txn& operator=(const Txn&) = delete;
+  int status() const { return rc_; }
+  MDB_txn* get() const { return txn_; }
+  int commit() {
+    const int rc = mdb_txn_commit(std::exchange(txn_, nullptr));
+    return rc;
+  }
+  std::optional<ByteView> read(MDB_dbi dbi, MDB_val key, int* rc_out = nullptr) const {
+    MDB_val data;
+    const int rc = mdb_get(txn_, dbi, &key, &data);
+    if (rc_out) *rc_out = rc;
+    if (rc != MDB_SUCCESS) return std::nullopt;
+    return view(data);
+  }
+  void put(MDB_dbi dbi, MDB_val key, MDB_val data) {
+    SYNOD_ASSERT(write_);
+    must(mdb_put(txn_, dbi, &key, &data, 0), "put");
+  }
+
+ private:
+  MDB_txn* txn_ = nullptr;
+  int rc_ = MDB_SUCCESS;
+  bool write_;
+};
+
+Bytes encode_params(const ChainParams& p) {
+  Bytes out;
+  put_u32(out, p.block_txs_max);
+  put_u64(out, p.block_bytes_max);
+  put_u32(out, p.tx_bytes_max);
+  put_u32(out, p.value_bytes_max);
+  put_u32(out, p.key_bytes_max);
+  return out;
+}
+
+ChainParams decode_params(ByteView in) {
+  return ChainParams{static_cast<std::uint32_t>(get_be(in, 0, 4)), get_be(in, 4, 8),
+                     static_cast<std::uint32_t>(get_be(in, 12, 4)), static_cast<std::uint32_t>(get_be(in, 16, 4)),
+                     static_cast<std::uint32_t>(get_be(in, 20, 4))};
+}
+
+Bytes encode_account(const Account& a) {
+  Bytes out;
+  put_u64(out, a.balance);
+  put_u64(out, a.nonce);
+  return out;
+}
+
+}  // namespace
+
+struct LmdbStore::Env {
+  std::filesystem::path path;
+  MDB_env* env = nullptr;
+  MDB_dbi meta = 0, commits = 0, blocks = 0, txs = 0, accounts = 0, values = 0;
+  ~Env() {
+    if (env) mdb_env_close(env);
+  }
+
+  enum class Mode : std::uint8_t { Create, Write, Read, ReadUnlocked };
+
+  // Opens the file; for every mode but Create, first checks that it is not
+  // truncated, and opens the tables without creating any.
+  static std::expected<std::unique_ptr<Env>, StoreError> open(const std::filesystem::path& path, Mode mode,
+                                                              std::size_t map_bytes) {
+    auto e = std::make_unique<Env>();
+    e->path = path;
+    if (mode != Mode::Create) {
+      std::error_code ec;
+      const std::uintmax_t size = std::filesystem::file_size(path, ec);
+      if (ec) return std::unexpected(io_error("stat", path, ec.value()));
+      if (size < ledger_bytes_min) return std::unexpected(corrupt(path, "truncated to " + std::to_string(size) + " bytes"));
+    }
+    int rc = mdb_env_create(&e->env);
+    if (rc != MDB_SUCCESS) return std::unexpected(lmdb_error("mdb_env_create", path, rc));
+    mdb_env_set_maxdbs(e->env, tables_max);
+    if (mode == Mode::Create || mode == Mode::Write) mdb_env_set_mapsize(e->env, map_bytes);
+    unsigned flags = MDB_NOSUBDIR | MDB_NOTLS;
+    if (mode == Mode::Read) flags |= MDB_RDONLY;
+    if (mode == Mode::ReadUnlocked) flags |= MDB_RDONLY | MDB_NOLOCK;
+    rc = mdb_env_open(e->env, path.c_str(), flags, 0600);
+    if (rc != MDB_SUCCESS) return std::unexpected(lmdb_error("mdb_env_open", path, rc));
+    if (mode != Mode::Create) {
+      MDB_envinfo info;
+      MDB_stat stat;
+      mdb_env_info(e->env, &info);
+      mdb_env_stat(e->env, &stat);
+      const std::uintmax_t needed = (std::uintmax_t{info.me_last_pgno} + 1) * stat.ms_psize;
+      const std::uintmax_t size = std::filesystem::file_size(path);
+      if (size < needed) {
+        return std::unexpected(corrupt(path, "truncated: " + std::to_string(size) + " bytes of " + std::to_string(needed)));
+      }
+    }
+    Txn txn(e->env, mode == Mode::Create);
+    if (txn.status() != MDB_SUCCESS) return std::unexpected(lmdb_error("mdb_txn_begin", path, txn.status()));
+    const unsigned table_flags = mode == Mode::Create ? MDB_CREATE : 0;
+    for (auto [name, dbi] : {std::pair{"meta", &e->meta}, std::pair{"commits", &e->commits},
+                             std::pair{"blocks", &e->blocks}, std::pair{"txs", &e->txs},
+                             std::pair{"accounts", &e->accounts}, std::pair{"values", &e->values}}) {
+      rc = mdb_dbi_open(txn.get(), name, table_flags, dbi);
+      if (rc == MDB_NOTFOUND) return std::unexpected(corrupt(path, std::string("table ") + name + " missing"));
+      if (rc != MDB_SUCCESS) return std::unexpected(lmdb_error("mdb_dbi_open", path, rc));
+    }
+    rc = txn.commit();
+    if (rc != MDB_SUCCESS) return std::unexpected(lmdb_error("mdb_txn_commit", path, rc));
+    return e;
+  }
+
+  std::expected<LedgerSummary, StoreError> summary() const {
+    Txn txn(env, false);
+    if (txn.status() != MDB_SUCCESS) return std::unexpected(lmdb_error("mdb_txn_begin", path, txn.status()));
+    LedgerSummary s;
+    const auto field = [&](std::string_view key, std::size_t size) -> std::expected<ByteView, StoreError> {
+      int rc = MDB_SUCCESS;
+      auto v = txn.read(meta, val(key), &rc);
+      if (rc != MDB_SUCCESS && rc != MDB_NOTFOUND) return std::unexpected(lmdb_error("mdb_get", path, rc));
+      if (!v || v->size() != size) return std::unexpected(corrupt(path, "metadata " + std::string(key) + " missing or damaged"));
+      return *v;
+    };
+    auto schema = field(k_schema, 4);
+    if (!schema) return std::unexpected(schema.error());
+    s.schema_version = static_cast<std::uint32_t>(get_be(*schema, 0, 4));
+    if (s.schema_version > store_schema_version) {
+      return std::unexpected(StoreError{StoreErrorKind::SchemaTooNew,
+                                        path.string() + ": schema " + std::to_string(s.schema_version) +
+                                            ", this synod reads up to " + std::to_string(store_schema_version)});
+    }
+    if (s.schema_version == 0) return std::unexpected(corrupt(path, "schema version 0"));
+    for (auto [key, out] : {std::pair{k_chain, s.chain.bytes.data()}, std::pair{k_genesis, s.genesis_block.bytes.data()},
+                            std::pair{k_node, s.node.bytes.data()}}) {
+      auto v = field(key, 32);
+      if (!v) return std::unexpected(v.error());
+      std::copy(v->begin(), v->end(), out);
+    }
+    auto params = field(k_params, 24);
+    if (!params) return std::unexpected(params.error());
+    s.params = decode_params(*params);
+    auto height = field(k_height, 8);
+    if (!height) return std::unexpected(height.error());
+    s.committed_height = Height(get_be(*height, 0, 8));
+    return s;
+  }
+
+  // Calls `visit(key, value)` for each entry of `dbi` in key order, in one read
+  // transaction; stops at the first error it returns.
+  template <class Visit>
+  std::optional<StoreError> scan(MDB_dbi dbi, Visit visit) const {
+    Txn txn(env, false);
+    if (txn.status() != MDB_SUCCESS) return lmdb_error("mdb_txn_begin", path, txn.status());
+    MDB_cursor* cursor = nullptr;
+    int rc = mdb_cursor_open(txn.get(), dbi, &cursor);
+    if (rc != MDB_SUCCESS) return lmdb_error("mdb_cursor_open", path, rc);
+    MDB_val key, data;
+    for (rc = mdb_cursor_get(cursor, &key, &data, MDB_FIRST); rc == MDB_SUCCESS;
+         rc = mdb_cursor_get(cursor, &key, &data, MDB_NEXT)) {
+      if (auto error = visit(view(key), view(data))) {
+        mdb_cursor_close(cursor);
+        return error;
+      }
+    }
+    mdb_cursor_close(cursor);
+    if (rc != MDB_NOTFOUND) return lmdb_error("reading", path, rc);
+    return std::nullopt;
+  }
+
+  // Every committed block, checked: its checksum, its height, its link to the
+  // block below and the QC stored with it.
+  std::expected<std::vector<CommittedBlock>, StoreError> committed_chain(const LedgerSummary& s) const {
+    std::vector<CommittedBlock> chain;
+    BlockId parent = s.genesis_block;
+    auto error = scan(commits, [&](ByteView key, ByteView data) -> std::optional<StoreError> {
+      const Height expected(chain.size() + 1);
+      const std::string at = "committed block at height " + std::to_string(expected.value);
+      if (key.size() != 8 || Height(get_be(key, 0, 8)) != expected) return corrupt(path, at + " is missing");
+      auto c = open_committed_block(s.chain, s.params, data);
+      if (!c) return corrupt(path, at + ": " + std::string(to_string(c.error())));
+      if (c->block->height() != expected || c->block->parent() != parent) {
+        return corrupt(path, at + " does not link to the one below");
+      }
+      parent = c->block->id;
+      chain.push_back(std::move(*c));
+      return std::nullopt;
+    });
+    if (error) return std::unexpected(*error);
+    if (Height(chain.size()) != s.committed_height) {
+      return std::unexpected(corrupt(path, "holds " + std::to_string(chain.size()) + " committed blocks, metadata says " +
+                                               std::to_string(s.committed_height.value)));
+    }
+    return chain;
+  }
+
+  std::expected<std::vector<BlockPtr>, StoreError> pending_blocks(const LedgerSummary& s) const {
+    std::vector<BlockPtr> out;
+    auto error = scan(blocks, [&](ByteView, ByteView data) -> std::optional<StoreError> {
+      auto b = data.size() < 8 ? std::unexpected(RecordError::Truncated) : open_block(s.chain, s.params, data.subspan(8));
+      if (!b) return corrupt(path, "stored block: " + std::string(to_string(b.error())));
+      out.push_back(std::move(*b));
+      return std::nullopt;
+    });
+    if (error) return std::unexpected(*error);
+    return out;
+  }
+};
+
+namespace {
+
+// A first start: the ledger is built under a temporary name and renamed into
+// place, so that an existing ledger file is always a complete one.
+std::expected<void, StoreError> create_ledger(const NodeFiles& files, const Genesis& genesis, const PublicKey& node,
+                                              std::size_t map_bytes) {
+  const std::filesystem::path tmp = files.ledger.string() + ".new";
+  std::filesystem::remove(tmp);
+  std::filesystem::remove(tmp.string() + "-lock");
+  auto env = LmdbStore::Env::open(tmp, LmdbStore::Env::Mode::Create, map_bytes);
+  if (!env) return std::unexpected(env.error());
+  {
+    Txn txn((*env)->env, true);
+    must(txn.status(), "begin");
+    Bytes schema;
+    put_u32(schema, store_schema_version);
+    const ChainId chain = genesis.chain_id();
+    const BlockId genesis_block = genesis_block_id(chain);
+    txn.put((*env)->meta, val(k_schema), val(schema));
+    txn.put((*env)->meta, val(k_chain), val(chain.view()));
+    txn.put((*env)->meta, val(k_genesis), val(genesis_block.view()));
+    txn.put((*env)->meta, val(k_node), val(node.view()));
+    const Bytes params = encode_params(genesis.params);
+    txn.put((*env)->meta, val(k_params), val(params));
+    const Bytes zero = be64(0);
+    txn.put((*env)->meta, val(k_height), val(zero));
+    txn.put((*env)->meta, val(k_seq), val(zero));
+    // Genesis allocations naming one account are summed, as the Ledger does.
+    std::map<PublicKey, Account> accounts;
+    for (const Allocation& a : genesis.allocations) accounts[a.account].balance += a.balance;
+    for (const auto& [key, account] : accounts) txn.put((*env)->accounts, val(key.view()), val(encode_account(account)));
+    must(txn.commit(), "commit of the genesis state");
+  }
+  env->reset();
+  fsync_path(tmp);
+  std::error_code ec;
+  std::filesystem::rename(tmp, files.ledger, ec);
+  if (ec) return std::unexpected(io_error("rename", tmp, ec.value()));
+  fsync_path(files.dir);
+  std::filesystem::remove(tmp.string() + "-lock");
+  return {};
+}
+
+std::expected<void, StoreError> check_identity(const LedgerSummary& s, const std::filesystem::path& path,
+                                               const ChainId& chain, const PublicKey& node) {
+  if (s.chain != chain || s.genesis_block != genesis_block_id(chain)) {
+    return std::unexpected(StoreError{StoreErrorKind::WrongChain, path.string() + ": chain " + hex(s.chain.view()) +
+                                                                      ", expected " + hex(chain.view())});
+  }
+  if (s.node != node) {
+    return std::unexpected(StoreError{StoreErrorKind::WrongNode, path.string() + ": ledger of validator " +
+                                                                     hex(s.node.view()) + ", expected " + hex(node.view())});
+  }
+  return {};
+}
+
+}  // namespace
+
+std::expected<std::unique_ptr<LmdbStore>, StoreError> LmdbStore::open(const std::filesystem::path& dir,
+                                                                       const Genesis& genesis,
+                                                                       const PublicKey& node_key, LmdbOptions options) {
+  std::error_code ec;
+  std::filesystem::create_directories(dir, ec);
+  if (ec) return std::unexpected(io_error("mkdir", dir, ec.value()));
+  NodeFiles files = node_files(dir, node_key);
+  auto lock = FileLock::acquire(files.lock);
+  if (!lock) return std::unexpected(lock.error());
+
+  if (!std::filesystem::exists(files.ledger)) {
+    // A first start writes a record before the ledger exists, so that later a
+    // ledger without a record means the record was lost (AmnesiaRule).
+    // A corrupt record is left for load() to report (AmnesiaRule), never
+    // replaced by an empty one.
+    auto record = read_safety_file(files.safety);
+    if (!record && record.error().kind != StoreErrorKind::CorruptSafetyRecord) return std::unexpected(record.error());
+    if (record && !*record) write_safety_file(files.safety, SafetyRecord{});
+    if (auto created = create_ledger(files, genesis, node_key, options.map_bytes_max); !created) {
+      return std::unexpected(created.error());
+    }
+  }
+  auto env = Env::open(files.ledger, Env::Mode::Write, options.map_bytes_max);
+  if (!env) return std::unexpected(env.error());
+  auto summary = (*env)->summary();
+  if (!summary) return std::unexpected(summary.error());
+  if (auto ok = check_identity(*summary, files.ledger, genesis.chain_id(), node_key); !ok) {
+    return std::unexpected(ok.error());
+  }
+  auto store = std::unique_ptr<LmdbStore>(new LmdbStore(std::move(files), genesis, std::move(*env), std::move(*lock)));
+  store->committed_height_ = summary->committed_height;
+  return store;
+}
+
+LmdbStore::LmdbStore(NodeFiles files, const Genesis& genesis, std::unique_ptr<Env> env, FileLock lock)
+    : files_(std::move(files)),
+      chain_(genesis.chain_id()),
+      params_(genesis.params),
+      genesis_block_(genesis_block_id(chain_)),
+      env_(std::move(env)),
+      lock_(std::move(lock)) {}
+
+LmdbStore::~LmdbStore() = default;
+
+void LmdbStore::save_safety(const SafetyRecord& record) {
+  if (dead_) return;
+  // The record only moves forward; a step back is our own bug.
+  if (saved_voted_round_) SYNOD_ASSERT(*saved_voted_round_ <= record.voted_round);
+  write_safety_file(files_.safety, record);
+  saved_voted_round_ = record.voted_round;
+}
+
+void LmdbStore::save_blocks(const std::vector<BlockPtr>& blocks) {
+  if (dead_ || blocks.empty()) return;
+  Txn txn(env_->env, true);
+  must(txn.status(), "begin");
+  auto seq_bytes = txn.read(env_->meta, val(k_seq));
+  SYNOD_ASSERT(seq_bytes && seq_bytes->size() == 8);
+  std::uint64_t seq = get_be(*seq_bytes, 0, 8);
+  for (const BlockPtr& b : blocks) {
+    Bytes value = be64(b->height().value);
+    const Bytes sealed = seal_block(*b);
+    value.insert(value.end(), sealed.begin(), sealed.end());
+    txn.put(env_->blocks, val(be64(seq++)), val(value));
+  }
+  txn.put(env_->meta, val(k_seq), val(be64(seq)));
+  must(txn.commit(), "commit of blocks");
+}
+
+void LmdbStore::save_commits(const std::vector<CommittedBlock>& commits) {
+  for (const CommittedBlock& c : commits) {
+    if (dead_) return;
+    commit_one(c);
+  }
+}
+
+// One write transaction: the block's state changes, its transaction index
+// entries, the commit record, the height. LMDB makes it all durable at once.
+void LmdbStore::commit_one(const CommittedBlock& c) {
+  const Block& b = *c.block;
+  SYNOD_ASSERT(b.height() == committed_height_.next());
+  SYNOD_ASSERT(c.outcome.txs.size() == b.txs.size());
+  SYNOD_ASSERT(c.qc.block == b.id);
+  Txn txn(env_->env, true);
+  must(txn.status(), "begin");
+
+  const auto account = [&](const PublicKey& key) {
+    auto v = txn.read(env_->accounts, val(key.view()));
+    if (!v) return Account{};
+    SYNOD_ASSERT(v->size() == 16);
+    return Account{get_be(*v, 0, 8), get_be(*v, 8, 8)};
+  };
+  for (std::uint32_t i = 0; i < b.txs.size(); ++i) {
+    const Transaction& tx = b.txs[i];
+    const TxOutcome& outcome = c.outcome.txs[i];
+    // The first record is a transaction's fate; a later copy changes nothing.
+    if (outcome.error == TxError::AlreadyCommitted) continue;
+    Bytes location = be64(b.height().value);
+    put_u32(location, i);
+    put_u8(location, outcome.error ? static_cast<std::uint8_t>(*outcome.error) : 0);
+    txn.put(env_->txs, val(outcome.hash.view()), val(location));
+    if (outcome.error) continue;
+    // Executed: apply what the Ledger applied (core/ledger.cc).
+    Account sender = account(tx.sender);
+    sender.nonce += 1;
+    if (const auto* t = std::get_if<Transfer>(&tx.op)) {
+      SYNOD_ASSERT(t->amount <= sender.balance);
+      if (t->to != tx.sender) {
+        sender.balance -= t->amount;
+        Account receiver = account(t->to);
+        receiver.balance += t->amount;
+        txn.put(env_->accounts, val(t->to.view()), val(encode_account(receiver)));
+      }
+    } else {
+      const auto& s = std::get<StoreValue>(tx.op);
+      Bytes key(tx.sender.bytes.begin(), tx.sender.bytes.end());
+      key.insert(key.end(), s.key.begin(), s.key.end());
+      txn.put(env_->values, val(key), val(s.value));
+    }
+    txn.put(env_->accounts, val(tx.sender.view()), val(encode_account(sender)));
+  }
+  if (crash_inside_commit_) {
+    dead_ = true;  // the transaction is aborted by Txn's destructor: nothing of it survives
+    return;
+  }
+  txn.put(env_->commits, val(be64(b.height().value)), val(seal_committed_block(c)));
+  txn.put(env_->meta, val(k_height), val(be64(b.height().value)));
+
+  // Uncommitted blocks at or below the committed height can never be needed again.
+  MDB_cursor* cursor = nullptr;
+  must(mdb_cursor_open(txn.get(), env_->blocks, &cursor), "cursor");
+  MDB_val key, data;
+  int rc = mdb_cursor_get(cursor, &key, &data, MDB_FIRST);
+  for (; rc == MDB_SUCCESS; rc = mdb_cursor_get(cursor, &key, &data, MDB_NEXT)) {
+    SYNOD_ASSERT(data.mv_size >= 8);
+    if (Height(get_be(view(data), 0, 8)) <= b.height()) must(mdb_cursor_del(cursor, 0), "delete of a block");
+  }
+  mdb_cursor_close(cursor);
+  if (rc != MDB_NOTFOUND) must(rc, "scan of blocks");
+  must(txn.commit(), "commit of a block");
+  committed_height_ = b.height();
+}
+
+std::expected<Recovery, StoreError> LmdbStore::load() const {
+  SYNOD_ASSERT(!dead_);
+  Recovery recovery;
+  auto record = read_safety_file(files_.safety);
+  if (!record) {
+    if (record.error().kind != StoreErrorKind::CorruptSafetyRecord) return std::unexpected(record.error());
+    recovery.safety_lost = record.error();
+  } else if (!*record) {
+    recovery.safety_lost = StoreError{StoreErrorKind::MissingSafetyRecord, files_.safety.string() + " does not exist"};
+  } else {
+    recovery.safety = std::move(**record);
+  }
+  auto summary = env_->summary();
+  if (!summary) return std::unexpected(summary.error());
+  auto chain = env_->committed_chain(*summary);
+  if (!chain) return std::unexpected(chain.error());
+  recovery.committed = std::move(*chain);
+  auto blocks = env_->pending_blocks(*summary);
+  if (!blocks) return std::unexpected(blocks.error());
+  recovery.blocks = std::move(*blocks);
+  return recovery;
+}
+
+Height LmdbStore::committed_height() const { return committed_height_; }
+
+std::optional<Account> LmdbStore::account(const PublicKey& key) const {
+  Txn txn(env_->env, false);
+  must(txn.status(), "begin");
+  auto v = txn.read(env_->accounts, val(key.view()));
+  if (!v) return std::nullopt;
+  SYNOD_ASSERT(v->size() == 16);
+  return Account{get_be(*v, 0, 8), get_be(*v, 8, 8)};
+}
+
+std::optional<Bytes> LmdbStore::value(const PublicKey& owner, ByteView key) const {
+  Txn txn(env_->env, false);
+  must(txn.status(), "begin");
+  Bytes k(owner.bytes.begin(), owner.bytes.end());
+  k.insert(k.end(), key.begin(), key.end());
+  auto v = txn.read(env_->values, val(k));
+  if (!v) return std::nullopt;
+  return Bytes(v->begin(), v->end());
+}
+
+std::optional<TxLocation> LmdbStore::find_tx(const TxHash& hash) const {
+  Txn txn(env_->env, false);
+  must(txn.status(), "begin");
+  auto v = txn.read(env_->txs, val(hash.view()));
+  if (!v) return std::nullopt;
+  SYNOD_ASSERT(v->size() == 13);
+  TxLocation loc{Height(get_be(*v, 0, 8)), static_cast<std::uint32_t>(get_be(*v, 8, 4)), std::nullopt};
+  if ((*v)[12] != 0) loc.error = static_cast<TxError>((*v)[12]);
+  return loc;
+}
+
+namespace {
+
+std::expected<std::uintmax_t, StoreError> copy_env(MDB_env* env, const std::filesystem::path& file) {
+  if (std::filesystem::exists(file)) {
+    return std::unexpected(StoreError{StoreErrorKind::Io, file.string() + " exists already"});
+  }
+  const int rc = mdb_env_copy2(env, file.c_str(), MDB_CP_COMPACT);
+  if (rc != MDB_SUCCESS) return std::unexpected(lmdb_error("mdb_env_copy2 to", file, rc));
+  fsync_path(file);
+  fsync_path(file.parent_path().empty() ? std::filesystem::path(".") : file.parent_path());
+  return std::filesystem::file_size(file);
+}
+
+}  // namespace
+
+std::expected<std::uintmax_t, StoreError> LmdbStore::copy_ledger(const std::filesystem::path& file) const {
+  return copy_env(env_->env, file);
+}
+
+std::expected<std::uintmax_t, StoreError> copy_ledger_file(const std::filesystem::path& ledger,
+                                                           const std::filesystem::path& file) {
+  auto env = LmdbStore::Env::open(ledger, LmdbStore::Env::Mode::Read, 0);
+  if (!env) return std::unexpected(env.error());
+  return copy_env((*env)->env, file);
+}
+
+std::expected<LedgerSummary, StoreError> inspect_ledger(const std::filesystem::path& file, bool check_chain,
+                                                        const Genesis* replay) {
+  if (!std::filesystem::exists(file)) return std::unexpected(io_error("open", file, ENOENT));
+  auto env = LmdbStore::Env::open(file, LmdbStore::Env::Mode::ReadUnlocked, 0);
+  if (!env) return std::unexpected(env.error());
+  auto summary = (*env)->summary();
+  if (!summary) return std::unexpected(summary.error());
+  if (summary->genesis_block != genesis_block_id(summary->chain)) {
+    return std::unexpected(corrupt(file, "genesis block does not match the chain id"));
+  }
+  if (replay && replay->chain_id() != summary->chain) {
+    return std::unexpected(StoreError{StoreErrorKind::WrongChain, file.string() + ": chain " + hex(summary->chain.view())});
+  }
+  if (!check_chain) return summary;
+  auto chain = (*env)->committed_chain(*summary);
+  if (!chain) return std::unexpected(chain.error());
+  if (auto blocks = (*env)->pending_blocks(*summary); !blocks) return std::unexpected(blocks.error());
+  if (replay) {
+    Ledger ledger(*replay);
+    for (const CommittedBlock& c : *chain) {
+      if (ledger.execute(c.block->height(), c.block->txs).state_root != c.outcome.state_root) {
+        return std::unexpected(corrupt(file, "state root differs at height " + std::to_string(c.block->height().value)));
+      }
+    }
+  }
+  return summary;
+}
+
+std::expected<void, StoreError> rewrite_schema_version(const std::filesystem::path& file, std::uint32_t version) {
+  auto env = LmdbStore::Env::open(file, LmdbStore::Env::Mode::Write, LmdbOptions{}.map_bytes_max);
+  if (!env) return std::unexpected(env.error());
+  Txn txn((*env)->env, true);
+  must(txn.status(), "begin");
+  Bytes schema;
+  put_u32(schema, version);
+  txn.put((*env)->meta, val(k_schema), val(schema));
+  must(txn.commit(), "commit");
+  return {};
+}
+
+}  // namespace synod::node

@@ -1,0 +1,109 @@
+#include "sim/adversary.h"
+
+#include "core/certs.h"
+#include "core/sign_bytes.h"
+
+namespace synod::sim {
+
+namespace {
+constexpr std::size_t remembered_blocks_max = 256;
+constexpr std::size_t remembered_qcs_max = 16;
+constexpr std::size_t remembered_rounds_max = 64;
+}  // namespace
+
+Equivocator::Equivocator(Network& out, const Genesis& genesis, NodeId self, const KeyPair& key,
+                         const SignatureScheme& scheme, std::uint64_t seed)
+    : out_(out), chain_(genesis.chain_id()), self_(self), key_(key), scheme_(scheme), rng_(seed) {
+  qcs_.emplace(Round(0), genesis_qc(chain_));
+}
+
+void Equivocator::remember_block(const BlockPtr& block) {
+  if (!blocks_.emplace(block->id, block).second) return;
+  block_order_.push_back(block->id);
+  if (block_order_.size() > remembered_blocks_max) {
+    blocks_.erase(block_order_.front());
+    block_order_.pop_front();
+  }
+  qcs_.emplace(block->justify.round, block->justify);
+  while (qcs_.size() > remembered_qcs_max) qcs_.erase(qcs_.begin());
+}
+
+void Equivocator::observe(const Message& message) {
+  if (const auto* p = std::get_if<Proposal>(&message)) remember_block(p->block);
+}
+
+void Equivocator::send(NodeId to, const MessagePtr& message) {
+  const MessagePtr other = conflicting(message);
+  if (!other) return out_.send(to, message);
+  switch (rng_.below(4)) {
+    case 0: return out_.send(to, message);
+    case 1: return out_.send(to, other);
+    case 2:
+      out_.send(to, message);
+      return out_.send(to, other);
+    default:
+      out_.send(to, other);
+      return out_.send(to, message);
+  }
+}
+
+MessagePtr Equivocator::conflicting(const MessagePtr& message) {
+  Round round;
+  if (const auto* p = std::get_if<Proposal>(message.get()); p && p->block->proposer == self_) {
+    round = p->block->round;
+  } else if (const auto* v = std::get_if<Vote>(message.get()); v && v->voter == self_) {
+    round = v->round;
+  } else if (const auto* t = std::get_if<Timeout>(message.get()); t && t->sender == self_) {
+    round = t->round;
+  } else {
+    return nullptr;
+  }
+  // One conflicting message per kind and round, whichever peer it goes to.
+  const auto key = std::pair(message->index(), round);
+  if (auto it = twins_.find(key); it != twins_.end()) return it->second;
+  MessagePtr other;
+  if (const auto* p = std::get_if<Proposal>(message.get())) other = conflicting_proposal(*p);
+  if (const auto* v = std::get_if<Vote>(message.get())) other = conflicting_vote(*v);
+  if (const auto* t = std::get_if<Timeout>(message.get())) other = conflicting_timeout(*t);
+  twins_.emplace(key, other);
+  while (twins_.size() > remembered_rounds_max) twins_.erase(twins_.begin());
+  return other;
+}
+
+MessagePtr Equivocator::conflicting_proposal(const Proposal& p) {
+  remember_block(p.block);
+  Block block{p.block->round, self_, p.block->justify, p.block->txs, {}};
+  const auto parent = blocks_.find(p.block->justify.block);
+  if (p.tc && parent != blocks_.end() && rng_.chance(0.5)) {
+    // Extend the QC below the honest one: only a broken VoteRule accepts it.
+    block.justify = parent->second->justify;
+  } else if (!block.txs.empty()) {
+    block.txs.pop_back();
+  } else {
+    return nullptr;  // an empty block on the only QC allowed: nothing else to sign
+  }
+  BlockPtr sealed = seal(chain_, std::move(block));
+  ++stats_.proposals;
+  const Signature sig = scheme_.sign(key_, proposal_sign_bytes(chain_, sealed->id));
+  return std::make_shared<const Message>(Proposal{sealed, p.tc, sig});
+}
+
+MessagePtr Equivocator::conflicting_vote(const Vote& v) {
+  Vote other = v;
+  for (auto& byte : other.block.bytes) byte = static_cast<std::uint8_t>(rng_.next());
+  other.sig = scheme_.sign(key_, vote_sign_bytes(chain_, other.block, other.round, other.height));
+  ++stats_.votes;
+  return std::make_shared<const Message>(other);
+}
+
+MessagePtr Equivocator::conflicting_timeout(const Timeout& t) {
+  auto older = qcs_.lower_bound(t.high_qc.round);
+  if (older == qcs_.begin()) return nullptr;
+  --older;
+  Timeout other{t.round, older->second, self_, {}, t.tc};
+  other.sig = scheme_.sign(key_, timeout_sign_bytes(chain_, other.round, other.high_qc.round));
+  ++stats_.timeouts;
+  return std::make_shared<const Message>(other);
+}
+
+}  // namespace synod::sim

@@ -1,0 +1,58 @@
+// Equivocator: an active Byzantine validator whose key is compromised. Its
+// instance runs the honest replica, but on the way out every message it signed
+// is paired with a conflicting one signed with the same key, and each peer gets
+// one of them, the other, or both in a seeded order:
+//   - a proposal: a second block for the same round, with another payload, or,
+//     when the proposal carries a TC, extending an older QC than the honest one;
+//   - a vote: a second vote in the same round, for another block;
+//   - a timeout: a second timeout for the same round carrying an older high QC.
+// Honest replicas must refuse to be led into a fork by any of these
+// (docs/protocol.md: EquivocationRule, VoteRule, TimeoutRule).
+#pragma once
+
+#include <cstdint>
+#include <deque>
+#include <map>
+
+#include "core/replica.h"
+#include "sim/scheduler.h"
+
+namespace synod::sim {
+
+struct EquivocatorStats {
+  std::uint64_t proposals = 0;  // conflicting proposals signed
+  std::uint64_t votes = 0;
+  std::uint64_t timeouts = 0;
+};
+
+class Equivocator final : public Network {
+ public:
+  Equivocator(Network& out, const Genesis& genesis, NodeId self, const KeyPair& key, const SignatureScheme& scheme,
+              std::uint64_t seed);
+
+  void send(NodeId to, const MessagePtr& message) override;
+  // What the instance receives: blocks and QCs to build conflicts from.
+  void observe(const Message& message);
+  const EquivocatorStats& stats() const { return stats_; }
+
+ private:
+  MessagePtr conflicting(const MessagePtr& message);
+  MessagePtr conflicting_proposal(const Proposal& p);
+  MessagePtr conflicting_vote(const Vote& v);
+  MessagePtr conflicting_timeout(const Timeout& t);
+  void remember_block(const BlockPtr& block);
+
+  Network& out_;
+  ChainId chain_;
+  NodeId self_;
+  KeyPair key_;
+  const SignatureScheme& scheme_;
+  Rng rng_;
+  std::map<std::pair<std::size_t, Round>, MessagePtr> twins_;  // (kind, round) -> its conflicting message
+  std::map<BlockId, BlockPtr> blocks_;
+  std::deque<BlockId> block_order_;
+  std::map<Round, QuorumCert> qcs_;  // recent QCs seen, by round
+  EquivocatorStats stats_;
+};
+
+}  // namespace synod::sim

@@ -1,0 +1,118 @@
+#include "sim/checker.h"
+
+#include <cstring>
+
+#include "core/assert.h"
+#include "core/sign_bytes.h"
+
+namespace synod::sim {
+
+std::size_t TxHashHasher::operator()(const TxHash& h) const {
+  std::size_t v = 0;
+  std::memcpy(&v, h.bytes.data(), sizeof v);
+  return v;
+}
+
+Checker::Checker(const Genesis& genesis, const SignatureScheme& scheme, std::vector<bool> honest)
+    : chain_(genesis.chain_id()),
+      scheme_(scheme),
+      honest_(std::move(honest)),
+      acknowledged_(honest_.size(), 0),
+      last_progress_(honest_.size(), 0) {
+  for (const Allocation& a : genesis.allocations) total_ += a.balance;
+}
+
+void Checker::violate(TimeMs at, std::string what) {
+  if (violations_.size() < violations_max_) violations_.push_back(Violation{at, std::move(what)});
+}
+
+void Checker::on_submitted(const TxHash& hash, TimeMs at) { submitted_.emplace(hash, at); }
+
+void Checker::extend_canonical(TimeMs now, const CommittedBlock& c) {
+  canonical_.push_back(Entry{c.block->id, c.outcome.state_root});
+  SYNOD_ASSERT(c.outcome.txs.size() == c.block->txs.size());
+  for (std::size_t i = 0; i < c.block->txs.size(); ++i) {
+    const TxOutcome& outcome = c.outcome.txs[i];
+    if (outcome.error) continue;  // failed deterministically: moved nothing
+    const Transaction& tx = c.block->txs[i];
+    const std::string where = " at height " + std::to_string(c.block->height().value);
+    if (!committed_.insert(outcome.hash).second) violate(now, "integrity: a transaction executed twice" + where);
+    const auto it = submitted_.find(outcome.hash);
+    if (it == submitted_.end()) {
+      violate(now, "validity: a transaction no client submitted executed" + where);
+    } else {
+      latencies_ms_.push_back(now - it->second);
+      submitted_.erase(it);
+    }
+    if (!scheme_.verify(tx.sender, tx_sign_bytes(chain_, tx), tx.sig)) {
+      violate(now, "validity: a transaction with a bad signature executed" + where);
+    }
+    ++committed_txs_;
+  }
+}
+
+void Checker::on_commits(InstanceId id, TimeMs now, const std::vector<CommittedBlock>& commits,
+                         BalanceSum total_balance) {
+  const std::string node = "n" + std::to_string(id);
+  for (const CommittedBlock& c : commits) {
+    const std::uint64_t h = c.block->height().value;
+    if (h != acknowledged_[id] + 1) {
+      violate(now, node + " committed height " + std::to_string(h) + " after " + std::to_string(acknowledged_[id]));
+    }
+    acknowledged_[id] = h;
+    last_progress_[id] = now;
+    if (!honest_[id]) continue;
+    if (h == canonical_.size() + 1) {
+      extend_canonical(now, c);
+    } else if (h <= canonical_.size()) {
+      const Entry& e = canonical_[h - 1];
+      if (e.block != c.block->id) {
+        violate(now, "agreement: " + node + " committed a different block at height " + std::to_string(h));
+      } else if (e.root != c.outcome.state_root) {
+        violate(now, "state: " + node + " has a different state root at height " + std::to_string(h));
+      }
+    }
+  }
+  if (honest_[id] && total_balance != total_) violate(now, "conservation: " + node + " changed the total balance");
+}
+
+void Checker::on_boot(InstanceId id, TimeMs now, const Recovery& recovery) {
+  // Durability: what was acknowledged before the crash is still there.
+  const std::uint64_t recovered = recovery.committed.size();
+  if (recovered < acknowledged_[id]) {
+    violate(now, "durability: n" + std::to_string(id) + " acknowledged height " +
+                     std::to_string(acknowledged_[id]) + " but recovered only " + std::to_string(recovered));
+  }
+  if (honest_[id]) {
+    for (std::size_t h = 0; h < std::min(recovered, canonical_.size()); ++h) {
+      if (recovery.committed[h].block->id != canonical_[h].block) {
+        violate(now, "durability: n" + std::to_string(id) + " recovered a different block at height " +
+                         std::to_string(h + 1));
+        break;
+      }
+    }
+  }
+  // The replica replays what it recovered without acknowledging it again.
+  acknowledged_[id] = std::max<std::uint64_t>(acknowledged_[id], recovered);
+}
+
+void Checker::start_liveness(TimeMs now, std::vector<InstanceId> healed, TimeMs bound_ms) {
+  liveness_ = true;
+  healed_ = std::move(healed);
+  liveness_bound_ms_ = bound_ms;
+  for (InstanceId id : healed_) last_progress_[id] = now;
+}
+
+void Checker::check_liveness(TimeMs now) {
+  if (!liveness_) return;
+  for (InstanceId id : healed_) {
+    if (now - last_progress_[id] > liveness_bound_ms_) {
+      violate(now, "liveness: n" + std::to_string(id) + " committed nothing for " +
+                       std::to_string(now - last_progress_[id]) + " ms (bound " + std::to_string(liveness_bound_ms_) +
+                       " ms)");
+      last_progress_[id] = now;  // report each stall once
+    }
+  }
+}
+
+}  // namespace synod::sim

@@ -1,0 +1,80 @@
+// Checker: the simulation's invariants (DESIGN.md section 4), checked as the
+// run goes, not at the end, so a violation is reported at the event that
+// caused it. Honest instances (of validators whose key is not compromised)
+// must agree on every committed block and state root at every height; no
+// transaction commits twice; only transactions a client submitted, validly
+// signed, execute; the total balance never changes; a commit acknowledged to
+// the node's subscribers survives any crash; and, once the liveness phase
+// starts, every healed honest instance commits within the stated bound.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <unordered_map>
+#include <unordered_set>
+#include <vector>
+
+#include "core/store.h"
+#include "sim/sim_network.h"
+
+namespace synod::sim {
+
+struct Violation {
+  TimeMs at = 0;
+  std::string what;
+};
+
+struct TxHashHasher {
+  std::size_t operator()(const TxHash& h) const;
+};
+
+class Checker {
+ public:
+  Checker(const Genesis& genesis, const SignatureScheme& scheme, std::vector<bool> honest);
+
+  void on_submitted(const TxHash& hash, TimeMs at);
+  void on_commits(InstanceId id, TimeMs now, const std::vector<CommittedBlock>& commits, BalanceSum total_balance);
+  void on_boot(InstanceId id, TimeMs now, const Recovery& recovery);
+
+  // Liveness phase: each of `healed` must commit a new block within `bound_ms`
+  // of `now`, and again within `bound_ms` of each commit.
+  void start_liveness(TimeMs now, std::vector<InstanceId> healed, TimeMs bound_ms);
+  void check_liveness(TimeMs now);
+
+  const std::vector<Violation>& violations() const { return violations_; }
+  Height canonical_height() const { return Height(canonical_.size()); }
+  Height acknowledged_height(InstanceId id) const { return Height(acknowledged_.at(id)); }
+  // Submission-to-commit latencies of committed transactions, in commit order.
+  const std::vector<TimeMs>& commit_latencies_ms() const { return latencies_ms_; }
+  std::uint64_t committed_txs() const { return committed_txs_; }
+
+ private:
+  struct Entry {
+    BlockId block;
+    StateRoot root;
+  };
+  void violate(TimeMs at, std::string what);
+  void extend_canonical(TimeMs now, const CommittedBlock& c);
+
+  ChainId chain_;
+  const SignatureScheme& scheme_;
+  std::vector<bool> honest_;
+  BalanceSum total_ = 0;
+  std::vector<Entry> canonical_;  // by height - 1: the first honest commit at each height
+  std::vector<std::uint64_t> acknowledged_;  // per instance: highest acknowledged height
+  // Submission time of every transaction a client sent; erased when it commits.
+  std::unordered_map<TxHash, TimeMs, TxHashHasher> submitted_;
+  std::unordered_set<TxHash, TxHashHasher> committed_;
+  std::vector<TimeMs> latencies_ms_;
+  std::uint64_t committed_txs_ = 0;
+  std::vector<Violation> violations_;
+  std::size_t violations_max_ = 100;
+
+  bool liveness_ = false;
+  TimeMs liveness_bound_ms_ = 0;
+  std::vector<InstanceId> healed_;
+  std::vector<TimeMs> last_progress_;  // per instance
+};
+
+}  // namespace synod::sim

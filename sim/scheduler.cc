@@ -1,0 +1,233 @@
+#include "sim/scheduler.h"
+
+#include <boost/fiber/algo/algorithm.hpp>
+#include <boost/fiber/condition_variable.hpp>
+#include <boost/fiber/context.hpp>
+#include <boost/fiber/fiber.hpp>
+#include <boost/fiber/fixedsize_stack.hpp>
+#include <boost/fiber/mutex.hpp>
+#include <boost/fiber/operations.hpp>
+#include <boost/fiber/scheduler.hpp>
+
+#include <exception>
+#include <list>
+#include <optional>
+
+#include "core/assert.h"
+
+namespace synod::sim {
+
+// ---- Rng -------------------------------------------------------------------
+
+namespace {
+__extension__ typedef unsigned __int128 u128;
+
+std::uint64_t splitmix64(std::uint64_t& x) {
+  std::uint64_t z = (x += 0x9e3779b97f4a7c15ULL);
+  z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
+  z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
+  return z ^ (z >> 31);
+}
+std::uint64_t rotl(std::uint64_t x, int k) { return (x << k) | (x >> (64 - k)); }
+}  // namespace
+
+Rng::Rng(std::uint64_t seed) {
+  for (std::uint64_t& s : s_) s = splitmix64(seed);
+}
+
+std::uint64_t Rng::next() {
+  const std::uint64_t result = rotl(s_[1] * 5, 7) * 9;
+  const std::uint64_t t = s_[1] << 17;
+  s_[2] ^= s_[0];
+  s_[3] ^= s_[1];
+  s_[1] ^= s_[2];
+  s_[0] ^= s_[3];
+  s_[2] ^= t;
+  s_[3] = rotl(s_[3], 45);
+  return result;
+}
+
+std::uint64_t Rng::below(std::uint64_t bound) {
+  SYNOD_ASSERT(bound > 0);
+  // Lemire's multiply-shift; the tiny bias is irrelevant to a simulation.
+  return static_cast<std::uint64_t>((static_cast<u128>(next()) * bound) >> 64);
+}
+
+std::uint64_t Rng::between(std::uint64_t lo, std::uint64_t hi) {
+  SYNOD_ASSERT(lo <= hi);
+  if (hi - lo == std::numeric_limits<std::uint64_t>::max()) return next();
+  return lo + below(hi - lo + 1);
+}
+
+double Rng::unit() { return static_cast<double>(next() >> 11) * 0x1.0p-53; }
+
+bool Rng::chance(double probability) { return probability > 0 && unit() < probability; }
+
+// ---- the scheduling algorithm ----------------------------------------------
+
+namespace {
+
+namespace bf = boost::fibers;
+
+// Ready fibers run in the order they became ready; nothing here depends on
+// the wall clock or on another thread. A simulated process only ever blocks on
+// a Signal, so when nothing is ready the simulation would wait forever: that
+// is a bug in the simulation, and it stops here.
+class DeterministicAlgorithm final : public bf::algo::algorithm {
+ public:
+  void awakened(bf::context* ctx) noexcept override {
+    if (ctx->is_context(bf::type::worker_context)) ++workers_ready_;
+    ctx->ready_link(queue_);
+  }
+  bf::context* pick_next() noexcept override {
+    if (queue_.empty()) return nullptr;
+    bf::context* ctx = &queue_.front();
+    queue_.pop_front();
+    if (ctx->is_context(bf::type::worker_context)) --workers_ready_;
+    return ctx;
+  }
+  bool has_ready_fibers() const noexcept override { return !queue_.empty(); }
+  void suspend_until(const std::chrono::steady_clock::time_point&) noexcept override {
+    SYNOD_ASSERT(!"simulation deadlock: every fiber waits and no timer can wake one");
+  }
+  void notify() noexcept override {}
+  // Ready simulated processes; the main context and Boost's dispatcher are
+  // queued here too but are not simulated work.
+  std::size_t workers_ready() const { return workers_ready_; }
+
+ private:
+  bf::scheduler::ready_queue_type queue_;
+  std::size_t workers_ready_ = 0;
+};
+
+// One algorithm per thread, installed on first use: Boost.Fiber keeps the
+// scheduler per thread, and a simulation never leaves the thread it runs on.
+DeterministicAlgorithm& thread_algorithm() {
+  thread_local DeterministicAlgorithm* algorithm = [] {
+    auto* a = new DeterministicAlgorithm();  // owned by Boost.Fiber's scheduler
+    bf::context::active()->get_scheduler()->set_algo(bf::algo::algorithm::ptr_t(a));
+    return a;
+  }();
+  return *algorithm;
+}
+
+constexpr std::size_t fiber_stack_bytes = 256 * 1024;
+
+}  // namespace
+
+struct Scheduler::Fibers {
+  struct Entry {
+    bf::fiber fiber;
+    bool finished = false;
+  };
+  std::list<Entry> live;
+  std::exception_ptr failure;  // an exception that escaped a fiber, rethrown on the main context
+};
+
+Scheduler::Scheduler(std::uint64_t seed) : rng_(seed), fibers_(std::make_unique<Fibers>()) { thread_algorithm(); }
+
+Scheduler::~Scheduler() {
+  run_ready();
+  SYNOD_ASSERT(fibers_->live.empty());
+}
+
+std::size_t Scheduler::fibers_live() const { return fibers_->live.size(); }
+
+Scheduler::Timer Scheduler::at(TimeMs when, std::function<void()> fire) {
+  Timer timer{std::max(when, now_), rng_.next(), seq_++};
+  timers_.emplace(timer, std::move(fire));
+  return timer;
+}
+
+void Scheduler::cancel(const Timer& timer) { timers_.erase(timer); }
+
+void Scheduler::spawn(std::function<void()> body) {
+  Fibers::Entry& entry = fibers_->live.emplace_back();
+  entry.fiber = bf::fiber(bf::launch::post, std::allocator_arg, bf::fixedsize_stack(fiber_stack_bytes),
+                          [this, &entry, body = std::move(body)] {
+                            try {
+                              body();
+                            } catch (...) {
+                              if (!fibers_->failure) fibers_->failure = std::current_exception();
+                            }
+                            entry.finished = true;
+                          });
+}
+
+void Scheduler::run_ready() {
+  DeterministicAlgorithm& algorithm = thread_algorithm();
+  while (algorithm.workers_ready() > 0) boost::this_fiber::yield();
+  for (auto it = fibers_->live.begin(); it != fibers_->live.end();) {
+    if (!it->finished) {
+      ++it;
+      continue;
+    }
+    it->fiber.join();
+    it = fibers_->live.erase(it);
+  }
+  if (fibers_->failure) std::rethrow_exception(std::exchange(fibers_->failure, nullptr));
+}
+
+bool Scheduler::step(TimeMs end) {
+  if (timers_.empty() || timers_.begin()->first.at > end) return false;
+  auto node = timers_.extract(timers_.begin());
+  now_ = std::max(now_, node.key().at);
+  ++timers_fired_;
+  node.mapped()();
+  run_ready();
+  return true;
+}
+
+void Scheduler::run_until(TimeMs end) {
+  run_ready();
+  while (step(end)) {
+  }
+  now_ = std::max(now_, end);
+}
+
+void Scheduler::sleep_until(TimeMs when) {
+  Signal alarm(*this);
+  while (now_ < when) alarm.wait_until(when);
+}
+
+// ---- Signal ----------------------------------------------------------------
+
+struct Signal::Impl {
+  bf::mutex mutex;
+  bf::condition_variable cv;
+  bool notified = false;
+  bool waiting = false;
+  bool expired = false;
+};
+
+Signal::Signal(Scheduler& scheduler) : scheduler_(scheduler), impl_(std::make_unique<Impl>()) {}
+
+Signal::~Signal() { SYNOD_ASSERT(!impl_->waiting); }
+
+void Signal::notify() {
+  impl_->notified = true;
+  if (impl_->waiting) impl_->cv.notify_one();
+}
+
+bool Signal::wait_until(TimeMs deadline) {
+  Impl& s = *impl_;
+  SYNOD_ASSERT(!s.waiting);
+  if (!s.notified && deadline > scheduler_.now()) {
+    s.expired = false;
+    std::optional<Scheduler::Timer> deadline_timer;
+    if (deadline != never) {
+      deadline_timer = scheduler_.at(deadline, [&s] {
+        s.expired = true;
+        s.cv.notify_one();
+      });
+    }
+    s.waiting = true;
+    std::unique_lock lock(s.mutex);
+    s.cv.wait(lock, [&s] { return s.notified || s.expired; });
+    s.waiting = false;
+    if (deadline_timer && !s.expired) scheduler_.cancel(*deadline_timer);
+  }
+  return std::exchange(s.notified, false);
+}
+
+}  // namespace synod::sim

@@ -1,0 +1,107 @@
+// Scheduler: virtual time and deterministic fibers for one simulation. Every
+// simulated process (a node, a client, a fault injector) is a Boost.Fiber on
+// the calling thread; they sleep on virtual time and wake each other through
+// Signals. The scheduler fires timers in (time, seeded tiebreak) order, so
+// events due at the same virtual time run in an order drawn from the seed:
+// different seeds explore different interleavings, one seed replays exactly.
+// After each timer, every fiber it made ready runs, in FIFO order, until all
+// are blocked again. Never reads the wall clock, never starts a thread.
+#pragma once
+
+#include <compare>
+#include <cstdint>
+#include <functional>
+#include <limits>
+#include <map>
+#include <memory>
+
+#include "core/types.h"
+
+namespace synod::sim {
+
+inline constexpr TimeMs never = std::numeric_limits<TimeMs>::max();
+
+// The simulation's only source of randomness: xoshiro256**, seeded through
+// splitmix64. Cheap, and identical on every platform (unlike std::
+// distributions, whose output the standard leaves to the library).
+class Rng {
+ public:
+  explicit Rng(std::uint64_t seed);
+  std::uint64_t next();
+  std::uint64_t below(std::uint64_t bound);  // uniform in [0, bound); bound > 0
+  std::uint64_t between(std::uint64_t lo, std::uint64_t hi);  // uniform in [lo, hi]
+  bool chance(double probability);
+  double unit();  // uniform in [0, 1)
+
+ private:
+  std::uint64_t s_[4];
+};
+
+class Scheduler {
+ public:
+  struct Timer {
+    TimeMs at = 0;
+    std::uint64_t tiebreak = 0;  // seeded draw: orders timers due at the same time
+    std::uint64_t seq = 0;       // unique; never decides the order of two live timers
+    auto operator<=>(const Timer&) const = default;
+  };
+
+  explicit Scheduler(std::uint64_t seed);
+  ~Scheduler();  // every spawned fiber must have finished
+  Scheduler(const Scheduler&) = delete;
+  Scheduler& operator=(const Scheduler&) = delete;
+
+  TimeMs now() const { return now_; }
+  Rng& rng() { return rng_; }
+
+  Timer at(TimeMs when, std::function<void()> fire);  // `when` in the past means now
+  void cancel(const Timer& timer);
+
+  // Starts `body` as a fiber; it first runs at the next run_ready().
+  void spawn(std::function<void()> body);
+  // From the main context: runs ready fibers until every one is blocked.
+  void run_ready();
+  // Fires the next timer if it is due at or before `end` (then runs what it
+  // woke); false when there is none.
+  bool step(TimeMs end);
+  // Steps until no timer is due at or before `end`, then sets the time to `end`.
+  void run_until(TimeMs end);
+  // From a fiber: blocks it until virtual time `when`.
+  void sleep_until(TimeMs when);
+
+  std::uint64_t timers_fired() const { return timers_fired_; }
+  std::size_t timers_pending() const { return timers_.size(); }
+  std::size_t fibers_live() const;
+
+ private:
+  struct Fibers;  // Boost.Fiber objects, kept out of this header
+
+  TimeMs now_ = 0;
+  Rng rng_;
+  std::uint64_t seq_ = 0;
+  std::uint64_t timers_fired_ = 0;
+  std::map<Timer, std::function<void()>> timers_;
+  std::unique_ptr<Fibers> fibers_;
+};
+
+// A wake-up for one waiting fiber, with an optional virtual deadline. A
+// notify() with nobody waiting is remembered: the next wait returns at once.
+class Signal {
+ public:
+  explicit Signal(Scheduler& scheduler);
+  ~Signal();
+  Signal(const Signal&) = delete;
+  Signal& operator=(const Signal&) = delete;
+
+  void notify();
+  // Blocks the calling fiber until notify() or virtual time `deadline`
+  // (`never` for no deadline). True if notified.
+  bool wait_until(TimeMs deadline);
+
+ private:
+  struct Impl;
+  Scheduler& scheduler_;
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace synod::sim

@@ -1,0 +1,66 @@
+#include "sim/sim_crypto.h"
+
+#include <cstring>
+#include <string>
+
+namespace synod::sim {
+
+namespace {
+
+__extension__ typedef unsigned __int128 u128;
+
+std::uint64_t mix(std::uint64_t a, std::uint64_t b) {
+  const u128 r = static_cast<u128>(a) * b;
+  return static_cast<std::uint64_t>(r) ^ static_cast<std::uint64_t>(r >> 64);
+}
+
+std::uint64_t word(const std::uint8_t* p, std::size_t n) {
+  std::uint64_t w = 0;
+  std::memcpy(&w, p, n);
+  return w;
+}
+
+// A keyed 64-bit hash in the style of wyhash: every 8 message bytes go through
+// one 128-bit multiply with a key-dependent constant.
+std::uint64_t keyed_hash(const std::array<std::uint8_t, 32>& secret, std::uint64_t lane, ByteView message) {
+  const std::uint64_t k0 = word(secret.data(), 8) ^ (lane * 0x9e3779b97f4a7c15ULL);
+  const std::uint64_t k1 = word(secret.data() + 8, 8) | 1;
+  const std::uint64_t k2 = word(secret.data() + 16, 8) ^ 0xa0761d6478bd642fULL;
+  std::uint64_t h = mix(k0 ^ message.size(), k2);
+  std::size_t i = 0;
+  for (; i + 8 <= message.size(); i += 8) h = mix(h ^ word(message.data() + i, 8), k1);
+  if (i < message.size()) h = mix(h ^ word(message.data() + i, message.size() - i), k1 ^ 0xe7037ed1a0b428dbULL);
+  return mix(h ^ word(secret.data() + 24, 8), k2 ^ 0x8ebc6af09c88c6e3ULL);
+}
+
+Signature mac(const std::array<std::uint8_t, 32>& secret, ByteView message) {
+  Signature sig;
+  for (std::uint64_t lane = 0; lane < 2; ++lane) {
+    const std::uint64_t h = keyed_hash(secret, lane, message);
+    std::memcpy(sig.bytes.data() + 8 * lane, &h, 8);
+  }
+  return sig;
+}
+
+}  // namespace
+
+KeyPair SimSignatureScheme::key(std::string_view label) {
+  KeyPair key;
+  const Hash32 seed = sha256(as_bytes(std::string("synod/sim-key/v1/") + std::string(label)));
+  std::copy(seed.bytes.begin(), seed.bytes.end(), key.seed.begin());
+  const Hash32 pub = sha256(seed.bytes);
+  std::copy(pub.bytes.begin(), pub.bytes.end(), key.public_key.bytes.begin());
+  secrets_.emplace(key.public_key, key.seed);
+  return key;
+}
+
+Signature SimSignatureScheme::sign(const KeyPair& key, ByteView message) const {
+  return mac(key.seed, message);
+}
+
+bool SimSignatureScheme::verify(const PublicKey& key, ByteView message, const Signature& sig) const {
+  const auto it = secrets_.find(key);
+  return it != secrets_.end() && mac(it->second, message) == sig;
+}
+
+}  // namespace synod::sim

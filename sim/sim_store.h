@@ -1,0 +1,76 @@
+// SimStore: the core Store on a simulated disk. Every save is one write plus
+// an fsync that takes DiskFaults::fsync_ms of virtual time; the writing
+// process sleeps meanwhile, and if it crashes before the fsync completes the
+// write is lost (the safety record, written to a temporary file and renamed,
+// keeps its old value) or, for appended records, torn. Records carry their
+// own checksum: the safety record its sealed form (core/records.h), a block
+// its id, which load() recomputes. load() reports a corrupt safety record as
+// lost (never used), refuses a corrupt ledger with a StoreError, and drops a
+// torn tail, as a log does on open.
+#pragma once
+
+#include <functional>
+#include <optional>
+
+#include "core/store.h"
+#include "sim/scheduler.h"
+
+namespace synod::sim {
+
+// Thrown through the driver to unwind a simulated process that died while it
+// waited for its disk; caught at the top of the process's fiber.
+struct ProcessCrashed {};
+
+struct DiskFaults {
+  TimeMs fsync_ms = 0;
+  double torn_write = 0;  // chance that an append cut short by a crash leaves a torn record
+};
+
+struct DiskStats {
+  std::uint64_t writes = 0;
+  std::uint64_t lost_writes = 0;
+  std::uint64_t torn_writes = 0;
+  std::uint64_t torn_dropped = 0;  // torn records load() found and dropped
+};
+
+class SimStore final : public Store {
+ public:
+  // Blocks the writer for `duration_ms` of virtual time; false if its process
+  // crashed meanwhile. Without one, writes are durable at once.
+  using Sync = std::function<bool(TimeMs duration_ms)>;
+
+  SimStore(const ChainId& chain, std::uint64_t seed);
+
+  void set_disk(const DiskFaults& faults, Sync sync);
+  const DiskFaults& disk() const { return faults_; }
+
+  void save_safety(const SafetyRecord& record) override;
+  void save_blocks(const std::vector<BlockPtr>& blocks) override;
+  void save_commits(const std::vector<CommittedBlock>& commits) override;
+  std::expected<Recovery, StoreError> load() const override;
+
+  // Bit rot: flips one byte of the durable safety record, which load() must
+  // catch. False if there is none.
+  bool corrupt_safety_record();
+  // The durable committed chain, torn tail included until the next load.
+  const std::vector<CommittedBlock>& committed() const { return committed_; }
+  Height committed_height() const;
+  const DiskStats& stats() const { return stats_; }
+
+ private:
+  // Waits for the fsync; on a crash, keeps `survivors` of `count` appended
+  // records (the next one torn, by chance) and throws ProcessCrashed.
+  void sync(std::size_t count, const std::function<void(std::size_t survivors, bool torn)>& keep);
+
+  ChainId chain_;
+  Rng rng_;
+  DiskFaults faults_;
+  Sync sync_;
+  std::optional<Bytes> safety_;  // sealed
+  // Records as written; load() truncates a torn tail, hence mutable.
+  mutable std::vector<CommittedBlock> committed_;
+  mutable std::vector<BlockPtr> blocks_;
+  mutable DiskStats stats_;
+};
+
+}  // namespace synod::sim

@@ -1,0 +1,361 @@
+#include "sim/swarm.h"
+
+#include <algorithm>
+#include <numeric>
+#include <set>
+#include <sstream>
+
+#include "core/assert.h"
+
+namespace synod::sim {
+
+namespace {
+constexpr Profile all_profiles[] = {Profile::Calm,    Profile::Network, Profile::Partitions, Profile::Crashes,
+                                    Profile::Disk,    Profile::Clocks,  Profile::Byzantine,  Profile::Swarm};
+// Swarm runs shorten the replica's longest backoff so that a run heals in
+// seconds; the rule is the same, only the cap differs.
+constexpr TimeMs swarm_round_timeout_ms = 500;
+constexpr TimeMs swarm_round_timeout_ms_max = 4'000;
+}  // namespace
+
+std::string_view to_string(Profile p) {
+  switch (p) {
+    case Profile::Calm: return "calm";
+    case Profile::Network: return "network";
+    case Profile::Partitions: return "partitions";
+    case Profile::Crashes: return "crashes";
+    case Profile::Disk: return "disk";
+    case Profile::Clocks: return "clocks";
+    case Profile::Byzantine: return "byzantine";
+    case Profile::Swarm: return "swarm";
+  }
+  return "unknown";
+}
+
+std::optional<Profile> parse_profile(std::string_view name) {
+  for (Profile p : all_profiles) {
+    if (to_string(p) == name) return p;
+  }
+  return std::nullopt;
+}
+
+std::string profile_names() {
+  std::string names;
+  for (Profile p : all_profiles) names += (names.empty() ? "" : "|") + std::string(to_string(p));
+  return names;
+}
+
+// ---- the plan ----------------------------------------------------------------
+
+FaultPlan make_plan(const RunOptions& options) {
+  // Its own stream, so that the plan does not shift when the run changes.
+  Rng rng(options.seed ^ 0x706c616e2d763100ULL);
+  FaultPlan plan;
+  const Profile p = options.profile;
+  // In a swarm, each class of fault is present or not, by the seed.
+  auto on = [&](Profile only) { return p == only || (p == Profile::Swarm && rng.chance(0.5)); };
+  plan.links.latency_ms_min = rng.between(1, 20);
+  plan.links.latency_ms_max = plan.links.latency_ms_min + rng.between(0, 60);
+  if (on(Profile::Network)) {
+    plan.link_faults = 0.05 + 0.2 * rng.unit();
+    plan.clog = 0.05 + 0.2 * rng.unit();
+    plan.filter = 0.05 * rng.unit();
+  }
+  if (on(Profile::Partitions)) plan.partition = 0.05 + 0.2 * rng.unit();
+  if (on(Profile::Crashes)) {
+    plan.crash = 0.05 + 0.2 * rng.unit();
+    plan.pause = 0.1 * rng.unit();
+    plan.crash_before_step = rng.chance(0.5) ? 0.002 * rng.unit() : 0;
+  }
+  if (on(Profile::Disk)) {
+    plan.disk.fsync_ms = rng.between(1, 10);
+    plan.disk.torn_write = rng.unit();
+    plan.crash = std::max(plan.crash, 0.05 + 0.1 * rng.unit());
+    plan.crash_before_step = std::max(plan.crash_before_step, 0.001 * rng.unit());
+    plan.corrupt = 0.02 * rng.unit();
+  }
+  if (on(Profile::Clocks)) {
+    plan.drift_ppm_max = static_cast<std::int64_t>(rng.between(100, 200'000));
+    plan.skew_ms_max = static_cast<std::int64_t>(rng.between(0, 5'000));
+  }
+  plan.outage_ms_max = rng.between(500, 8'000);
+  if (options.unbounded) {
+    for (double* rate : {&plan.partition, &plan.crash, &plan.pause, &plan.clog, &plan.link_faults}) {
+      *rate = std::min(1.0, *rate * 2);
+    }
+  }
+
+  // Compromise: validators picked in a seeded order while their weight stays
+  // below a third of the total, each a twin or an equivocator.
+  const std::size_t n = options.weights.size();
+  std::vector<std::uint32_t> order(n);
+  std::iota(order.begin(), order.end(), 0);
+  for (std::size_t i = n; i > 1; --i) std::swap(order[i - 1], order[rng.below(i)]);
+  const std::uint64_t total = std::accumulate(options.weights.begin(), options.weights.end(), std::uint64_t{0});
+  std::uint64_t compromised = 0;
+  std::size_t wanted = 0;
+  if (options.twins) {
+    wanted = *options.twins;
+  } else if (p == Profile::Byzantine || (p == Profile::Swarm && rng.chance(0.5))) {
+    wanted = rng.between(1, n);
+  }
+  for (std::uint32_t v : order) {
+    if (plan.twins.size() + plan.equivocators.size() >= wanted) break;
+    if (3 * (compromised + options.weights[v]) >= total) continue;
+    compromised += options.weights[v];
+    const bool twin = options.twins.has_value() || rng.chance(0.5);
+    (twin ? plan.twins : plan.equivocators).push_back(NodeId(v));
+  }
+  return plan;
+}
+
+std::string FaultPlan::describe() const {
+  std::ostringstream os;
+  os << "latency " << links.latency_ms_min << "-" << links.latency_ms_max << "ms";
+  auto rate = [&](const char* name, double r) {
+    if (r > 0) os << " " << name << "=" << static_cast<int>(r * 1000) / 1000.0;
+  };
+  rate("partition", partition);
+  rate("crash", crash);
+  rate("pause", pause);
+  rate("clog", clog);
+  rate("filter", filter);
+  rate("link-faults", link_faults);
+  rate("corrupt", corrupt);
+  rate("crash-in-driver", crash_before_step);
+  if (disk.fsync_ms) os << " fsync=" << disk.fsync_ms << "ms torn=" << static_cast<int>(disk.torn_write * 100) << "%";
+  if (drift_ppm_max) os << " drift<=" << drift_ppm_max << "ppm skew<=" << skew_ms_max << "ms";
+  os << " outage<=" << outage_ms_max << "ms";
+  for (NodeId v : twins) os << " twin:" << v;
+  for (NodeId v : equivocators) os << " equivocator:" << v;
+  return os.str();
+}
+
+// ---- the injector ------------------------------------------------------------
+
+namespace {
+
+// Acts on the plan during the safety phase: every step, each class of fault
+// fires with its chance, and schedules its own repair.
+class Injector {
+ public:
+  Injector(Cluster& cluster, const FaultPlan& plan, const std::vector<std::uint64_t>& weights, std::uint64_t seed)
+      : cluster_(cluster), plan_(plan), weights_(weights), rng_(seed ^ 0x696e6a6563746f72ULL) {
+    for (std::uint64_t w : weights_) total_weight_ += w;
+    for (const auto* group : {&plan_.twins, &plan_.equivocators}) {
+      for (NodeId v : *group) failed_weight_ += weights_[v.value];
+    }
+  }
+
+  void start() {
+    for (std::uint32_t i = 0; i < cluster_.size(); ++i) {
+      if (plan_.drift_ppm_max == 0) break;
+      const auto drift = static_cast<std::int64_t>(rng_.below(2 * plan_.drift_ppm_max + 1)) - plan_.drift_ppm_max;
+      const auto skew = static_cast<std::int64_t>(rng_.below(static_cast<std::uint64_t>(plan_.skew_ms_max) + 1));
+      cluster_.skew_clock(NodeId(i), skew, drift);
+    }
+    cluster_.on_crash([this](NodeId id) { restart_later(id); });
+    schedule();
+  }
+  void stop() { running_ = false; }
+  std::uint64_t actions() const { return actions_; }
+
+ private:
+  void schedule() {
+    cluster_.scheduler().at(cluster_.now() + plan_.step_ms / 2 + rng_.below(plan_.step_ms), [this] { step(); });
+  }
+
+  TimeMs outage() { return 100 + rng_.below(plan_.outage_ms_max); }
+  NodeId any() { return NodeId(static_cast<std::uint32_t>(rng_.below(cluster_.size()))); }
+  void later(TimeMs delay, std::function<void()> action) {
+    cluster_.scheduler().at(cluster_.now() + delay, [this, action = std::move(action)] {
+      if (running_) action();
+    });
+  }
+  void restart_later(NodeId id) {
+    later(outage(), [this, id] { cluster_.restart(id); });
+  }
+
+  void step() {
+    if (!running_) return;
+    schedule();
+    const std::size_t n = cluster_.size();
+    if (rng_.chance(plan_.partition) && !partitioned_) {
+      ++actions_;
+      partitioned_ = true;
+      std::vector<std::vector<NodeId>> groups(2);
+      const bool isolate_one = rng_.chance(0.3);
+      const NodeId lonely = any();
+      for (std::uint32_t i = 0; i < n; ++i) {
+        const bool first = isolate_one ? NodeId(i) == lonely : rng_.chance(0.5);
+        groups[first ? 0 : 1].push_back(NodeId(i));
+      }
+      if (rng_.chance(0.3)) {
+        // One-way: the first group cannot hear the second, but is heard.
+        for (NodeId a : groups[1]) {
+          for (NodeId b : groups[0]) cluster_.network().cut(a.value, b.value, true);
+        }
+      } else {
+        cluster_.partition(groups);
+      }
+      later(outage(), [this] {
+        partitioned_ = false;
+        cluster_.heal();
+      });
+    }
+    if (rng_.chance(plan_.crash)) {
+      const NodeId id = any();
+      if (cluster_.node(id).running()) {
+        ++actions_;
+        cluster_.crash(id);
+        restart_later(id);
+      }
+    }
+    if (rng_.chance(plan_.pause)) {
+      const NodeId id = any();
+      if (cluster_.state(id) == NodeState::Up) {
+        ++actions_;
+        cluster_.pause(id);
+        later(outage(), [this, id] { cluster_.resume(id); });
+      }
+    }
+    if (rng_.chance(plan_.clog)) {
+      ++actions_;
+      const NodeId a = any(), b = any();
+      cluster_.network().clog(a.value, b.value, cluster_.now() + outage());
+    }
+    if (rng_.chance(plan_.filter)) {
+      ++actions_;
+      const NodeId a = any(), b = any();
+      KindFilter dropped{};
+      dropped[rng_.below(message_kinds_count)] = true;
+      cluster_.network().filter(a.value, b.value, dropped);
+      later(outage(), [this, a, b] { cluster_.network().filter(a.value, b.value, {}); });
+    }
+    if (rng_.chance(plan_.link_faults)) {
+      ++actions_;
+      LinkFaults bad = plan_.links;
+      bad.loss = 0.3 * rng_.unit();
+      bad.duplicate = 0.1 * rng_.unit();
+      bad.reorder = 0.3 * rng_.unit();
+      const NodeId a = any(), b = any();
+      cluster_.network().set_faults(a.value, b.value, bad);
+      later(outage(), [this, a, b] { cluster_.network().set_faults(a.value, b.value, plan_.links); });
+    }
+    if (rng_.chance(plan_.corrupt)) {
+      // A validator that lost its safety record signs nothing until the others
+      // move past it (AmnesiaRule): it counts against the fault budget.
+      const NodeId id = any();
+      const NodeId v = cluster_.validator_of(id);
+      const bool counted = !cluster_.honest(id) || corrupted_.contains(v);
+      if (counted || 3 * (failed_weight_ + weights_[v.value]) < total_weight_) {
+        ++actions_;
+        if (!counted) failed_weight_ += weights_[v.value];
+        corrupted_.insert(v);
+        cluster_.corrupt_safety_record(id);
+      }
+    }
+  }
+
+  Cluster& cluster_;
+  const FaultPlan& plan_;
+  const std::vector<std::uint64_t>& weights_;
+  std::uint64_t total_weight_ = 0;
+  std::uint64_t failed_weight_ = 0;  // compromised, or amnesiac after a corrupted safety record
+  std::set<NodeId> corrupted_;
+  Rng rng_;
+  bool running_ = true;
+  bool partitioned_ = false;
+  std::uint64_t actions_ = 0;
+};
+
+}  // namespace
+
+// ---- a run -------------------------------------------------------------------
+
+RunResult run_simulation(const RunOptions& options) {
+  RunResult result;
+  result.plan = make_plan(options);
+  const FaultPlan& plan = result.plan;
+
+  ClusterOptions c;
+  c.weights = options.weights;
+  c.seed = options.seed;
+  c.links = plan.links;
+  c.replica.round_timeout_ms = swarm_round_timeout_ms;
+  c.replica.round_timeout_ms_max = swarm_round_timeout_ms_max;
+  c.real_crypto = options.real_crypto;
+  c.wire = options.wire;
+  c.twins = plan.twins;
+  c.equivocators = plan.equivocators;
+  c.disk = plan.disk;
+  c.crash_before_step = plan.crash_before_step;
+  c.timeline = options.timeline;
+  Cluster cluster(c);
+  cluster.trace().set_keep(options.keep_trace);
+  if (options.trace_sink) cluster.set_trace(options.trace_sink);
+
+  Injector injector(cluster, plan, options.weights, options.seed);
+  injector.start();
+  cluster.set_load(options.load_tx_per_s);
+  cluster.run_for(options.duration_ms);
+  injector.stop();
+
+  if (!options.unbounded && options.liveness_ms > 0) {
+    // Liveness phase: every honest instance healed, restarted and resumed.
+    cluster.set_crash_before_step(0);
+    cluster.heal();
+    cluster.network().heal({}, plan.links);
+    for (std::uint32_t i = 0; i < cluster.size(); ++i) {
+      cluster.resume(NodeId(i));
+      cluster.restart(NodeId(i));
+    }
+    cluster.start_liveness(options.liveness_bound_ms);
+    cluster.run_for(options.liveness_ms);
+    cluster.check_liveness();
+  }
+
+  result.violations = cluster.violations();
+  result.trace_hash = cluster.trace_hash();
+  result.events = cluster.events_count();
+  result.height = cluster.checker().canonical_height().value;
+  result.committed_txs = cluster.checker().committed_txs();
+  result.commit_latencies_ms = cluster.checker().commit_latencies_ms();
+  result.faults = injector.actions();
+  result.virtual_ms = cluster.now();
+  result.timeline = cluster.timeline();
+  result.trace = cluster.trace().events();
+  result.equivocation = cluster.equivocation();
+  return result;
+}
+
+std::string reproduce_command(const RunOptions& o) {
+  std::ostringstream os;
+  os << "synod-sim --seed " << o.seed << " --weights ";
+  for (std::size_t i = 0; i < o.weights.size(); ++i) os << (i ? "," : "") << o.weights[i];
+  os << " --duration " << o.duration_ms << "ms --liveness " << o.liveness_ms << "ms --load " << o.load_tx_per_s
+     << " --profile " << to_string(o.profile);
+  if (o.twins) os << " --twins " << *o.twins;
+  if (o.unbounded) os << " --unbounded";
+  if (o.real_crypto) os << " --real-crypto";
+  if (o.wire) os << " --wire";
+  return os.str();
+}
+
+std::optional<std::string> check_determinism(RunOptions options) {
+  options.keep_trace = true;
+  options.trace_sink = nullptr;
+  const RunResult first = run_simulation(options);
+  const RunResult second = run_simulation(options);
+  if (first.trace_hash == second.trace_hash && first.trace == second.trace) return std::nullopt;
+  const std::size_t common = std::min(first.trace.size(), second.trace.size());
+  std::size_t i = 0;
+  while (i < common && first.trace[i] == second.trace[i]) ++i;
+  std::ostringstream os;
+  os << "runs diverge at event " << i << ": ";
+  os << (i < first.trace.size() ? to_string(first.trace[i]) : "(end)") << " vs ";
+  os << (i < second.trace.size() ? to_string(second.trace[i]) : "(end)");
+  return os.str();
+}
+
+}  // namespace synod::sim

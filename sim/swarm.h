@@ -1,0 +1,92 @@
+// Swarm runs: one seed, one whole simulated life of a cluster. The seed
+// derives a fault plan (which faults, their rates, partition shapes, clock
+// drift, disk faults, how many validators are compromised and how) within the
+// profile asked for; the run is a safety phase where the plan's faults run
+// freely, then a liveness phase that heals every honest instance and demands
+// that each commits within a bound. With `unbounded`, faults have no limit and
+// only safety is checked. Compromised weight always stays below a third:
+// beyond it a fork is expected, and tests make one on purpose (see
+// docs/simulation.md).
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "sim/cluster.h"
+
+namespace synod::sim {
+
+enum class Profile : std::uint8_t { Calm, Network, Partitions, Crashes, Disk, Clocks, Byzantine, Swarm };
+std::string_view to_string(Profile p);
+std::optional<Profile> parse_profile(std::string_view name);
+std::string profile_names();  // "calm|network|..."
+
+struct RunOptions {
+  std::uint64_t seed = 1;
+  std::vector<std::uint64_t> weights = {1, 1, 1, 1};
+  TimeMs duration_ms = 30'000;  // the safety phase
+  TimeMs liveness_ms = 30'000;  // the liveness phase; 0 skips it
+  TimeMs liveness_bound_ms = 10'000;  // each healed honest instance commits at least this often
+  std::uint32_t load_tx_per_s = 100;
+  Profile profile = Profile::Swarm;
+  std::optional<std::size_t> twins;  // overrides the plan's compromise
+  bool unbounded = false;
+  bool real_crypto = false;
+  bool wire = false;
+  bool timeline = false;    // keep heights and faults for a report
+  bool keep_trace = false;  // keep every event, for determinism diffs
+  std::function<void(const std::string&)> trace_sink;
+};
+
+// What the seed chose.
+struct FaultPlan {
+  LinkFaults links;
+  TimeMs step_ms = 500;  // how often the injector considers a fault
+  double partition = 0;  // chances per step
+  double crash = 0;
+  double pause = 0;
+  double clog = 0;
+  double filter = 0;
+  double corrupt = 0;
+  double link_faults = 0;  // loss, duplication and reordering bursts
+  TimeMs outage_ms_max = 5'000;  // longest crash, pause, partition or clog
+  std::int64_t drift_ppm_max = 0;
+  std::int64_t skew_ms_max = 0;
+  DiskFaults disk;
+  double crash_before_step = 0;
+  std::vector<NodeId> twins;
+  std::vector<NodeId> equivocators;
+
+  std::string describe() const;
+};
+
+FaultPlan make_plan(const RunOptions& options);
+
+struct RunResult {
+  FaultPlan plan;
+  std::vector<std::string> violations;
+  std::uint64_t trace_hash = 0;
+  std::uint64_t events = 0;
+  std::uint64_t height = 0;  // the honest instances' agreed height
+  std::uint64_t committed_txs = 0;
+  std::uint64_t faults = 0;  // fault actions taken
+  TimeMs virtual_ms = 0;
+  std::vector<TimeMs> commit_latencies_ms;
+  Timeline timeline;
+  std::vector<TraceEvent> trace;  // when keep_trace
+  EquivocatorStats equivocation;
+  bool ok() const { return violations.empty(); }
+};
+
+RunResult run_simulation(const RunOptions& options);
+
+// The synod-sim command line that replays exactly this run.
+std::string reproduce_command(const RunOptions& options);
+
+// Runs the seed twice; empty if both traces agree, else the first difference.
+std::optional<std::string> check_determinism(RunOptions options);
+
+}  // namespace synod::sim
