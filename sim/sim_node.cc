@@ -110,23 +110,18 @@ void SimNode::resume() {
   wake_.notify();
 }
 
-void SimNode::deliver(const Packet& packet) {
-  if (!running_) return;
-  if (inbox_.size() >= inbox_max) {
-    ++dropped_inputs_;
-    return;
-  }
-  inbox_.emplace_back(packet);
-  wake_.notify();
-}
+void SimNode::deliver(const Packet& packet) { accept(packet); }
 
-void SimNode::request(const ClientRequest& request) {
+void SimNode::request(const ClientRequest& request) { accept(request); }
+
+// A dead process takes nothing; a live one queues up to inbox_max inputs.
+void SimNode::accept(Input input) {
   if (!running_) return;
   if (inbox_.size() >= inbox_max) {
     ++dropped_inputs_;
     return;
   }
-  inbox_.emplace_back(request);
+  inbox_.push_back(std::move(input));
   wake_.notify();
 }
 

@@ -98,6 +98,7 @@ class SimNode {
   class Relay;
   using Input = std::variant<Packet, ClientRequest>;
 
+  void accept(Input input);
   void run();  // the process's fiber
   void serve();
   bool sync_wait(TimeMs duration_ms);
