@@ -31,7 +31,7 @@ test: build
 test-sanitize: bootstrap
 	@cmake -S . -B $(SANITIZE_BUILD) -G Ninja -DCMAKE_BUILD_TYPE=Debug -DSYNOD_SANITIZE=ON >/dev/null
 	@cmake --build $(SANITIZE_BUILD) -j $(JOBS) --target synod_tests
-	@cd $(SANITIZE_BUILD) && ctest --output-on-failure -j $(JOBS) -E '^Swarm\.HundredSeeds' 
+	@cd $(SANITIZE_BUILD) && ctest --output-on-failure -j $(JOBS) -E '^Swarm\.HundredSeeds'
 
 bench: build
 	@$(BUILD)/bench/synod-bench

@@ -426,14 +426,15 @@ void Replica::commit(const BlockPtr& block, const QuorumCert& block_qc) {
 
 // ---- pacemaker: rounds, timeouts, timeout certificates ---------------------
 
+// RoundTimeout (docs/protocol.md): linear growth per round ended by a timeout.
 TimeMs Replica::round_timeout_ms() const {
-  const std::uint32_t doublings = std::min<std::uint32_t>(consecutive_timeouts_, 20);
-  return std::min(config_.round_timeout_ms << doublings, config_.round_timeout_ms_max);
+  const TimeMs grown = config_.round_timeout_ms * (2 + consecutive_timeouts_) / 2;
+  return std::min(grown, config_.round_timeout_ms_max);
 }
 
 void Replica::advance_round(Round round, bool after_qc) {
   if (round <= round_) return;
-  // Backoff resets on progress (a QC); rounds ended by a TC keep doubling.
+  // RoundTimeout: the timer's growth resets on a QC; rounds ended by a TC keep it.
   if (after_qc) consecutive_timeouts_ = 0;
   round_ = round;
   round_started_ms_ = now_;

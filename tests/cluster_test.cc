@@ -98,11 +98,7 @@ void run_with_crash(std::vector<std::uint64_t> weights, NodeId victim) {
   }
 }
 
-// Disabled while issue 3 is open: on the fiber simulator the three live
-// replicas stop at round 198 (height 141) with the crashed n2 leading nearby
-// rounds, each resending its round-198 timeout; the cause is not found yet
-// (see the issue 3 note). Run it with --gtest_also_run_disabled_tests.
-TEST(Cluster, DISABLED_FourEqualReplicasCommitThroughACrashAndRestart) { run_with_crash({1, 1, 1, 1}, NodeId(2)); }
+TEST(Cluster, FourEqualReplicasCommitThroughACrashAndRestart) { run_with_crash({1, 1, 1, 1}, NodeId(2)); }
 
 TEST(Cluster, WeightedReplicasCommitThroughACrashAndRestart) { run_with_crash({1, 1, 1, 2}, NodeId(1)); }
 

@@ -314,21 +314,22 @@ TEST_F(ReplicaTest, SyncChainLargerThanTheTreeLimitIsRefused) {
   EXPECT_EQ(replica_->committed_height(), Height(0));
 }
 
-TEST_F(ReplicaTest, RoundTimeoutDoublesUpToItsCap) {
+// RoundTimeout (docs/protocol.md): half the base more per timed-out round.
+TEST_F(ReplicaTest, RoundTimeoutGrowsLinearlyUpToItsCap) {
   config_.round_timeout_ms = 100;
   config_.round_timeout_ms_max = 400;
   replica_.reset();
   boot();
   std::vector<TimeMs> waits;
   TimeMs now = 0;
-  for (int i = 0; i < 5; ++i) {
+  for (int i = 0; i < 8; ++i) {
     const TimeMs deadline = replica_->next_deadline();
     waits.push_back(deadline - now);
     now = deadline;
     replica_->on_tick(now);
     flush();
   }
-  EXPECT_EQ(waits, (std::vector<TimeMs>{100, 200, 400, 400, 400}));
+  EXPECT_EQ(waits, (std::vector<TimeMs>{100, 150, 200, 250, 300, 350, 400, 400}));
 }
 
 // A network that checks, at the moment a message leaves, that the store
