@@ -117,6 +117,7 @@ void Replica::on_message(NodeId from, const Message& message) {
       },
       message);
   finish_sync_if_connected();
+  try_propose();  // a block or certificate that arrived may be what the leader waited for
   check_invariants();
 }
 
@@ -181,9 +182,14 @@ Outbox Replica::take_outbox() {
 TimeMs Replica::next_deadline() const {
   TimeMs deadline = round_deadline_ms_;
   if (sync_wanted_) deadline = std::min(deadline, sync_deadline_ms_);
-  if (config_.idle_block_interval_ms > 0 && roster_.leader(chain_, round_) == self_ &&
+  // The idle-block deadline counts only until it passes: the tick at it tries
+  // the empty block, and if the leader still cannot propose (no parent, no
+  // certificate for its round) only new input can change that, and input
+  // calls try_propose itself. A deadline left in the past would spin the driver.
+  const TimeMs idle_deadline = round_started_ms_ + config_.idle_block_interval_ms;
+  if (config_.idle_block_interval_ms > 0 && now_ < idle_deadline && roster_.leader(chain_, round_) == self_ &&
       safety_.record().proposed_round < round_) {
-    deadline = std::min(deadline, round_started_ms_ + config_.idle_block_interval_ms);
+    deadline = std::min(deadline, idle_deadline);
   }
   return deadline;
 }

@@ -160,7 +160,6 @@ void SimNode::serve() {
   if (crash_before_step_ > 0) {
     driver_->set_crash_before([this](Driver::Step) { return rng_.chance(crash_before_step_); });
   }
-  TimeMs ticked_deadline = never;
   while (!dying_ && !driver_->crashed()) {
     if (state_ == NodeState::Paused) {
       wake_.wait_until(never);
@@ -172,12 +171,7 @@ void SimNode::serve() {
       } else {
         driver_->request(std::get<ClientRequest>(input));
       }
-    } else if (const TimeMs deadline = driver_->next_deadline(); deadline == ticked_deadline) {
-      // Ticked for this deadline already and it did not move (a leader waiting
-      // for a parent to propose on): only new input can change that.
-      wake_.wait_until(never);
-    } else if (clock_.now() >= deadline) {
-      ticked_deadline = deadline;
+    } else if (const TimeMs deadline = driver_->next_deadline(); clock_.now() >= deadline) {
       observer_.on_tick(setup_.id);
       driver_->tick();
     } else {

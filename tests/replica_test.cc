@@ -332,6 +332,26 @@ TEST_F(ReplicaTest, RoundTimeoutGrowsLinearlyUpToItsCap) {
   EXPECT_EQ(waits, (std::vector<TimeMs>{100, 150, 200, 250, 300, 350, 400, 400}));
 }
 
+// A leader that cannot propose (its round's QC certifies a block it does not
+// have) ticks once at its idle-block deadline; after that its next deadline is
+// the round timer, never a time already past, which would spin the driver.
+TEST_F(ReplicaTest, ALeaderThatCannotProposeNeverReportsAPastDeadline) {
+  config_.idle_block_interval_ms = 50;
+  replica_.reset();
+  boot();
+  std::uint64_t r = 2;
+  while (leader(r) != self_) ++r;
+  const BlockPtr unknown = block(r - 1, genesis_qc_);
+  deliver(NodeId((self_.value + 1) % n), timeout(r, qc(unknown, {0, 1, 2}), NodeId((self_.value + 1) % n)));
+  ASSERT_EQ(replica_->round(), Round(r));
+  const TimeMs idle = replica_->next_deadline();
+  EXPECT_EQ(idle, 50u);
+  replica_->on_tick(idle);
+  flush();
+  EXPECT_EQ(replica_->stats().proposals_sent, 0u);
+  EXPECT_GT(replica_->next_deadline(), idle);
+}
+
 // A network that checks, at the moment a message leaves, that the store
 // already holds the safety record allowing it (the Outbox contract).
 class CheckingNetwork final : public Network {
