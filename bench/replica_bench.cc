@@ -1,14 +1,12 @@
 // Replica handler throughput: a replica fed a pre-signed chain of proposals,
 // each carrying the QC of the one before, checks the proposer's signature and
-// the QC, commits by the two-chain rule and signs a vote. And a whole
-// in-process cluster: simulated seconds and events per wall second.
+// the QC, commits by the two-chain rule and signs a vote.
 #include <benchmark/benchmark.h>
 
 #include "core/certs.h"
 #include "core/mem_store.h"
 #include "core/replica.h"
 #include "core/sign_bytes.h"
-#include "sim/cluster.h"
 
 namespace synod {
 namespace {
@@ -87,23 +85,6 @@ void BM_ReplicaProposalToVote(benchmark::State& state) {
   state.SetLabel("proposals (sigs: 1 proposal + 3 QC + 1 vote + txs)");
 }
 BENCHMARK(BM_ReplicaProposalToVote)->Arg(0)->Arg(100)->Unit(benchmark::kMillisecond);
-
-// Four nodes, 10-50 ms latency, 200 tx/s, Ed25519: simulated time per wall time.
-void BM_ClusterSimulatedSecond(benchmark::State& state) {
-  sim::ClusterOptions options;
-  options.seed = 1;
-  sim::Cluster cluster(options);
-  cluster.set_load(200);
-  std::uint64_t events = 0;
-  for (auto _ : state) {
-    const std::uint64_t before = cluster.events_count();
-    cluster.run_for(1000);
-    events += cluster.events_count() - before;
-  }
-  state.counters["sim_s_per_wall_s"] = benchmark::Counter(static_cast<double>(state.iterations()), benchmark::Counter::kIsRate);
-  state.counters["events_per_s"] = benchmark::Counter(static_cast<double>(events), benchmark::Counter::kIsRate);
-}
-BENCHMARK(BM_ClusterSimulatedSecond)->Unit(benchmark::kMillisecond)->MinTime(3.0);
 
 }  // namespace
 }  // namespace synod

@@ -51,6 +51,7 @@
 // recorded outcome only.
 #include "core/ledger.h"
 
+#include <algorithm>
 #include <limits>
 #include <variant>
 
@@ -101,7 +102,32 @@ Ledger::Ledger(const Genesis& genesis)
   state_root_ = sha256(out);
 }
 
+Ledger::Ledger(const Genesis& genesis, LedgerState state)
+    : chain_id_(genesis.chain_id()),
+      params_(genesis.params),
+      height_(state.height),
+      state_root_(state.state_root),
+      accounts_(std::move(state.accounts)),
+      values_(std::move(state.values)),
+      committed_txs_(std::move(state.txs)) {
+  // A kept state lies above genesis, and nothing in it is from a later block.
+  SYNOD_ASSERT(height_ > Height(0));
+  SYNOD_ASSERT(std::ranges::all_of(committed_txs_, [&](const auto& entry) { return entry.second.height <= height_; }));
+}
+
+BlockOutcome Ledger::execute(const Block& block) {
+  SYNOD_ASSERT(block.tx_hashes.size() == block.txs.size());  // sealed
+  return apply(block.height(), block.txs, block.tx_hashes);
+}
+
 BlockOutcome Ledger::execute(Height height, const std::vector<Transaction>& txs) {
+  std::vector<TxHash> hashes;
+  hashes.reserve(txs.size());
+  for (const Transaction& tx : txs) hashes.push_back(tx_hash(chain_id_, tx));
+  return apply(height, txs, hashes);
+}
+
+BlockOutcome Ledger::apply(Height height, const std::vector<Transaction>& txs, const std::vector<TxHash>& hashes) {
   // Execution follows commit order, one block at a time, with no gaps.
   SYNOD_ASSERT(height == height_.next());
   SYNOD_ASSERT(txs.size() <= std::numeric_limits<std::uint32_t>::max());
@@ -116,7 +142,7 @@ BlockOutcome Ledger::execute(Height height, const std::vector<Transaction>& txs)
 
   for (std::uint32_t index = 0; index < txs.size(); ++index) {
     const Transaction& tx = txs[index];
-    const TxHash hash = tx_hash(chain_id_, tx);
+    const TxHash& hash = hashes[index];
 
     if (committed_txs_.contains(hash)) {
       // The first record is the transaction's fate; keep it untouched.

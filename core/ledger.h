@@ -40,16 +40,33 @@ struct TxLocation {
   Height height;
   std::uint32_t index = 0;
   std::optional<TxError> error;
+  auto operator<=>(const TxLocation&) const = default;
+};
+
+// Everything a Ledger holds after the block at `height`: what a store that
+// pruned the blocks below its kept window hands back instead of them
+// (docs/storage.md, Pruning).
+struct LedgerState {
+  Height height;
+  StateRoot state_root;  // after the block at `height`
+  std::map<PublicKey, Account> accounts;
+  std::map<std::pair<PublicKey, Bytes>, Bytes> values;
+  std::map<TxHash, TxLocation> txs;  // every transaction committed up to `height`, with its fate
 };
 
 class Ledger {
  public:
   // Applies the genesis allocations; height 0 with the genesis state root.
   explicit Ledger(const Genesis& genesis);
+  // Continues from a state a store kept; executing the next block checks it,
+  // since that block's state root chains `state.state_root` and its changes.
+  Ledger(const Genesis& genesis, LedgerState state);
 
   // Executes the next committed block. The caller guarantees that every
   // signature was verified (on mempool entry, or by the quorum that certified
-  // the block) and that `height` is height() + 1.
+  // the block) and that the block's height is height() + 1. A sealed block
+  // brings its transaction hashes; bare transactions are hashed here.
+  BlockOutcome execute(const Block& block);
   BlockOutcome execute(Height height, const std::vector<Transaction>& txs);
 
   Height height() const { return height_; }
@@ -63,6 +80,7 @@ class Ledger {
   BalanceSum total_balance() const;
 
  private:
+  BlockOutcome apply(Height height, const std::vector<Transaction>& txs, const std::vector<TxHash>& hashes);
   ChainId chain_id_;
   ChainParams params_;
   Height height_;

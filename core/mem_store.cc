@@ -33,7 +33,7 @@ std::expected<Recovery, StoreError> MemStore::load() const {
                                       "schema " + std::to_string(schema_version_) + ", this synod reads up to " +
                                           std::to_string(store_schema_version)});
   }
-  return Recovery{safety_, committed_, blocks_, std::nullopt};
+  return Recovery{safety_, committed_, blocks_, std::nullopt, std::nullopt};
 }
 
 }  // namespace synod

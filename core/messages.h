@@ -90,6 +90,9 @@ struct Block {
   QuorumCert justify;  // certifies the parent; the parent is justify.block
   std::vector<Transaction> txs;
   BlockId id;          // block_id(chain_id, *this); set by seal()
+  // tx_hash of each of txs, in order; set by seal() with the id, which needs
+  // them anyway, so that execution, proposal and vote paths never hash again.
+  std::vector<TxHash> tx_hashes{};
 
   // Round 0 is the genesis block alone, at height 0; every other block sits
   // one above the block its justify certifies.

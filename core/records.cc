@@ -100,6 +100,43 @@ std::expected<BlockPtr, RecordError> open_block(const ChainId& chain, const Chai
   return std::move(*block);
 }
 
+namespace {
+constexpr std::size_t header_payload_bytes = 8 + 8 + 3 * 32;
+
+std::uint64_t get_u64(ByteView in, std::size_t at) {
+  return (std::uint64_t{get_u32(in, at)} << 32) | get_u32(in, at + 4);
+}
+}  // namespace
+
+BlockHeader header_of(const CommittedBlock& committed) {
+  const Block& b = *committed.block;
+  return BlockHeader{b.height(), b.round, b.id, b.parent(), committed.outcome.state_root};
+}
+
+Bytes seal_block_header(const BlockHeader& header) {
+  Bytes payload;
+  put_u64(payload, header.height.value);
+  put_u64(payload, header.round.value);
+  put_bytes(payload, header.id.view());
+  put_bytes(payload, header.parent.view());
+  put_bytes(payload, header.state_root.view());
+  SYNOD_ASSERT(payload.size() == header_payload_bytes);
+  return seal(RecordKind::BlockHeader, payload);
+}
+
+std::expected<BlockHeader, RecordError> open_block_header(ByteView bytes) {
+  const auto payload = open(RecordKind::BlockHeader, bytes);
+  if (!payload) return std::unexpected(payload.error());
+  if (payload->size() != header_payload_bytes) return std::unexpected(RecordError::Malformed);
+  BlockHeader header{Height(get_u64(*payload, 0)), Round(get_u64(*payload, 8)), {}, {}, {}};
+  SYNOD_ASSERT(BlockId::from(payload->subspan(16, 32), header.id));
+  SYNOD_ASSERT(BlockId::from(payload->subspan(48, 32), header.parent));
+  SYNOD_ASSERT(StateRoot::from(payload->subspan(80, 32), header.state_root));
+  // Only genesis sits at height 0 and round 0, and genesis is never pruned.
+  if (header.height == Height(0) || header.round == Round(0)) return std::unexpected(RecordError::Malformed);
+  return header;
+}
+
 Bytes seal_committed_block(const CommittedBlock& committed) {
   return seal(RecordKind::CommittedBlock, encode_committed_block(committed));
 }

@@ -27,7 +27,7 @@ inline constexpr std::size_t record_payload_bytes_max = frame_bytes_max;
 inline constexpr std::size_t record_header_bytes = 12;
 inline constexpr std::size_t record_overhead_bytes = record_header_bytes + 32;
 
-enum class RecordKind : std::uint16_t { SafetyRecord = 1, Block = 2, CommittedBlock = 3 };
+enum class RecordKind : std::uint16_t { SafetyRecord = 1, Block = 2, CommittedBlock = 3, BlockHeader = 4 };
 
 // Why bytes are not a valid record. Closed; docs/storage.md lists them.
 enum class RecordError : std::uint8_t {
@@ -46,6 +46,22 @@ std::expected<SafetyRecord, RecordError> open_safety_record(ByteView bytes);
 
 Bytes seal_block(const Block& block);
 std::expected<BlockPtr, RecordError> open_block(const ChainId& chain, const ChainParams& params, ByteView bytes);
+
+// What a store keeps of a committed block whose body it pruned: its place in
+// the chain, so the kept chain still links back to genesis, and the state
+// root after it. Payload: height u64 | round u64 | id | parent | state root.
+struct BlockHeader {
+  Height height;
+  Round round;
+  BlockId id;
+  BlockId parent;
+  StateRoot state_root;
+  auto operator<=>(const BlockHeader&) const = default;
+};
+BlockHeader header_of(const CommittedBlock& committed);
+
+Bytes seal_block_header(const BlockHeader& header);
+std::expected<BlockHeader, RecordError> open_block_header(ByteView bytes);
 
 Bytes seal_committed_block(const CommittedBlock& committed);
 std::expected<CommittedBlock, RecordError> open_committed_block(const ChainId& chain, const ChainParams& params,

@@ -38,6 +38,16 @@ MessagePtr make_message(T body) {
   return std::make_shared<const Message>(std::move(body));
 }
 
+// The block the replay starts from: genesis, or the oldest block a pruned store
+// kept, whose parent's body is gone (docs/storage.md, Pruning).
+BlockPtr replay_root(const ChainId& chain, const Recovery& recovery) {
+  if (!recovery.base) return genesis_block(chain);
+  SYNOD_ASSERT(!recovery.committed.empty());
+  SYNOD_ASSERT(recovery.committed.front().block->parent() == recovery.base->block);
+  SYNOD_ASSERT(recovery.committed.front().block->height() == recovery.base->state.height.next());
+  return recovery.committed.front().block;
+}
+
 }  // namespace
 
 Replica::Replica(const Genesis& genesis, NodeId self, const KeyPair& key, const SignatureScheme& scheme,
@@ -49,9 +59,9 @@ Replica::Replica(const Genesis& genesis, NodeId self, const KeyPair& key, const 
       scheme_(scheme),
       config_(config),
       safety_(chain_, self, key, scheme, recovery.safety.value_or(SafetyRecord{})),
-      ledger_(genesis),
+      ledger_(recovery.base ? Ledger(genesis, recovery.base->state) : Ledger(genesis)),
       mempool_(chain_, genesis.params, config.mempool, scheme),
-      tree_(genesis_block(chain_)),
+      tree_(replay_root(chain_, recovery)),
       root_qc_(genesis_qc(chain_)),
       now_(now),
       high_qc_(genesis_qc(chain_)),
@@ -62,13 +72,17 @@ Replica::Replica(const Genesis& genesis, NodeId self, const KeyPair& key, const 
   SYNOD_ASSERT(config_.sync_blocks_max > 0);
   SYNOD_ASSERT(config_.sync_blocks_max <= ::synod::sync_blocks_max);
   SYNOD_ASSERT(config_.buffered_proposals_max > 0);
+  set_round(round_);
 
-  // Replay the committed chain; the store's state roots must match ours.
+  // Replay the committed chain, from genesis or from the ledger state a pruned
+  // store kept below its oldest block; the store's state roots must match ours.
   for (const CommittedBlock& c : recovery.committed) {
-    SYNOD_ASSERT(c.block->parent() == tree_.root()->id);
-    tree_.insert(c.block);
-    tree_.prune_to(c.block->id);
-    const BlockOutcome outcome = ledger_.execute(c.block->height(), c.block->txs);
+    if (c.block != tree_.root()) {
+      SYNOD_ASSERT(c.block->parent() == tree_.root()->id);
+      tree_.insert(c.block);
+      tree_.prune_to(c.block->id);
+    }
+    const BlockOutcome outcome = ledger_.execute(*c.block);
     SYNOD_ASSERT(outcome.state_root == c.outcome.state_root);
     root_qc_ = c.qc;
     committed_.push_back(c);
@@ -94,8 +108,8 @@ Replica::Replica(const Genesis& genesis, NodeId self, const KeyPair& key, const 
   for (const BlockPtr& b : recovery.blocks) {
     if (tree_.contains(b->id)) process_qc(b->justify, std::nullopt);
   }
-  round_ = std::max({round_, high_qc_.round.next(), last_tc_ ? last_tc_->round.next() : Round(1),
-                     safety_.record().voted_round});
+  set_round(std::max({round_, high_qc_.round.next(), last_tc_ ? last_tc_->round.next() : Round(1),
+                      safety_.record().voted_round}));
   round_started_ms_ = now_;
   round_deadline_ms_ = now_ + round_timeout_ms();
   try_propose();
@@ -187,7 +201,7 @@ TimeMs Replica::next_deadline() const {
   // certificate for its round) only new input can change that, and input
   // calls try_propose itself. A deadline left in the past would spin the driver.
   const TimeMs idle_deadline = round_started_ms_ + config_.idle_block_interval_ms;
-  if (config_.idle_block_interval_ms > 0 && now_ < idle_deadline && roster_.leader(chain_, round_) == self_ &&
+  if (config_.idle_block_interval_ms > 0 && now_ < idle_deadline && leader(round_) == self_ &&
       safety_.record().proposed_round < round_) {
     deadline = std::min(deadline, idle_deadline);
   }
@@ -218,7 +232,7 @@ void Replica::on_proposal(NodeId from, const Proposal& p) {
   const BlockPtr& b = p.block;
   if (!roster_.contains(b->proposer)) return reject(Reject::UnknownSigner);
   if (b->round <= tree_.root()->round) return;  // below the committed root: nothing to learn
-  if (roster_.leader(chain_, b->round) != b->proposer) return reject(Reject::WrongLeader);
+  if (leader(b->round) != b->proposer) return reject(Reject::WrongLeader);
   if (!(b->justify.round < b->round)) return reject(Reject::BadRound);
   std::uint64_t bytes = 0;
   for (const Transaction& tx : b->txs) bytes += tx_size_bytes(tx);
@@ -270,12 +284,10 @@ void Replica::accept_proposal(const Proposal& p) {
 bool Replica::check_txs(const Block& b) {
   // Each transaction's signature is verified once per node: those already in
   // the mempool were verified on entry.
-  for (const Transaction& tx : b.txs) {
-    const Bytes message = tx_sign_bytes(chain_, tx);
-    TxHash hash;
-    hash.bytes = sha256(message).bytes;
-    if (mempool_.holds_verified(hash, tx.sig)) continue;
-    if (!scheme_.verify(tx.sender, message, tx.sig)) {
+  for (std::size_t i = 0; i < b.txs.size(); ++i) {
+    const Transaction& tx = b.txs[i];
+    if (mempool_.holds_verified(b.tx_hashes[i], tx.sig)) continue;
+    if (!scheme_.verify(tx.sender, tx_sign_bytes(chain_, tx), tx.sig)) {
       reject(Reject::BadTxSignature);
       return false;
     }
@@ -300,7 +312,7 @@ void Replica::try_vote(const BlockPtr& b, const std::optional<TimeoutCert>& tc) 
   safety_dirty_ = true;
   ++stats_.votes_sent;
   // Votes go to the leader of the next round, who forms the QC.
-  const NodeId next = roster_.leader(chain_, round_.next());
+  const NodeId next = leader(round_.next());
   if (next == self_) {
     add_vote(*vote);
   } else {
@@ -309,7 +321,7 @@ void Replica::try_vote(const BlockPtr& b, const std::optional<TimeoutCert>& tc) 
 }
 
 void Replica::try_propose() {
-  if (roster_.leader(chain_, round_) != self_ || safety_.record().proposed_round >= round_) return;
+  if (leader(round_) != self_ || safety_.record().proposed_round >= round_) return;
   std::optional<TimeoutCert> tc;
   if (high_qc_.round.next() != round_) {
     if (!last_tc_ || last_tc_->round.next() != round_) return;
@@ -321,7 +333,7 @@ void Replica::try_propose() {
   std::set<TxHash> pending;
   bool pending_txs = false;
   for (const BlockPtr& ancestor : tree_.path_from_root(parent->id)) {
-    for (const Transaction& tx : ancestor->txs) pending.insert(tx_hash(chain_, tx));
+    pending.insert(ancestor->tx_hashes.begin(), ancestor->tx_hashes.end());
     pending_txs = pending_txs || !ancestor->txs.empty();
   }
   std::vector<Transaction> txs = mempool_.batch(pending);
@@ -347,7 +359,7 @@ void Replica::on_vote(const Vote& v) {
   if (!roster_.contains(v.voter)) return reject(Reject::UnknownSigner);
   if (v.round <= high_qc_.round) return;  // a QC for this round exists already
   if (v.round.value > round_.value + config_.vote_rounds_ahead_max) return reject(Reject::BadRound);
-  if (roster_.leader(chain_, v.round.next()) != self_) return reject(Reject::NotNextLeader);
+  if (leader(v.round.next()) != self_) return reject(Reject::NotNextLeader);
   if (!scheme_.verify(roster_.at(v.voter).key, vote_sign_bytes(chain_, v.block, v.round, v.height), v.sig)) {
     return reject(Reject::BadSignature);
   }
@@ -417,7 +429,7 @@ void Replica::commit(const BlockPtr& block, const QuorumCert& block_qc) {
     const BlockPtr& b = path[i];
     const QuorumCert& qc = i + 1 < path.size() ? path[i + 1]->justify : block_qc;
     SYNOD_ASSERT(qc.block == b->id);
-    CommittedBlock c{b, ledger_.execute(b->height(), b->txs), qc};
+    CommittedBlock c{b, ledger_.execute(*b), qc};
     mempool_.remove_committed(c.outcome.txs);
     outbox_.commits.push_back(c);
     committed_.push_back(std::move(c));
@@ -438,11 +450,23 @@ TimeMs Replica::round_timeout_ms() const {
   return std::min(grown, config_.round_timeout_ms_max);
 }
 
+void Replica::set_round(Round round) {
+  round_ = round;
+  leader_ = roster_.leader(chain_, round);
+  next_leader_ = roster_.leader(chain_, round.next());
+}
+
+NodeId Replica::leader(Round round) const {
+  if (round == round_) return leader_;
+  if (round == round_.next()) return next_leader_;
+  return roster_.leader(chain_, round);
+}
+
 void Replica::advance_round(Round round, bool after_qc) {
   if (round <= round_) return;
   // RoundTimeout: the timer's growth resets on a QC; rounds ended by a TC keep it.
   if (after_qc) consecutive_timeouts_ = 0;
-  round_ = round;
+  set_round(round);
   round_started_ms_ = now_;
   round_deadline_ms_ = now_ + round_timeout_ms();
   votes_.erase(votes_.begin(), votes_.lower_bound(Round(round.value - 1)));
@@ -469,8 +493,8 @@ bool Replica::local_timeout() {
   // Resend this round's vote, byte for byte, in case it was lost: the next
   // leader may still form the QC and spare the round a TC.
   const auto& last_vote = safety_.record().last_vote;
-  if (last_vote && last_vote->round == round_ && roster_.leader(chain_, round_.next()) != self_) {
-    send(roster_.leader(chain_, round_.next()), make_message(*last_vote));
+  if (last_vote && last_vote->round == round_ && leader(round_.next()) != self_) {
+    send(leader(round_.next()), make_message(*last_vote));
   }
   add_timeout(*timeout);
   return true;
@@ -590,7 +614,10 @@ void Replica::on_sync_request(NodeId from, const SyncRequest& r) {
   const Height from_height = r.committed_height.next();
   if (from_height <= committed_height()) {
     if (committed_.empty() || committed_.front().block->height() > from_height) {
-      return send(from, make_message(std::move(response)));  // pruned here: ask someone else
+      // Below what this node keeps (its window here, or bodies its store
+      // pruned): no blocks and our height, so the requester asks someone else.
+      ++stats_.sync_requests_refused;
+      return send(from, make_message(std::move(response)));
     }
     for (const CommittedBlock& c : committed_) {
       if (c.block->height() >= from_height) chain.emplace_back(c.block, &c.qc);

@@ -92,6 +92,7 @@ struct ReplicaStats {
   std::uint64_t qcs_formed = 0;
   std::uint64_t tcs_formed = 0;
   std::uint64_t sync_requests_sent = 0;
+  std::uint64_t sync_requests_refused = 0;  // asked for committed history below what this node keeps
   std::uint64_t signatures_withheld = 0;  // votes and timeouts the AmnesiaRule held back
   std::uint64_t rejected(Reject r) const { return rejected_by_reason[static_cast<std::size_t>(r)]; }
 };
@@ -146,6 +147,10 @@ class Replica {
   void process_tc(const TimeoutCert& tc);
   void commit(const BlockPtr& block, const QuorumCert& block_qc);
   void advance_round(Round round, bool after_qc);
+  void set_round(Round round);
+  // Leader(round), from a cache for the current and the next round: the
+  // schedule is a hash, and the handlers ask for those two on every input.
+  NodeId leader(Round round) const;
   void insert_block(const BlockPtr& b);
   void try_vote(const BlockPtr& b, const std::optional<TimeoutCert>& tc);
   void try_propose();
@@ -179,6 +184,8 @@ class Replica {
 
   TimeMs now_ = 0;
   Round round_;
+  NodeId leader_ = NodeId(0);       // Leader(round_)
+  NodeId next_leader_ = NodeId(0);  // Leader(round_ + 1)
   TimeMs round_deadline_ms_ = 0;
   TimeMs round_started_ms_ = 0;
   std::uint32_t consecutive_timeouts_ = 0;

@@ -50,27 +50,42 @@ std::size_t tx_size_bytes(const Transaction& tx) {
   return PublicKey::size + 8 + 1 + op_bytes + Signature::size;
 }
 
-Hash32 payload_hash(const ChainId& chain, const std::vector<Transaction>& txs) {
+namespace {
+
+std::vector<TxHash> tx_hashes(const ChainId& chain, const std::vector<Transaction>& txs) {
+  std::vector<TxHash> hashes;
+  hashes.reserve(txs.size());
+  for (const Transaction& tx : txs) hashes.push_back(tx_hash(chain, tx));
+  return hashes;
+}
+
+Hash32 payload_hash(const ChainId& chain, const std::vector<Transaction>& txs, const std::vector<TxHash>& hashes) {
   Bytes out = header("synod/payload/v1", chain);
   put_u32(out, static_cast<std::uint32_t>(txs.size()));
-  for (const Transaction& tx : txs) {
-    put_bytes(out, tx_hash(chain, tx).view());
-    put_bytes(out, tx.sig.view());
+  for (std::size_t i = 0; i < txs.size(); ++i) {
+    put_bytes(out, hashes[i].view());
+    put_bytes(out, txs[i].sig.view());
   }
   return sha256(out);
 }
 
-BlockId block_id(const ChainId& chain, const Block& block) {
+BlockId block_id_with(const ChainId& chain, const Block& block, const std::vector<TxHash>& hashes) {
   Bytes out = header("synod/block/v1", chain);
   put_u64(out, block.round.value);
   put_u64(out, block.height().value);
   put_bytes(out, block.parent().view());
   put_u64(out, block.justify.round.value);
   put_u32(out, block.proposer.value);
-  put_bytes(out, payload_hash(chain, block.txs).view());
+  put_bytes(out, payload_hash(chain, block.txs, hashes).view());
   BlockId id;
   id.bytes = sha256(out).bytes;
   return id;
+}
+
+}  // namespace
+
+BlockId block_id(const ChainId& chain, const Block& block) {
+  return block_id_with(chain, block, tx_hashes(chain, block.txs));
 }
 
 BlockId genesis_block_id(const ChainId& chain) {
@@ -80,7 +95,8 @@ BlockId genesis_block_id(const ChainId& chain) {
 }
 
 BlockPtr seal(const ChainId& chain, Block block) {
-  block.id = block_id(chain, block);
+  block.tx_hashes = tx_hashes(chain, block.txs);
+  block.id = block_id_with(chain, block, block.tx_hashes);
   return std::make_shared<const Block>(std::move(block));
 }
 

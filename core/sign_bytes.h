@@ -13,10 +13,11 @@ Bytes tx_sign_bytes(const ChainId& chain, const Transaction& tx);
 TxHash tx_hash(const ChainId& chain, const Transaction& tx);
 std::size_t tx_size_bytes(const Transaction& tx);
 
-Hash32 payload_hash(const ChainId& chain, const std::vector<Transaction>& txs);
+// Recomputes every transaction hash: what checks a block's integrity uses.
 BlockId block_id(const ChainId& chain, const Block& block);
 BlockId genesis_block_id(const ChainId& chain);
-// Computes and stores the block's id; blocks are immutable afterwards.
+// Computes and stores the block's transaction hashes and id; blocks are
+// immutable afterwards.
 BlockPtr seal(const ChainId& chain, Block block);
 
 Bytes proposal_sign_bytes(const ChainId& chain, const BlockId& block);

@@ -38,7 +38,7 @@ enum class StoreErrorKind : std::uint8_t {
   WrongChain,           // the ledger belongs to another chain (chain id or genesis block differ)
   WrongNode,            // the ledger belongs to another validator key
   SchemaTooNew,         // written by a newer synod: refused, never downgraded
-  Pruned,               // the block body at that height was pruned (headers and state are kept)
+  Pruned,               // asked for a block body below the kept window (headers and state are kept)
 };
 std::string_view to_string(StoreErrorKind kind);
 
@@ -48,14 +48,24 @@ struct StoreError {
 };
 std::string to_string(const StoreError& error);
 
+// Where the kept chain starts in a store that pruned the block bodies below it
+// (docs/storage.md, Pruning): the id of the last pruned block and the ledger
+// state right after it.
+struct PrunedBase {
+  BlockId block;      // the parent of the oldest kept block
+  LedgerState state;  // at block's height, with the state root stored for it
+};
+
 // What a replica restarts from.
 struct Recovery {
   std::optional<SafetyRecord> safety;  // empty on first start, or when lost
-  std::vector<CommittedBlock> committed;  // by height, from height 1
+  // By height: from height 1, or from base->state.height + 1 when pruned (then never empty).
+  std::vector<CommittedBlock> committed;
   std::vector<BlockPtr> blocks;  // uncommitted blocks, in the order they were saved
   // Set when the node ran before but its safety record is missing or corrupt:
   // the replica then applies the AmnesiaRule (docs/protocol.md) and says why.
   std::optional<StoreError> safety_lost;
+  std::optional<PrunedBase> base;  // empty: `committed` starts at genesis
 };
 
 // Durability contract: when a call returns, its effect survives a crash of the

@@ -1,11 +1,15 @@
-// The LMDB layout (docs/storage.md): one environment file, six named tables.
-//   meta      "schema_version" u32 | "chain_id" 32 | "genesis_block" 32 |
-//             "node_key" 32 | "chain_params" 24 | "committed_height" u64 | "block_seq" u64
-//   commits   height u64 -> sealed CommittedBlock (core/records.h)
-//   blocks    sequence u64 -> height u64 || sealed Block (uncommitted, in save order)
-//   txs       tx hash -> height u64 | index u32 | error u8 (0: executed)
-//   accounts  public key -> balance u64 | nonce u64
-//   values    owner[32] || key -> value
+// The LMDB layout (docs/storage.md): one environment file, eight named tables.
+//   meta           "schema_version" u32 | "chain_id" 32 | "genesis_block" 32 |
+//                  "node_key" 32 | "chain_params" 24 | "committed_height" u64 |
+//                  "block_seq" u64 | "pruned_height" u64
+//   commits        height u64 -> sealed CommittedBlock, or a sealed BlockHeader
+//                  at and below pruned_height (core/records.h)
+//   blocks         sequence u64 -> height u64 || sealed Block (uncommitted, in save order)
+//   txs            tx hash -> height u64 | index u32 | error u8 (0: executed)
+//   accounts       public key -> balance u64 | nonce u64
+//   values         owner[32] || key -> value
+//   base_accounts  as accounts, at pruned_height (the genesis state until pruning starts)
+//   base_values    as values, at pruned_height
 // Integers are big-endian so that LMDB's byte order is numeric order.
 #include "node/lmdb_store.h"
 
@@ -34,6 +38,7 @@ constexpr std::string_view k_node = "node_key";
 constexpr std::string_view k_params = "chain_params";
 constexpr std::string_view k_height = "committed_height";
 constexpr std::string_view k_seq = "block_seq";
+constexpr std::string_view k_pruned = "pruned_height";
 // Two meta pages: anything shorter is not an LMDB file we wrote.
 constexpr std::uintmax_t ledger_bytes_min = 2 * 4096;
 
@@ -127,12 +132,59 @@ Bytes encode_account(const Account& a) {
   return out;
 }
 
+Account decode_account(ByteView in) {
+  SYNOD_ASSERT(in.size() == 16);
+  return Account{get_be(in, 0, 8), get_be(in, 8, 8)};
+}
+
+TxLocation decode_location(ByteView in) {
+  SYNOD_ASSERT(in.size() == 13);
+  TxLocation loc{Height(get_be(in, 0, 8)), static_cast<std::uint32_t>(get_be(in, 8, 4)), std::nullopt};
+  if (in[12] != 0) loc.error = static_cast<TxError>(in[12]);
+  return loc;
+}
+
+Bytes value_key(const PublicKey& owner, ByteView key) {
+  Bytes k(owner.bytes.begin(), owner.bytes.end());
+  k.insert(k.end(), key.begin(), key.end());
+  return k;
+}
+
+// Applies one committed block's executed transactions to one copy of the
+// state (the tip's tables, or the pruned base's), exactly as the Ledger
+// applied them (core/ledger.cc).
+void apply_block(Txn& txn, MDB_dbi accounts, MDB_dbi values, const Block& b, const BlockOutcome& outcome) {
+  const auto account = [&](const PublicKey& key) {
+    auto v = txn.read(accounts, val(key.view()));
+    return v ? decode_account(*v) : Account{};
+  };
+  for (std::size_t i = 0; i < b.txs.size(); ++i) {
+    if (outcome.txs[i].error) continue;
+    const Transaction& tx = b.txs[i];
+    Account sender = account(tx.sender);
+    sender.nonce += 1;
+    if (const auto* t = std::get_if<Transfer>(&tx.op)) {
+      SYNOD_ASSERT(t->amount <= sender.balance);
+      if (t->to != tx.sender) {
+        sender.balance -= t->amount;
+        Account receiver = account(t->to);
+        receiver.balance += t->amount;
+        txn.put(accounts, val(t->to.view()), val(encode_account(receiver)));
+      }
+    } else {
+      const auto& s = std::get<StoreValue>(tx.op);
+      txn.put(values, val(value_key(tx.sender, s.key)), val(s.value));
+    }
+    txn.put(accounts, val(tx.sender.view()), val(encode_account(sender)));
+  }
+}
+
 }  // namespace
 
 struct LmdbStore::Env {
   std::filesystem::path path;
   MDB_env* env = nullptr;
-  MDB_dbi meta = 0, commits = 0, blocks = 0, txs = 0, accounts = 0, values = 0;
+  MDB_dbi meta = 0, commits = 0, blocks = 0, txs = 0, accounts = 0, values = 0, base_accounts = 0, base_values = 0;
   ~Env() {
     if (env) mdb_env_close(env);
   }
@@ -176,7 +228,8 @@ struct LmdbStore::Env {
     const unsigned table_flags = mode == Mode::Create ? MDB_CREATE : 0;
     for (auto [name, dbi] : {std::pair{"meta", &e->meta}, std::pair{"commits", &e->commits},
                              std::pair{"blocks", &e->blocks}, std::pair{"txs", &e->txs},
-                             std::pair{"accounts", &e->accounts}, std::pair{"values", &e->values}}) {
+                             std::pair{"accounts", &e->accounts}, std::pair{"values", &e->values},
+                             std::pair{"base_accounts", &e->base_accounts}, std::pair{"base_values", &e->base_values}}) {
       rc = mdb_dbi_open(txn.get(), name, table_flags, dbi);
       if (rc == MDB_NOTFOUND) return std::unexpected(corrupt(path, std::string("table ") + name + " missing"));
       if (rc != MDB_SUCCESS) return std::unexpected(lmdb_error("mdb_dbi_open", path, rc));
@@ -218,6 +271,14 @@ struct LmdbStore::Env {
     auto height = field(k_height, 8);
     if (!height) return std::unexpected(height.error());
     s.committed_height = Height(get_be(*height, 0, 8));
+    auto pruned = field(k_pruned, 8);
+    if (!pruned) return std::unexpected(pruned.error());
+    s.pruned_height = Height(get_be(*pruned, 0, 8));
+    // A pruned ledger keeps at least its newest body.
+    if (s.pruned_height > Height(0) && s.pruned_height >= s.committed_height) {
+      return std::unexpected(corrupt(path, "pruned up to height " + std::to_string(s.pruned_height.value) +
+                                               " of " + std::to_string(s.committed_height.value)));
+    }
     return s;
   }
 
@@ -243,30 +304,92 @@ struct LmdbStore::Env {
     return std::nullopt;
   }
 
-  // Every committed block, checked: its checksum, its height, its link to the
-  // block below and the QC stored with it.
-  std::expected<std::vector<CommittedBlock>, StoreError> committed_chain(const LedgerSummary& s) const {
-    std::vector<CommittedBlock> chain;
+  // The committed chain as stored: a header at each pruned height, then the
+  // kept blocks. Each is checked: its checksum, its height, its link to the
+  // one below, and a kept block's QC.
+  struct StoredChain {
+    std::optional<BlockHeader> last_pruned;
+    std::vector<CommittedBlock> kept;
+  };
+  std::expected<StoredChain, StoreError> committed_chain(const LedgerSummary& s) const {
+    StoredChain chain;
+    Height height;
     BlockId parent = s.genesis_block;
     auto error = scan(commits, [&](ByteView key, ByteView data) -> std::optional<StoreError> {
-      const Height expected(chain.size() + 1);
-      const std::string at = "committed block at height " + std::to_string(expected.value);
-      if (key.size() != 8 || Height(get_be(key, 0, 8)) != expected) return corrupt(path, at + " is missing");
+      height = height.next();
+      const std::string at = "committed block at height " + std::to_string(height.value);
+      if (key.size() != 8 || Height(get_be(key, 0, 8)) != height) return corrupt(path, at + " is missing");
+      if (height <= s.pruned_height) {
+        auto h = open_block_header(data);
+        if (!h) return corrupt(path, at + ", pruned: " + std::string(to_string(h.error())));
+        if (h->height != height || h->parent != parent) return corrupt(path, at + " does not link to the one below");
+        parent = h->id;
+        chain.last_pruned = *h;
+        return std::nullopt;
+      }
       auto c = open_committed_block(s.chain, s.params, data);
       if (!c) return corrupt(path, at + ": " + std::string(to_string(c.error())));
-      if (c->block->height() != expected || c->block->parent() != parent) {
+      if (c->block->height() != height || c->block->parent() != parent) {
         return corrupt(path, at + " does not link to the one below");
       }
       parent = c->block->id;
-      chain.push_back(std::move(*c));
+      chain.kept.push_back(std::move(*c));
       return std::nullopt;
     });
     if (error) return std::unexpected(*error);
-    if (Height(chain.size()) != s.committed_height) {
-      return std::unexpected(corrupt(path, "holds " + std::to_string(chain.size()) + " committed blocks, metadata says " +
+    if (height != s.committed_height) {
+      return std::unexpected(corrupt(path, "holds " + std::to_string(height.value) + " committed blocks, metadata says " +
                                                std::to_string(s.committed_height.value)));
     }
     return chain;
+  }
+
+  // The ledger state right after the last pruned block: the base tables, and
+  // the transaction index up to that height (an index entry names the height
+  // of the transaction's first, real fate).
+  std::expected<LedgerState, StoreError> base_state(const BlockHeader& last_pruned) const {
+    LedgerState state{last_pruned.height, last_pruned.state_root, {}, {}, {}};
+    auto error = scan(base_accounts, [&](ByteView key, ByteView data) -> std::optional<StoreError> {
+      PublicKey account;
+      if (!PublicKey::from(key, account) || data.size() != 16) return corrupt(path, "base account damaged");
+      state.accounts.emplace(account, decode_account(data));
+      return std::nullopt;
+    });
+    if (!error) {
+      error = scan(base_values, [&](ByteView key, ByteView data) -> std::optional<StoreError> {
+        PublicKey owner;
+        if (key.size() < PublicKey::size || !PublicKey::from(key.first(PublicKey::size), owner)) {
+          return corrupt(path, "base value key damaged");
+        }
+        const ByteView name = key.subspan(PublicKey::size);
+        state.values.emplace(std::pair(owner, Bytes(name.begin(), name.end())), Bytes(data.begin(), data.end()));
+        return std::nullopt;
+      });
+    }
+    if (!error) {
+      error = scan(txs, [&](ByteView key, ByteView data) -> std::optional<StoreError> {
+        TxHash hash;
+        if (!TxHash::from(key, hash) || data.size() != 13) return corrupt(path, "transaction index entry damaged");
+        const TxLocation location = decode_location(data);
+        if (location.height <= last_pruned.height) state.txs.emplace(hash, location);
+        return std::nullopt;
+      });
+    }
+    if (error) return std::unexpected(*error);
+    return state;
+  }
+
+  // What a replica restarts from: the kept blocks into `out.committed` and,
+  // when pruned, the state below them into `out.base`.
+  std::optional<StoreError> load_chain(const LedgerSummary& s, Recovery& out) const {
+    auto chain = committed_chain(s);
+    if (!chain) return chain.error();
+    out.committed = std::move(chain->kept);
+    if (!chain->last_pruned) return std::nullopt;
+    auto state = base_state(*chain->last_pruned);
+    if (!state) return state.error();
+    out.base = PrunedBase{chain->last_pruned->id, std::move(*state)};
+    return std::nullopt;
   }
 
   std::expected<std::vector<BlockPtr>, StoreError> pending_blocks(const LedgerSummary& s) const {
@@ -309,10 +432,15 @@ std::expected<void, StoreError> create_ledger(const NodeFiles& files, const Gene
     const Bytes zero = be64(0);
     txn.put((*env)->meta, val(k_height), val(zero));
     txn.put((*env)->meta, val(k_seq), val(zero));
+    txn.put((*env)->meta, val(k_pruned), val(zero));
     // Genesis allocations naming one account are summed, as the Ledger does.
+    // The base state starts at genesis too: nothing is pruned yet.
     std::map<PublicKey, Account> accounts;
     for (const Allocation& a : genesis.allocations) accounts[a.account].balance += a.balance;
-    for (const auto& [key, account] : accounts) txn.put((*env)->accounts, val(key.view()), val(encode_account(account)));
+    for (const auto& [key, account] : accounts) {
+      txn.put((*env)->accounts, val(key.view()), val(encode_account(account)));
+      txn.put((*env)->base_accounts, val(key.view()), val(encode_account(account)));
+    }
     must(txn.commit(), "commit of the genesis state");
   }
   env->reset();
@@ -323,6 +451,33 @@ std::expected<void, StoreError> create_ledger(const NodeFiles& files, const Gene
   fsync_path(files.dir);
   std::filesystem::remove(tmp.string() + "-lock");
   return {};
+}
+
+// Pruning (docs/storage.md): once `committed` is above the last `blocks_kept`
+// bodies, each body below them moves its changes into the base state and
+// becomes a header, oldest first, in the commit's own write transaction, so
+// the base is always the ledger right after the last pruned block.
+void prune_bodies(Txn& txn, const LmdbStore::Env& env, const ChainId& chain, const ChainParams& params,
+                  Height committed, std::size_t blocks_kept) {
+  if (blocks_kept == 0 || committed.value <= blocks_kept) return;
+  const Height target(committed.value - blocks_kept);
+  auto pruned_bytes = txn.read(env.meta, val(k_pruned));
+  SYNOD_ASSERT(pruned_bytes && pruned_bytes->size() == 8);
+  Height pruned(get_be(*pruned_bytes, 0, 8));
+  for (std::size_t n = 0; pruned < target && n < prune_blocks_per_commit_max; ++n) {
+    pruned = pruned.next();
+    const Bytes key = be64(pruned.value);
+    auto record = txn.read(env.commits, val(key));
+    SYNOD_ASSERT(record.has_value());
+    auto c = open_committed_block(chain, params, *record);
+    if (!c) {
+      stop_process("ledger: committed block at height " + std::to_string(pruned.value) +
+                   " fails its checks while pruning: " + std::string(to_string(c.error())));
+    }
+    apply_block(txn, env.base_accounts, env.base_values, *c->block, c->outcome);
+    txn.put(env.commits, val(key), val(seal_block_header(header_of(*c))));
+  }
+  txn.put(env.meta, val(k_pruned), val(be64(pruned.value)));
 }
 
 std::expected<void, StoreError> check_identity(const LedgerSummary& s, const std::filesystem::path& path,
@@ -369,16 +524,19 @@ std::expected<std::unique_ptr<LmdbStore>, StoreError> LmdbStore::open(const std:
   if (auto ok = check_identity(*summary, files.ledger, genesis.chain_id(), node_key); !ok) {
     return std::unexpected(ok.error());
   }
-  auto store = std::unique_ptr<LmdbStore>(new LmdbStore(std::move(files), genesis, std::move(*env), std::move(*lock)));
+  auto store = std::unique_ptr<LmdbStore>(
+      new LmdbStore(std::move(files), genesis, options, std::move(*env), std::move(*lock)));
   store->committed_height_ = summary->committed_height;
   return store;
 }
 
-LmdbStore::LmdbStore(NodeFiles files, const Genesis& genesis, std::unique_ptr<Env> env, FileLock lock)
+LmdbStore::LmdbStore(NodeFiles files, const Genesis& genesis, const LmdbOptions& options, std::unique_ptr<Env> env,
+                     FileLock lock)
     : files_(std::move(files)),
       chain_(genesis.chain_id()),
       params_(genesis.params),
       genesis_block_(genesis_block_id(chain_)),
+      blocks_kept_(options.blocks_kept),
       env_(std::move(env)),
       lock_(std::move(lock)) {}
 
@@ -426,14 +584,7 @@ void LmdbStore::commit_one(const CommittedBlock& c) {
   Txn txn(env_->env, true);
   must(txn.status(), "begin");
 
-  const auto account = [&](const PublicKey& key) {
-    auto v = txn.read(env_->accounts, val(key.view()));
-    if (!v) return Account{};
-    SYNOD_ASSERT(v->size() == 16);
-    return Account{get_be(*v, 0, 8), get_be(*v, 8, 8)};
-  };
   for (std::uint32_t i = 0; i < b.txs.size(); ++i) {
-    const Transaction& tx = b.txs[i];
     const TxOutcome& outcome = c.outcome.txs[i];
     // The first record is a transaction's fate; a later copy changes nothing.
     if (outcome.error == TxError::AlreadyCommitted) continue;
@@ -441,26 +592,8 @@ void LmdbStore::commit_one(const CommittedBlock& c) {
     put_u32(location, i);
     put_u8(location, outcome.error ? static_cast<std::uint8_t>(*outcome.error) : 0);
     txn.put(env_->txs, val(outcome.hash.view()), val(location));
-    if (outcome.error) continue;
-    // Executed: apply what the Ledger applied (core/ledger.cc).
-    Account sender = account(tx.sender);
-    sender.nonce += 1;
-    if (const auto* t = std::get_if<Transfer>(&tx.op)) {
-      SYNOD_ASSERT(t->amount <= sender.balance);
-      if (t->to != tx.sender) {
-        sender.balance -= t->amount;
-        Account receiver = account(t->to);
-        receiver.balance += t->amount;
-        txn.put(env_->accounts, val(t->to.view()), val(encode_account(receiver)));
-      }
-    } else {
-      const auto& s = std::get<StoreValue>(tx.op);
-      Bytes key(tx.sender.bytes.begin(), tx.sender.bytes.end());
-      key.insert(key.end(), s.key.begin(), s.key.end());
-      txn.put(env_->values, val(key), val(s.value));
-    }
-    txn.put(env_->accounts, val(tx.sender.view()), val(encode_account(sender)));
   }
+  apply_block(txn, env_->accounts, env_->values, b, c.outcome);
   if (crash_inside_commit_) {
     dead_ = true;  // the transaction is aborted by Txn's destructor: nothing of it survives
     return;
@@ -479,6 +612,7 @@ void LmdbStore::commit_one(const CommittedBlock& c) {
   }
   mdb_cursor_close(cursor);
   if (rc != MDB_NOTFOUND) must(rc, "scan of blocks");
+  prune_bodies(txn, *env_, chain_, params_, b.height(), blocks_kept_);
   must(txn.commit(), "commit of a block");
   committed_height_ = b.height();
 }
@@ -497,9 +631,7 @@ std::expected<Recovery, StoreError> LmdbStore::load() const {
   }
   auto summary = env_->summary();
   if (!summary) return std::unexpected(summary.error());
-  auto chain = env_->committed_chain(*summary);
-  if (!chain) return std::unexpected(chain.error());
-  recovery.committed = std::move(*chain);
+  if (auto error = env_->load_chain(*summary, recovery)) return std::unexpected(*error);
   auto blocks = env_->pending_blocks(*summary);
   if (!blocks) return std::unexpected(blocks.error());
   recovery.blocks = std::move(*blocks);
@@ -513,16 +645,13 @@ std::optional<Account> LmdbStore::account(const PublicKey& key) const {
   must(txn.status(), "begin");
   auto v = txn.read(env_->accounts, val(key.view()));
   if (!v) return std::nullopt;
-  SYNOD_ASSERT(v->size() == 16);
-  return Account{get_be(*v, 0, 8), get_be(*v, 8, 8)};
+  return decode_account(*v);
 }
 
 std::optional<Bytes> LmdbStore::value(const PublicKey& owner, ByteView key) const {
   Txn txn(env_->env, false);
   must(txn.status(), "begin");
-  Bytes k(owner.bytes.begin(), owner.bytes.end());
-  k.insert(k.end(), key.begin(), key.end());
-  auto v = txn.read(env_->values, val(k));
+  auto v = txn.read(env_->values, val(value_key(owner, key)));
   if (!v) return std::nullopt;
   return Bytes(v->begin(), v->end());
 }
@@ -532,10 +661,25 @@ std::optional<TxLocation> LmdbStore::find_tx(const TxHash& hash) const {
   must(txn.status(), "begin");
   auto v = txn.read(env_->txs, val(hash.view()));
   if (!v) return std::nullopt;
-  SYNOD_ASSERT(v->size() == 13);
-  TxLocation loc{Height(get_be(*v, 0, 8)), static_cast<std::uint32_t>(get_be(*v, 8, 4)), std::nullopt};
-  if ((*v)[12] != 0) loc.error = static_cast<TxError>((*v)[12]);
-  return loc;
+  return decode_location(*v);
+}
+
+std::expected<CommittedBlock, StoreError> LmdbStore::committed_block(Height height) const {
+  SYNOD_ASSERT(height > Height(0));
+  SYNOD_ASSERT(height <= committed_height_);
+  Txn txn(env_->env, false);
+  must(txn.status(), "begin");
+  const std::string at = "committed block at height " + std::to_string(height.value);
+  auto pruned = txn.read(env_->meta, val(k_pruned));
+  SYNOD_ASSERT(pruned && pruned->size() == 8);
+  if (height <= Height(get_be(*pruned, 0, 8))) {
+    return std::unexpected(StoreError{StoreErrorKind::Pruned, at + " was pruned; its header and the state are kept"});
+  }
+  auto v = txn.read(env_->commits, val(be64(height.value)));
+  SYNOD_ASSERT(v.has_value());
+  auto c = open_committed_block(chain_, params_, *v);
+  if (!c) return std::unexpected(corrupt(files_.ledger, at + ": " + std::string(to_string(c.error()))));
+  return std::move(*c);
 }
 
 namespace {
@@ -578,13 +722,14 @@ std::expected<LedgerSummary, StoreError> inspect_ledger(const std::filesystem::p
     return std::unexpected(StoreError{StoreErrorKind::WrongChain, file.string() + ": chain " + hex(summary->chain.view())});
   }
   if (!check_chain) return summary;
-  auto chain = (*env)->committed_chain(*summary);
-  if (!chain) return std::unexpected(chain.error());
+  Recovery chain;
+  if (auto error = (*env)->load_chain(*summary, chain)) return std::unexpected(*error);
   if (auto blocks = (*env)->pending_blocks(*summary); !blocks) return std::unexpected(blocks.error());
   if (replay) {
-    Ledger ledger(*replay);
-    for (const CommittedBlock& c : *chain) {
-      if (ledger.execute(c.block->height(), c.block->txs).state_root != c.outcome.state_root) {
+    // From genesis, or from the state a pruned ledger kept below its bodies.
+    Ledger ledger = chain.base ? Ledger(*replay, chain.base->state) : Ledger(*replay);
+    for (const CommittedBlock& c : chain.committed) {
+      if (ledger.execute(*c.block).state_root != c.outcome.state_root) {
         return std::unexpected(corrupt(file, "state root differs at height " + std::to_string(c.block->height().value)));
       }
     }

@@ -6,7 +6,9 @@
 // changes and records the commit together; LMDB fsyncs on commit. Every record
 // is checksummed (core/records.h) and load() checks each one and the chain's
 // links. Opening refuses, without modifying anything, a ledger that is
-// truncated, of another chain or node, or of a newer schema. The data folder
+// truncated, of another chain or node, or of a newer schema. With pruning on,
+// only the newest bodies are kept, and load() hands back the ledger state
+// below them instead of the blocks (docs/storage.md, Pruning). The data folder
 // is locked while the store is open. Single-threaded, except that a backup
 // (copy_ledger) may run on another thread while the node commits.
 #pragma once
@@ -20,10 +22,17 @@
 
 namespace synod::node {
 
+// Pruning moves at most this many bodies per commit, so that turning it on for
+// a long chain spreads the work over many commits.
+inline constexpr std::size_t prune_blocks_per_commit_max = 64;
+
 struct LmdbOptions {
   // Address space reserved for the ledger; the file grows only with what is
   // written. LMDB cannot grow past it without a restart.
   std::size_t map_bytes_max = std::size_t{1} << 40;
+  // Pruning (docs/storage.md): keep the bodies of the newest `blocks_kept`
+  // committed blocks only; headers and state are always kept. 0 keeps all.
+  std::size_t blocks_kept = 0;
 };
 
 // What a ledger file says about itself, read without changing it.
@@ -34,6 +43,7 @@ struct LedgerSummary {
   PublicKey node;
   ChainParams params;
   Height committed_height;
+  Height pruned_height;  // bodies at and below it are pruned; 0 when none are
 };
 
 class LmdbStore final : public Store {
@@ -58,6 +68,8 @@ class LmdbStore final : public Store {
   std::optional<Account> account(const PublicKey& key) const;
   std::optional<Bytes> value(const PublicKey& owner, ByteView key) const;
   std::optional<TxLocation> find_tx(const TxHash& hash) const;
+  // A committed block, 0 < height <= committed_height(); Pruned below the kept bodies.
+  std::expected<CommittedBlock, StoreError> committed_block(Height height) const;
 
   // An online, consistent, compacted copy of the ledger into `file`, which must
   // not exist; the copy is fsynced before this returns. Returns its size.
@@ -75,13 +87,15 @@ class LmdbStore final : public Store {
   struct Env;
 
  private:
-  LmdbStore(NodeFiles files, const Genesis& genesis, std::unique_ptr<Env> env, FileLock lock);
+  LmdbStore(NodeFiles files, const Genesis& genesis, const LmdbOptions& options, std::unique_ptr<Env> env,
+            FileLock lock);
   void commit_one(const CommittedBlock& c);
 
   NodeFiles files_;
   ChainId chain_;
   ChainParams params_;
   BlockId genesis_block_;
+  std::size_t blocks_kept_;
   std::unique_ptr<Env> env_;
   FileLock lock_;
   Height committed_height_;

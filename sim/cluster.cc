@@ -56,6 +56,7 @@ Cluster::Cluster(ClusterOptions options)
     accounts_.push_back(make_key("account-" + std::to_string(i)));
     genesis_.allocations.push_back(Allocation{accounts_.back().public_key, options_.account_balance});
   }
+  chain_ = genesis_.chain_id();
   client_nonce_.assign(options_.accounts, 0);
   client_progress_.assign(options_.accounts, {0, 0});
 
@@ -278,7 +279,7 @@ void Cluster::route(InstanceId source, NodeId to, const MessagePtr& message) {
 // always decode: anything else is a codec bug.
 MessagePtr Cluster::transcode(const MessagePtr& message) {
   if (transcoded_.first == message.get()) return transcoded_.second;
-  auto decoded = decode_message(genesis_.chain_id(), genesis_.params, encode(*message));
+  auto decoded = decode_message(chain_, genesis_.params, encode(*message));
   SYNOD_ASSERT(decoded.has_value());
   transcoded_ = {message.get(), std::make_shared<const Message>(std::move(*decoded))};
   return transcoded_.second;
@@ -381,8 +382,8 @@ ClientResponse Cluster::submit_transfer(NodeId via, std::size_t from_account, st
   tx.sender = accounts_.at(from_account).public_key;
   tx.nonce = client_nonce_.at(from_account)++;
   tx.op = Transfer{accounts_.at(to_account).public_key, amount};
-  tx.sig = scheme_->sign(accounts_[from_account], tx_sign_bytes(genesis_.chain_id(), tx));
-  checker_->on_submitted(tx_hash(genesis_.chain_id(), tx), now());
+  tx.sig = scheme_->sign(accounts_[from_account], tx_sign_bytes(chain_, tx));
+  checker_->on_submitted(tx_hash(chain_, tx), now());
   return request(via, ClientRequest{++request_id_, SubmitTx{std::move(tx)}});
 }
 
@@ -425,8 +426,8 @@ void Cluster::load_tick() {
   tx.sender = accounts_[from].public_key;
   tx.nonce = client_nonce_[from]++;
   tx.op = Transfer{accounts_[to].public_key, 1 + rng.below(100)};
-  tx.sig = scheme_->sign(accounts_[from], tx_sign_bytes(genesis_.chain_id(), tx));
-  checker_->on_submitted(tx_hash(genesis_.chain_id(), tx), now());
+  tx.sig = scheme_->sign(accounts_[from], tx_sign_bytes(chain_, tx));
+  checker_->on_submitted(tx_hash(chain_, tx), now());
   record(EventKind::Request, via.value, 1, tx.nonce);
   node_at(via).request(ClientRequest{++request_id_, SubmitTx{std::move(tx)}});
 }

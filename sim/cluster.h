@@ -164,6 +164,7 @@ class Cluster final : private NodeObserver {
   SimSignatureScheme sim_scheme_;
   const SignatureScheme* scheme_;
   Genesis genesis_;
+  ChainId chain_;  // genesis_.chain_id(), which hashes the whole genesis
   std::vector<KeyPair> keys_;
   std::vector<KeyPair> accounts_;
   std::vector<bool> honest_;

@@ -102,6 +102,51 @@ TEST_F(LmdbStoreTest, ACrashInsideACommitLeavesNoStateChange) {
   EXPECT_EQ(store->committed_height(), Height(1));
 }
 
+// Pruning turned on for a chain that kept everything: each commit moves at
+// most prune_blocks_per_commit_max bodies into the base state, oldest first,
+// until only the newest blocks_kept remain; the state built is the ledger's.
+TEST_F(LmdbStoreTest, PruningTurnedOnLateCatchesUpAFewBodiesPerCommit) {
+  const std::size_t unpruned = node::prune_blocks_per_commit_max + 36;
+  ledger_with(unpruned);
+  auto opened = node::LmdbStore::open(dir_.path(), genesis_, key_, node::LmdbOptions{.blocks_kept = 1});
+  ASSERT_TRUE(opened.has_value()) << to_string(opened.error());
+  auto store = std::move(*opened);
+  const auto expect_kept = [&](std::uint64_t last_pruned, std::size_t bodies) {
+    auto r = store->load();
+    ASSERT_TRUE(r.has_value()) << to_string(r.error());
+    ASSERT_TRUE(r->base.has_value());
+    EXPECT_EQ(r->base->state.height, Height(last_pruned));
+    ASSERT_EQ(r->committed.size(), bodies);
+    Ledger replayed(genesis_, r->base->state);
+    for (const CommittedBlock& c : r->committed) {
+      EXPECT_EQ(replayed.execute(c.block->height(), c.block->txs).state_root, c.outcome.state_root);
+    }
+    const PublicKey alice = storage_account("alice").public_key;
+    EXPECT_EQ(replayed.account(alice), chain_.ledger().account(alice));
+    EXPECT_EQ(replayed.value(alice, test_key_bytes(5)), chain_.ledger().value(alice, test_key_bytes(5)));
+  };
+  store->save_commits({chain_.next(6)});
+  expect_kept(node::prune_blocks_per_commit_max, unpruned + 1 - node::prune_blocks_per_commit_max);
+  store->save_commits({chain_.next(6)});
+  expect_kept(unpruned + 1, 1);
+  EXPECT_EQ(store->committed_block(Height(unpruned + 1)).error().kind, StoreErrorKind::Pruned);
+  EXPECT_EQ(store->committed_block(Height(unpruned + 2))->block->height(), Height(unpruned + 2));
+}
+
+// What restore verifies (node/backup.h) holds for a pruned ledger: the headers
+// link, and the state roots replay from the kept state.
+TEST_F(LmdbStoreTest, APrunedLedgerPassesInspectionWithItsStateRoots) {
+  {
+    auto opened = node::LmdbStore::open(dir_.path(), genesis_, key_, node::LmdbOptions{.blocks_kept = 4});
+    ASSERT_TRUE(opened.has_value()) << to_string(opened.error());
+    for (int i = 0; i < 12; ++i) (*opened)->save_commits({chain_.next(7)});
+  }
+  const auto summary = node::inspect_ledger(node::node_files(dir_.path(), key_).ledger, true, &genesis_);
+  ASSERT_TRUE(summary.has_value()) << to_string(summary.error());
+  EXPECT_EQ(summary->committed_height, Height(12));
+  EXPECT_EQ(summary->pruned_height, Height(8));
+}
+
 TEST_F(LmdbStoreTest, AMissingSafetyRecordIsReportedAsLost) {
   const auto files = ledger_with(2);
   std::filesystem::remove(files.safety);
