@@ -109,7 +109,7 @@ Ledger::Ledger(const Genesis& genesis, LedgerState state)
       state_root_(state.state_root),
       accounts_(std::move(state.accounts)),
       values_(std::move(state.values)),
-      committed_txs_(std::move(state.txs)) {
+      committed_txs_(state.txs.begin(), state.txs.end()) {
   // A kept state lies above genesis, and nothing in it is from a later block.
   SYNOD_ASSERT(height_ > Height(0));
   SYNOD_ASSERT(std::ranges::all_of(committed_txs_, [&](const auto& entry) { return entry.second.height <= height_; }));

@@ -7,6 +7,7 @@
 
 #include <map>
 #include <optional>
+#include <unordered_map>
 #include <utility>
 #include <vector>
 
@@ -87,7 +88,7 @@ class Ledger {
   StateRoot state_root_;
   std::map<PublicKey, Account> accounts_;
   std::map<std::pair<PublicKey, Bytes>, Bytes> values_;
-  std::map<TxHash, TxLocation> committed_txs_;
+  std::unordered_map<TxHash, TxLocation, FixedBytesHash> committed_txs_;  // look-ups only
 };
 
 }  // namespace synod

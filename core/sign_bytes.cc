@@ -34,11 +34,13 @@ Bytes tx_sign_bytes(const ChainId& chain, const Transaction& tx) {
   return out;
 }
 
-TxHash tx_hash(const ChainId& chain, const Transaction& tx) {
+TxHash tx_hash_of_sign_bytes(ByteView sign_bytes) {
   TxHash h;
-  h.bytes = sha256(tx_sign_bytes(chain, tx)).bytes;
+  h.bytes = sha256(sign_bytes).bytes;
   return h;
 }
+
+TxHash tx_hash(const ChainId& chain, const Transaction& tx) { return tx_hash_of_sign_bytes(tx_sign_bytes(chain, tx)); }
 
 std::size_t tx_size_bytes(const Transaction& tx) {
   std::size_t op_bytes = 0;

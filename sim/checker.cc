@@ -1,17 +1,10 @@
 #include "sim/checker.h"
 
-#include <cstring>
 
 #include "core/assert.h"
 #include "core/sign_bytes.h"
 
 namespace synod::sim {
-
-std::size_t TxHashHasher::operator()(const TxHash& h) const {
-  std::size_t v = 0;
-  std::memcpy(&v, h.bytes.data(), sizeof v);
-  return v;
-}
 
 Checker::Checker(const Genesis& genesis, const SignatureScheme& scheme, std::vector<bool> honest)
     : chain_(genesis.chain_id()),

@@ -25,10 +25,6 @@ struct Violation {
   std::string what;
 };
 
-struct TxHashHasher {
-  std::size_t operator()(const TxHash& h) const;
-};
-
 class Checker {
  public:
   Checker(const Genesis& genesis, const SignatureScheme& scheme, std::vector<bool> honest);
@@ -42,7 +38,9 @@ class Checker {
   void start_liveness(TimeMs now, std::vector<InstanceId> healed, TimeMs bound_ms);
   void check_liveness(TimeMs now);
 
+  // The first violations_max() findings; later ones are dropped.
   const std::vector<Violation>& violations() const { return violations_; }
+  std::size_t violations_max() const { return violations_max_; }
   Height canonical_height() const { return Height(canonical_.size()); }
   Height acknowledged_height(InstanceId id) const { return Height(acknowledged_.at(id)); }
   // Submission-to-commit latencies of committed transactions, in commit order.
@@ -64,8 +62,8 @@ class Checker {
   std::vector<Entry> canonical_;  // by height - 1: the first honest commit at each height
   std::vector<std::uint64_t> acknowledged_;  // per instance: highest acknowledged height
   // Submission time of every transaction a client sent; erased when it commits.
-  std::unordered_map<TxHash, TimeMs, TxHashHasher> submitted_;
-  std::unordered_set<TxHash, TxHashHasher> committed_;
+  std::unordered_map<TxHash, TimeMs, FixedBytesHash> submitted_;
+  std::unordered_set<TxHash, FixedBytesHash> committed_;
   std::vector<TimeMs> latencies_ms_;
   std::uint64_t committed_txs_ = 0;
   std::vector<Violation> violations_;

@@ -378,13 +378,15 @@ ClientResponse Cluster::request(NodeId via, const ClientRequest& request) {
 
 ClientResponse Cluster::submit_transfer(NodeId via, std::size_t from_account, std::size_t to_account,
                                         std::uint64_t amount) {
-  Transaction tx;
-  tx.sender = accounts_.at(from_account).public_key;
-  tx.nonce = client_nonce_.at(from_account)++;
-  tx.op = Transfer{accounts_.at(to_account).public_key, amount};
-  tx.sig = scheme_->sign(accounts_[from_account], tx_sign_bytes(chain_, tx));
-  checker_->on_submitted(tx_hash(chain_, tx), now());
-  return request(via, ClientRequest{++request_id_, SubmitTx{std::move(tx)}});
+  return request(via, ClientRequest{++request_id_, SubmitTx{client_transfer(from_account, to_account, amount)}});
+}
+
+Transaction Cluster::client_transfer(std::size_t from, std::size_t to, std::uint64_t amount) {
+  Transaction tx{accounts_.at(from).public_key, client_nonce_.at(from)++, Transfer{accounts_.at(to).public_key, amount}, {}};
+  const Bytes message = tx_sign_bytes(chain_, tx);
+  tx.sig = scheme_->sign(accounts_[from], message);
+  checker_->on_submitted(tx_hash_of_sign_bytes(message), now());
+  return tx;
 }
 
 void Cluster::set_load(std::uint32_t tx_per_s) {
@@ -422,12 +424,7 @@ void Cluster::load_tick() {
   }
   Rng& rng = scheduler_.rng();
   const std::size_t to = (from + 1 + rng.below(accounts_.size() - 1)) % accounts_.size();
-  Transaction tx;
-  tx.sender = accounts_[from].public_key;
-  tx.nonce = client_nonce_[from]++;
-  tx.op = Transfer{accounts_[to].public_key, 1 + rng.below(100)};
-  tx.sig = scheme_->sign(accounts_[from], tx_sign_bytes(chain_, tx));
-  checker_->on_submitted(tx_hash(chain_, tx), now());
+  Transaction tx = client_transfer(from, to, 1 + rng.below(100));
   record(EventKind::Request, via.value, 1, tx.nonce);
   node_at(via).request(ClientRequest{++request_id_, SubmitTx{std::move(tx)}});
 }

@@ -156,6 +156,8 @@ class Cluster final : private NodeObserver {
   void open_fault(const std::string& key, const std::string& what, std::vector<InstanceId> instances);
   void close_fault(const std::string& key);
   void load_tick();
+  // Signs a transfer at the client's next nonce and tells the checker.
+  Transaction client_transfer(std::size_t from, std::size_t to, std::uint64_t amount);
   void liveness_tick();
   SimNode& node_at(NodeId node);
 
