@@ -34,6 +34,12 @@ class Equivocator final : public Network {
   // What the instance receives: blocks and QCs to build conflicts from.
   void observe(const Message& message);
   const EquivocatorStats& stats() const { return stats_; }
+  // What it holds to build conflicts from, each bounded (remembered_*_max in
+  // adversary.cc): blocks, QCs by round, and its conflicting messages by
+  // (kind, round).
+  std::size_t remembered_blocks() const { return blocks_.size(); }
+  std::size_t remembered_qcs() const { return qcs_.size(); }
+  std::size_t remembered_conflicts() const { return twins_.size(); }
 
  private:
   MessagePtr conflicting(const MessagePtr& message);

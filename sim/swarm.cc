@@ -45,6 +45,106 @@ std::string profile_names() {
   return names;
 }
 
+// ---- faults ------------------------------------------------------------------
+
+namespace {
+
+struct Apply {
+  Cluster& cluster;
+  void operator()(const fault::Partition& f) const { cluster.partition(f.groups); }
+  void operator()(const fault::OneWayCut& f) const {
+    for (NodeId a : f.heard) {
+      for (NodeId b : f.deaf) cluster.network().cut(a.value, b.value, true);
+    }
+  }
+  void operator()(const fault::Heal&) const { cluster.heal(); }
+  void operator()(const fault::Crash& f) const { cluster.crash(f.node); }
+  void operator()(const fault::Restart& f) const { cluster.restart(f.node); }
+  void operator()(const fault::Pause& f) const { cluster.pause(f.node); }
+  void operator()(const fault::Resume& f) const { cluster.resume(f.node); }
+  void operator()(const fault::Clog& f) const {
+    cluster.network().clog(f.from.value, f.to.value, cluster.now() + f.duration_ms);
+  }
+  void operator()(const fault::Filter& f) const { cluster.network().filter(f.from.value, f.to.value, f.dropped); }
+  void operator()(const fault::Links& f) const { cluster.network().set_faults(f.from.value, f.to.value, f.faults); }
+  void operator()(const fault::SkewClock& f) const { cluster.skew_clock(f.node, f.skew_ms, f.drift_ppm); }
+  void operator()(const fault::CorruptSafetyRecord& f) const { cluster.corrupt_safety_record(f.node); }
+};
+
+std::string nodes_string(const std::vector<NodeId>& nodes) {
+  std::ostringstream os;
+  os << "[";
+  for (std::size_t i = 0; i < nodes.size(); ++i) os << (i ? " " : "") << nodes[i];
+  os << "]";
+  return os.str();
+}
+
+struct Describe {
+  std::ostringstream& os;
+  void operator()(const fault::Partition& f) const {
+    os << "partition";
+    for (const auto& group : f.groups) os << " " << nodes_string(group);
+  }
+  void operator()(const fault::OneWayCut& f) const {
+    os << "one-way cut: " << nodes_string(f.deaf) << " cannot hear " << nodes_string(f.heard);
+  }
+  void operator()(const fault::Heal&) const { os << "heal"; }
+  void operator()(const fault::Crash& f) const { os << "crash " << f.node; }
+  void operator()(const fault::Restart& f) const { os << "restart " << f.node; }
+  void operator()(const fault::Pause& f) const { os << "pause " << f.node; }
+  void operator()(const fault::Resume& f) const { os << "resume " << f.node; }
+  void operator()(const fault::Clog& f) const {
+    os << "clog " << f.from << "->" << f.to << " for " << f.duration_ms << "ms";
+  }
+  void operator()(const fault::Filter& f) const {
+    os << "filter " << f.from << "->" << f.to << " drops message kinds";
+    for (std::size_t k = 0; k < f.dropped.size(); ++k) {
+      if (f.dropped[k]) os << " " << k;
+    }
+  }
+  void operator()(const fault::Links& f) const {
+    os << "link " << f.from << "->" << f.to << ": latency " << f.faults.latency_ms_min << "-"
+       << f.faults.latency_ms_max << "ms loss " << f.faults.loss << " duplicate " << f.faults.duplicate
+       << " reorder " << f.faults.reorder;
+  }
+  void operator()(const fault::SkewClock& f) const {
+    os << "skew clock " << f.node << " by " << f.skew_ms << "ms, drift " << f.drift_ppm << "ppm";
+  }
+  void operator()(const fault::CorruptSafetyRecord& f) const { os << "corrupt safety record " << f.node; }
+};
+
+}  // namespace
+
+void apply(Cluster& cluster, const Fault& fault) { std::visit(Apply{cluster}, fault); }
+
+std::string to_string(const Fault& fault) {
+  std::ostringstream os;
+  std::visit(Describe{os}, fault);
+  return os.str();
+}
+
+void schedule_faults(Cluster& cluster, const FaultSchedule& schedule) {
+  for (const TimedFault& timed : schedule) {
+    cluster.scheduler().at(cluster.now() + timed.at_ms, [&cluster, fault = timed.fault] { apply(cluster, fault); });
+  }
+}
+
+std::string to_string(const FaultSchedule& schedule) {
+  std::ostringstream os;
+  for (const TimedFault& timed : schedule) os << "at " << timed.at_ms << "ms: " << to_string(timed.fault) << "\n";
+  return os.str();
+}
+
+void heal_everything(Cluster& cluster, const LinkFaults& links) {
+  cluster.set_crash_before_step(0);
+  cluster.heal();
+  cluster.network().heal({}, links);
+  for (std::uint32_t i = 0; i < cluster.size(); ++i) {
+    cluster.resume(NodeId(i));
+    cluster.restart(NodeId(i));
+  }
+}
+
 // ---- the plan ----------------------------------------------------------------
 
 FaultPlan make_plan(const RunOptions& options) {
@@ -152,7 +252,7 @@ class Injector {
       if (plan_.drift_ppm_max == 0) break;
       const auto drift = static_cast<std::int64_t>(rng_.below(2 * plan_.drift_ppm_max + 1)) - plan_.drift_ppm_max;
       const auto skew = static_cast<std::int64_t>(rng_.below(static_cast<std::uint64_t>(plan_.skew_ms_max) + 1));
-      cluster_.skew_clock(NodeId(i), skew, drift);
+      apply(cluster_, fault::SkewClock{NodeId(i), skew, drift});
     }
     cluster_.on_crash([this](NodeId id) { restart_later(id); });
     schedule();
@@ -172,8 +272,13 @@ class Injector {
       if (running_) action();
     });
   }
-  void restart_later(NodeId id) {
-    later(outage(), [this, id] { cluster_.restart(id); });
+  void restart_later(NodeId id) { repair_later(fault::Restart{id}); }
+  void act(const Fault& fault) {
+    ++actions_;
+    apply(cluster_, fault);
+  }
+  void repair_later(Fault repair) {
+    later(outage(), [this, repair = std::move(repair)] { apply(cluster_, repair); });
   }
 
   void step() {
@@ -181,7 +286,6 @@ class Injector {
     schedule();
     const std::size_t n = cluster_.size();
     if (rng_.chance(plan_.partition) && !partitioned_) {
-      ++actions_;
       partitioned_ = true;
       std::vector<std::vector<NodeId>> groups(2);
       const bool isolate_one = rng_.chance(0.3);
@@ -192,55 +296,48 @@ class Injector {
       }
       if (rng_.chance(0.3)) {
         // One-way: the first group cannot hear the second, but is heard.
-        for (NodeId a : groups[1]) {
-          for (NodeId b : groups[0]) cluster_.network().cut(a.value, b.value, true);
-        }
+        act(fault::OneWayCut{groups[0], groups[1]});
       } else {
-        cluster_.partition(groups);
+        act(fault::Partition{groups});
       }
       later(outage(), [this] {
         partitioned_ = false;
-        cluster_.heal();
+        apply(cluster_, fault::Heal{});
       });
     }
     if (rng_.chance(plan_.crash)) {
       const NodeId id = any();
       if (cluster_.node(id).running()) {
-        ++actions_;
-        cluster_.crash(id);
+        act(fault::Crash{id});
         restart_later(id);
       }
     }
     if (rng_.chance(plan_.pause)) {
       const NodeId id = any();
       if (cluster_.state(id) == NodeState::Up) {
-        ++actions_;
-        cluster_.pause(id);
-        later(outage(), [this, id] { cluster_.resume(id); });
+        act(fault::Pause{id});
+        repair_later(fault::Resume{id});
       }
     }
     if (rng_.chance(plan_.clog)) {
-      ++actions_;
       const NodeId a = any(), b = any();
-      cluster_.network().clog(a.value, b.value, cluster_.now() + outage());
+      act(fault::Clog{a, b, outage()});
     }
     if (rng_.chance(plan_.filter)) {
-      ++actions_;
       const NodeId a = any(), b = any();
       KindFilter dropped{};
       dropped[rng_.below(message_kinds_count)] = true;
-      cluster_.network().filter(a.value, b.value, dropped);
-      later(outage(), [this, a, b] { cluster_.network().filter(a.value, b.value, {}); });
+      act(fault::Filter{a, b, dropped});
+      repair_later(fault::Filter{a, b, {}});
     }
     if (rng_.chance(plan_.link_faults)) {
-      ++actions_;
       LinkFaults bad = plan_.links;
       bad.loss = 0.3 * rng_.unit();
       bad.duplicate = 0.1 * rng_.unit();
       bad.reorder = 0.3 * rng_.unit();
       const NodeId a = any(), b = any();
-      cluster_.network().set_faults(a.value, b.value, bad);
-      later(outage(), [this, a, b] { cluster_.network().set_faults(a.value, b.value, plan_.links); });
+      act(fault::Links{a, b, bad});
+      repair_later(fault::Links{a, b, plan_.links});
     }
     if (rng_.chance(plan_.corrupt)) {
       // A validator that lost its safety record signs nothing until the others
@@ -249,10 +346,9 @@ class Injector {
       const NodeId v = cluster_.validator_of(id);
       const bool counted = !cluster_.honest(id) || corrupted_.contains(v);
       if (counted || 3 * (failed_weight_ + weights_[v.value]) < total_weight_) {
-        ++actions_;
         if (!counted) failed_weight_ += weights_[v.value];
         corrupted_.insert(v);
-        cluster_.corrupt_safety_record(id);
+        act(fault::CorruptSafetyRecord{id});
       }
     }
   }
@@ -303,13 +399,7 @@ RunResult run_simulation(const RunOptions& options) {
 
   if (!options.unbounded && options.liveness_ms > 0) {
     // Liveness phase: every honest instance healed, restarted and resumed.
-    cluster.set_crash_before_step(0);
-    cluster.heal();
-    cluster.network().heal({}, plan.links);
-    for (std::uint32_t i = 0; i < cluster.size(); ++i) {
-      cluster.resume(NodeId(i));
-      cluster.restart(NodeId(i));
-    }
+    heal_everything(cluster, plan.links);
     cluster.start_liveness(options.liveness_bound_ms);
     cluster.run_for(options.liveness_ms);
     cluster.check_liveness();

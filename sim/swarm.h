@@ -13,6 +13,7 @@
 #include <functional>
 #include <optional>
 #include <string>
+#include <variant>
 #include <vector>
 
 #include "sim/cluster.h"
@@ -40,6 +41,75 @@ struct RunOptions {
   bool keep_trace = false;  // keep every event, for determinism diffs
   std::function<void(const std::string&)> trace_sink;
 };
+
+// One fault action on a running cluster, as data. The injector draws them and
+// schedules their repairs; a FaultSchedule lists them at fixed times (the
+// properties in tests/sim_property_test.cc generate and shrink schedules).
+// apply() is the one place where either reaches the Cluster. Nodes are
+// instance ids, as in Cluster.
+namespace fault {
+struct Partition {
+  std::vector<std::vector<NodeId>> groups;  // instances in no group are isolated
+};
+struct OneWayCut {
+  std::vector<NodeId> deaf;   // cannot hear `heard`,
+  std::vector<NodeId> heard;  // but is heard by it
+};
+struct Heal {};  // every partition, cut and per-link fault
+struct Crash {
+  NodeId node;
+};
+struct Restart {
+  NodeId node;
+};
+struct Pause {
+  NodeId node;
+};
+struct Resume {
+  NodeId node;
+};
+struct Clog {
+  NodeId from, to;
+  TimeMs duration_ms;
+};
+struct Filter {
+  NodeId from, to;
+  KindFilter dropped;
+};
+struct Links {
+  NodeId from, to;
+  LinkFaults faults;
+};
+struct SkewClock {
+  NodeId node;
+  std::int64_t skew_ms;
+  std::int64_t drift_ppm;
+};
+struct CorruptSafetyRecord {
+  NodeId node;
+};
+}  // namespace fault
+
+using Fault = std::variant<fault::Partition, fault::OneWayCut, fault::Heal, fault::Crash, fault::Restart, fault::Pause,
+                           fault::Resume, fault::Clog, fault::Filter, fault::Links, fault::SkewClock,
+                           fault::CorruptSafetyRecord>;
+
+void apply(Cluster& cluster, const Fault& fault);
+std::string to_string(const Fault& fault);
+
+struct TimedFault {
+  TimeMs at_ms;
+  Fault fault;
+};
+using FaultSchedule = std::vector<TimedFault>;
+
+// Schedules every fault at its virtual time (relative to now).
+void schedule_faults(Cluster& cluster, const FaultSchedule& schedule);
+std::string to_string(const FaultSchedule& schedule);  // one fault a line
+
+// Ends every fault: crash points off, the network healed with `links`, every
+// instance resumed and restarted. What a liveness phase starts from.
+void heal_everything(Cluster& cluster, const LinkFaults& links);
 
 // What the seed chose.
 struct FaultPlan {
