@@ -32,7 +32,24 @@ void Equivocator::observe(const Message& message) {
   if (const auto* p = std::get_if<Proposal>(&message)) remember_block(p->block);
 }
 
+// Some of its proposals reach only a random part of the peers: the QC such a
+// proposal carries then commits a block at some honest replicas and not at
+// the others, which is the split a conflicting proposal after the round's TC
+// needs to become a fork under a broken VoteRule.
+bool Equivocator::withholds(const MessagePtr& message) {
+  const auto* p = std::get_if<Proposal>(message.get());
+  if (!p || p->block->proposer != self_) return false;
+  auto [it, fresh] = withholding_.emplace(p->block->round, false);
+  if (fresh) it->second = rng_.chance(0.3);
+  while (withholding_.size() > remembered_rounds_max) withholding_.erase(withholding_.begin());
+  return it->second && rng_.chance(0.5);
+}
+
 void Equivocator::send(NodeId to, const MessagePtr& message) {
+  if (withholds(message)) {
+    ++stats_.withheld;
+    return;
+  }
   const MessagePtr other = conflicting(message);
   if (!other) return out_.send(to, message);
   switch (rng_.below(4)) {
@@ -73,10 +90,14 @@ MessagePtr Equivocator::conflicting(const MessagePtr& message) {
 MessagePtr Equivocator::conflicting_proposal(const Proposal& p) {
   remember_block(p.block);
   Block block{p.block->round, self_, p.block->justify, p.block->txs, {}};
-  const auto parent = blocks_.find(p.block->justify.block);
-  if (p.tc && parent != blocks_.end() && rng_.chance(0.5)) {
-    // Extend the QC below the honest one: only a broken VoteRule accepts it.
-    block.justify = parent->second->justify;
+  auto older = qcs_.lower_bound(p.block->justify.round);
+  if (p.tc && older != qcs_.begin() && rng_.chance(0.5)) {
+    // Extend a QC below the honest one, one round further down each time a
+    // coin says so: only a broken VoteRule accepts it, and two or more below
+    // it conflicts with a block an honest replica may have committed.
+    --older;
+    while (older != qcs_.begin() && rng_.chance(0.5)) --older;
+    block.justify = older->second;
   } else if (!block.txs.empty()) {
     block.txs.pop_back();
   } else {
@@ -90,7 +111,16 @@ MessagePtr Equivocator::conflicting_proposal(const Proposal& p) {
 
 MessagePtr Equivocator::conflicting_vote(const Vote& v) {
   Vote other = v;
-  for (auto& byte : other.block.bytes) byte = static_cast<std::uint8_t>(rng_.next());
+  // It votes for its own conflicting proposal of the round when it made one:
+  // with honest votes misled by that proposal, this can complete its QC.
+  const auto own = twins_.find(std::pair(Message(std::in_place_type<Proposal>).index(), v.round));
+  const auto* fork = own != twins_.end() && own->second ? std::get_if<Proposal>(own->second.get()) : nullptr;
+  if (fork && fork->block->id != v.block) {
+    other.block = fork->block->id;
+    other.height = fork->block->height();
+  } else {
+    for (auto& byte : other.block.bytes) byte = static_cast<std::uint8_t>(rng_.next());
+  }
   other.sig = scheme_.sign(key_, vote_sign_bytes(chain_, other.block, other.round, other.height));
   ++stats_.votes;
   return std::make_shared<const Message>(other);

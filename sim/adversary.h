@@ -4,7 +4,9 @@
 // one of them, the other, or both in a seeded order:
 //   - a proposal: a second block for the same round, with another payload, or,
 //     when the proposal carries a TC, extending an older QC than the honest one;
-//   - a vote: a second vote in the same round, for another block;
+//     and in some rounds its proposals reach only a random part of the peers;
+//   - a vote: a second vote in the same round, for its own conflicting
+//     proposal of that round if it made one, else for a made-up block;
 //   - a timeout: a second timeout for the same round carrying an older high QC.
 // Honest replicas must refuse to be led into a fork by any of these
 // (docs/protocol.md: EquivocationRule, VoteRule, TimeoutRule).
@@ -23,6 +25,7 @@ struct EquivocatorStats {
   std::uint64_t proposals = 0;  // conflicting proposals signed
   std::uint64_t votes = 0;
   std::uint64_t timeouts = 0;
+  std::uint64_t withheld = 0;  // proposals not sent to a peer
 };
 
 class Equivocator final : public Network {
@@ -42,6 +45,7 @@ class Equivocator final : public Network {
   std::size_t remembered_conflicts() const { return twins_.size(); }
 
  private:
+  bool withholds(const MessagePtr& message);
   MessagePtr conflicting(const MessagePtr& message);
   MessagePtr conflicting_proposal(const Proposal& p);
   MessagePtr conflicting_vote(const Vote& v);
@@ -58,6 +62,7 @@ class Equivocator final : public Network {
   std::map<BlockId, BlockPtr> blocks_;
   std::deque<BlockId> block_order_;
   std::map<Round, QuorumCert> qcs_;  // recent QCs seen, by round
+  std::map<Round, bool> withholding_;  // rounds whose proposals reach only some peers
   EquivocatorStats stats_;
 };
 

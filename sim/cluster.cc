@@ -108,6 +108,7 @@ EquivocatorStats Cluster::equivocation() const {
     total.proposals += instance->equivocator->stats().proposals;
     total.votes += instance->equivocator->stats().votes;
     total.timeouts += instance->equivocator->stats().timeouts;
+    total.withheld += instance->equivocator->stats().withheld;
   }
   return total;
 }
