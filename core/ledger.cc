@@ -121,10 +121,7 @@ BlockOutcome Ledger::execute(const Block& block) {
 }
 
 BlockOutcome Ledger::execute(Height height, const std::vector<Transaction>& txs) {
-  std::vector<TxHash> hashes;
-  hashes.reserve(txs.size());
-  for (const Transaction& tx : txs) hashes.push_back(tx_hash(chain_id_, tx));
-  return apply(height, txs, hashes);
+  return apply(height, txs, tx_hashes(chain_id_, txs));
 }
 
 BlockOutcome Ledger::apply(Height height, const std::vector<Transaction>& txs, const std::vector<TxHash>& hashes) {

@@ -52,14 +52,14 @@ std::size_t tx_size_bytes(const Transaction& tx) {
   return PublicKey::size + 8 + 1 + op_bytes + Signature::size;
 }
 
-namespace {
-
 std::vector<TxHash> tx_hashes(const ChainId& chain, const std::vector<Transaction>& txs) {
   std::vector<TxHash> hashes;
   hashes.reserve(txs.size());
   for (const Transaction& tx : txs) hashes.push_back(tx_hash(chain, tx));
   return hashes;
 }
+
+namespace {
 
 Hash32 payload_hash(const ChainId& chain, const std::vector<Transaction>& txs, const std::vector<TxHash>& hashes) {
   Bytes out = header("synod/payload/v1", chain);

@@ -13,6 +13,7 @@ Bytes tx_sign_bytes(const ChainId& chain, const Transaction& tx);
 TxHash tx_hash(const ChainId& chain, const Transaction& tx);
 // The same hash from tx_sign_bytes already built, for callers that verify too.
 TxHash tx_hash_of_sign_bytes(ByteView sign_bytes);
+std::vector<TxHash> tx_hashes(const ChainId& chain, const std::vector<Transaction>& txs);
 std::size_t tx_size_bytes(const Transaction& tx);
 
 // Recomputes every transaction hash: what checks a block's integrity uses.

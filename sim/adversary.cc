@@ -6,7 +6,6 @@
 namespace synod::sim {
 
 namespace {
-constexpr std::size_t remembered_blocks_max = 256;
 constexpr std::size_t remembered_qcs_max = 16;
 constexpr std::size_t remembered_rounds_max = 64;
 }  // namespace
@@ -17,19 +16,13 @@ Equivocator::Equivocator(Network& out, const Genesis& genesis, NodeId self, cons
   qcs_.emplace(Round(0), genesis_qc(chain_));
 }
 
-void Equivocator::remember_block(const BlockPtr& block) {
-  if (!blocks_.emplace(block->id, block).second) return;
-  block_order_.push_back(block->id);
-  if (block_order_.size() > remembered_blocks_max) {
-    blocks_.erase(block_order_.front());
-    block_order_.pop_front();
-  }
-  qcs_.emplace(block->justify.round, block->justify);
+void Equivocator::remember_qc(const QuorumCert& qc) {
+  qcs_.emplace(qc.round, qc);
   while (qcs_.size() > remembered_qcs_max) qcs_.erase(qcs_.begin());
 }
 
 void Equivocator::observe(const Message& message) {
-  if (const auto* p = std::get_if<Proposal>(&message)) remember_block(p->block);
+  if (const auto* p = std::get_if<Proposal>(&message)) remember_qc(p->block->justify);
 }
 
 // Some of its proposals reach only a random part of the peers: the QC such a
@@ -88,7 +81,7 @@ MessagePtr Equivocator::conflicting(const MessagePtr& message) {
 }
 
 MessagePtr Equivocator::conflicting_proposal(const Proposal& p) {
-  remember_block(p.block);
+  remember_qc(p.block->justify);
   Block block{p.block->round, self_, p.block->justify, p.block->txs, {}};
   auto older = qcs_.lower_bound(p.block->justify.round);
   if (p.tc && older != qcs_.begin() && rng_.chance(0.5)) {

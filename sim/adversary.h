@@ -13,7 +13,6 @@
 #pragma once
 
 #include <cstdint>
-#include <deque>
 #include <map>
 
 #include "core/replica.h"
@@ -37,12 +36,12 @@ class Equivocator final : public Network {
   // What the instance receives: blocks and QCs to build conflicts from.
   void observe(const Message& message);
   const EquivocatorStats& stats() const { return stats_; }
-  // What it holds to build conflicts from, each bounded (remembered_*_max in
-  // adversary.cc): blocks, QCs by round, and its conflicting messages by
-  // (kind, round).
-  std::size_t remembered_blocks() const { return blocks_.size(); }
+  // What it holds, each bounded (remembered_*_max in adversary.cc): QCs by
+  // round, its conflicting messages by (kind, round), and which rounds'
+  // proposals it withholds.
   std::size_t remembered_qcs() const { return qcs_.size(); }
   std::size_t remembered_conflicts() const { return twins_.size(); }
+  std::size_t remembered_withholding() const { return withholding_.size(); }
 
  private:
   bool withholds(const MessagePtr& message);
@@ -50,7 +49,7 @@ class Equivocator final : public Network {
   MessagePtr conflicting_proposal(const Proposal& p);
   MessagePtr conflicting_vote(const Vote& v);
   MessagePtr conflicting_timeout(const Timeout& t);
-  void remember_block(const BlockPtr& block);
+  void remember_qc(const QuorumCert& qc);
 
   Network& out_;
   ChainId chain_;
@@ -59,8 +58,6 @@ class Equivocator final : public Network {
   const SignatureScheme& scheme_;
   Rng rng_;
   std::map<std::pair<std::size_t, Round>, MessagePtr> twins_;  // (kind, round) -> its conflicting message
-  std::map<BlockId, BlockPtr> blocks_;
-  std::deque<BlockId> block_order_;
   std::map<Round, QuorumCert> qcs_;  // recent QCs seen, by round
   std::map<Round, bool> withholding_;  // rounds whose proposals reach only some peers
   EquivocatorStats stats_;

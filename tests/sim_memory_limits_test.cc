@@ -1,8 +1,8 @@
 // What the simulator's adversary and checker keep is bounded: the Equivocator
-// remembers at most remembered_blocks_max blocks, remembered_qcs_max QCs and
-// remembered_rounds_max conflicting messages (sim/adversary.cc), forgetting
-// the oldest blocks and the lowest rounds; the Checker keeps its first violations_max() findings and drops
-// the rest. Each test fills a bound past its limit and checks what is dropped.
+// remembers at most remembered_qcs_max QCs, and remembered_rounds_max
+// conflicting messages and withholding decisions (sim/adversary.cc),
+// forgetting the lowest rounds; the Checker keeps its first violations_max()
+// findings and drops the rest. Each test fills a bound past its limit and checks what is dropped.
 #include <gtest/gtest.h>
 
 #include "core/certs.h"
@@ -16,7 +16,6 @@ namespace synod::sim {
 namespace {
 
 // The limits in sim/adversary.cc, restated: the tests show each is reached.
-constexpr std::size_t remembered_blocks_max = 256;
 constexpr std::size_t remembered_qcs_max = 16;
 constexpr std::size_t remembered_rounds_max = 64;
 
@@ -56,22 +55,18 @@ class EquivocatorLimits : public ::testing::Test {
   Equivocator equivocator_;
 };
 
-TEST_F(EquivocatorLimits, RemembersAtMostRememberedBlocksMaxForgettingTheOldest) {
-  for (std::uint64_t round = 1; round <= remembered_blocks_max; ++round) observe_proposal(round);
-  EXPECT_EQ(equivocator_.remembered_blocks(), remembered_blocks_max);
-  for (std::uint64_t round = remembered_blocks_max + 1; round <= remembered_blocks_max + 10; ++round) {
-    observe_proposal(round);
+TEST_F(EquivocatorLimits, RemembersAtMostRememberedRoundsMaxWithholdingDecisions) {
+  // Its own empty proposals without a TC have no conflict: each goes to the
+  // peer unless that round's proposals are withheld from it.
+  const std::uint64_t rounds = remembered_rounds_max + 10;
+  for (std::uint64_t round = 1; round <= rounds; ++round) {
+    send_own(Proposal{seal(genesis_.chain_id(), Block{Round(round), self_, genesis_qc(genesis_.chain_id()), {}, {}}),
+                      std::nullopt, {}});
+    EXPECT_LE(equivocator_.remembered_withholding(), remembered_rounds_max);
   }
-  EXPECT_EQ(equivocator_.remembered_blocks(), remembered_blocks_max);
-
-  // Its own empty proposal after a TC can only conflict by extending the QC
-  // below the honest one, which needs the parent block: the oldest is gone.
-  const TimeoutCert tc{Round(20), {}};
-  const BlockPtr forgotten_parent = block(1, NodeId(1));
-  QuorumCert on_forgotten{forgotten_parent->id, Round(1), Height(1), {}};
-  send_own(Proposal{seal(genesis_.chain_id(), Block{Round(21), self_, on_forgotten, {}, {}}), tc, {}});
-  EXPECT_EQ(equivocator_.stats().proposals, 0u);
-  EXPECT_EQ(out_.sent.size(), 1u) << "no conflict: the honest proposal goes alone";
+  EXPECT_EQ(equivocator_.remembered_withholding(), remembered_rounds_max);
+  EXPECT_GT(equivocator_.stats().withheld, 0u);
+  EXPECT_EQ(out_.sent.size() + equivocator_.stats().withheld, rounds);
 }
 
 TEST_F(EquivocatorLimits, RemembersAtMostRememberedQcsMaxForgettingTheLowestRound) {
