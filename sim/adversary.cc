@@ -45,6 +45,7 @@ void Equivocator::send(NodeId to, const MessagePtr& message) {
   }
   const MessagePtr other = conflicting(message);
   if (!other) return out_.send(to, message);
+  if (extends_older_qc(*message, *other)) return out_.send(to, other);
   switch (rng_.below(4)) {
     case 0: return out_.send(to, message);
     case 1: return out_.send(to, other);
@@ -55,6 +56,15 @@ void Equivocator::send(NodeId to, const MessagePtr& message) {
       out_.send(to, other);
       return out_.send(to, message);
   }
+}
+
+// A proposal after a TC on a QC below the honest one is an attack on the
+// lock: it goes alone to every peer, because an honest replica that saw both
+// would vote for the first it saw, and the attack needs a quorum.
+bool Equivocator::extends_older_qc(const Message& honest, const Message& other) {
+  const auto* p = std::get_if<Proposal>(&honest);
+  const auto* q = std::get_if<Proposal>(&other);
+  return p && q && q->block->justify.round < p->block->justify.round;
 }
 
 MessagePtr Equivocator::conflicting(const MessagePtr& message) {

@@ -3,8 +3,9 @@
 // is paired with a conflicting one signed with the same key, and each peer gets
 // one of them, the other, or both in a seeded order:
 //   - a proposal: a second block for the same round, with another payload, or,
-//     when the proposal carries a TC, extending an older QC than the honest one;
-//     and in some rounds its proposals reach only a random part of the peers;
+//     when the proposal carries a TC, extending an older QC than the honest one
+//     (that one goes alone, to every peer); and in some rounds its proposals
+//     reach only a random part of the peers;
 //   - a vote: a second vote in the same round, for its own conflicting
 //     proposal of that round if it made one, else for a made-up block;
 //   - a timeout: a second timeout for the same round carrying an older high QC.
@@ -45,6 +46,7 @@ class Equivocator final : public Network {
 
  private:
   bool withholds(const MessagePtr& message);
+  static bool extends_older_qc(const Message& honest, const Message& other);
   MessagePtr conflicting(const MessagePtr& message);
   MessagePtr conflicting_proposal(const Proposal& p);
   MessagePtr conflicting_vote(const Vote& v);

@@ -11,6 +11,7 @@ Checker::Checker(const Genesis& genesis, const SignatureScheme& scheme, std::vec
       scheme_(scheme),
       honest_(std::move(honest)),
       acknowledged_(honest_.size(), 0),
+      forked_(honest_.size(), false),
       last_progress_(honest_.size(), 0) {
   for (const Allocation& a : genesis.allocations) total_ += a.balance;
 }
@@ -54,12 +55,15 @@ void Checker::on_commits(InstanceId id, TimeMs now, const std::vector<CommittedB
     }
     acknowledged_[id] = h;
     last_progress_[id] = now;
-    if (!honest_[id]) continue;
+    // A forked instance's later blocks extend its fork: they are not the
+    // canonical chain's, and comparing them would only repeat the violation.
+    if (!honest_[id] || forked_[id]) continue;
     if (h == canonical_.size() + 1) {
       extend_canonical(now, c);
     } else if (h <= canonical_.size()) {
       const Entry& e = canonical_[h - 1];
       if (e.block != c.block->id) {
+        forked_[id] = true;
         violate(now, "agreement: " + node + " committed a different block at height " + std::to_string(h));
       } else if (e.root != c.outcome.state_root) {
         violate(now, "state: " + node + " has a different state root at height " + std::to_string(h));

@@ -61,6 +61,7 @@ class Checker {
   BalanceSum total_ = 0;
   std::vector<Entry> canonical_;  // by height - 1: the first honest commit at each height
   std::vector<std::uint64_t> acknowledged_;  // per instance: highest acknowledged height
+  std::vector<bool> forked_;  // per instance: committed a block off the canonical chain
   // Submission time of every transaction a client sent; erased when it commits.
   std::unordered_map<TxHash, TimeMs, FixedBytesHash> submitted_;
   std::unordered_set<TxHash, FixedBytesHash> committed_;

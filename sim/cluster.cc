@@ -122,6 +122,7 @@ void Cluster::record(EventKind kind, std::uint32_t a, std::uint32_t b, std::uint
 void Cluster::open_fault(const std::string& key, const std::string& what, std::vector<InstanceId> instances) {
   record(EventKind::Fault, instances.empty() ? 0 : instances.front(), static_cast<std::uint32_t>(instances.size()),
          what.size());
+  if (trace_.has_sink()) trace_.line([&] { return what; });
   if (!options_.timeline) return;
   close_fault(key);
   open_faults_[key] = timeline_.faults.size();
@@ -165,6 +166,7 @@ void Cluster::on_commits(InstanceId id, const std::vector<CommittedBlock>& commi
   const Replica* r = node_at(NodeId(id)).replica();
   SYNOD_ASSERT(r != nullptr);
   checker_->on_commits(id, now(), commits, r->ledger().total_balance());
+  if (commit_listener_ && !commits.empty()) commit_listener_(NodeId(id), commits.back().block->height());
 }
 
 void Cluster::on_replies(InstanceId, const std::vector<ClientResponse>& replies) {
@@ -177,15 +179,13 @@ void Cluster::on_tick(InstanceId id) { record(EventKind::Tick, id, 0, 0); }
 
 void Cluster::on_crashed(InstanceId id) {
   record(EventKind::Crash, id, 1, 0);
-  if (trace_.has_sink()) trace_.line([&] { return "crash " + name(id) + " (inside the driver)"; });
-  open_fault("down:" + name(id), "crash " + name(id), {id});
+  open_fault("down:" + name(id), "crash " + name(id) + " (inside the driver)", {id});
   if (crash_listener_) crash_listener_(NodeId(id));
 }
 
 void Cluster::crash(NodeId id) {
   if (!node(id).running()) return;
   record(EventKind::Crash, id.value, 0, 0);
-  if (trace_.has_sink()) trace_.line([&] { return "crash " + name(id.value); });
   open_fault("down:" + name(id.value), "crash " + name(id.value), {id.value});
   node_at(id).crash();
 }
@@ -309,19 +309,23 @@ void Cluster::partition(const std::vector<std::vector<NodeId>>& groups) {
   network_.partition(ids);
 }
 
-void Cluster::isolate(NodeId id) {
-  open_fault("isolate:" + name(id.value), "isolate " + name(id.value), {id.value});
-  for (InstanceId other = 0; other < size(); ++other) {
-    network_.cut(id.value, other, true);
-    network_.cut(other, id.value, true);
+void Cluster::cut_one_way(const std::vector<NodeId>& deaf, const std::vector<NodeId>& heard) {
+  std::string what = "one-way cut:";
+  for (NodeId n : deaf) what += " " + name(n.value);
+  what += " cannot hear";
+  for (NodeId n : heard) what += " " + name(n.value);
+  open_fault("partition", what, {});
+  for (NodeId a : heard) {
+    for (NodeId b : deaf) network_.cut(a.value, b.value, true);
   }
 }
 
 void Cluster::heal() {
   record(EventKind::Fault, 0, 0, 2);
+  if (trace_.has_sink()) trace_.line([] { return std::string("heal"); });
   for (auto it = open_faults_.begin(); it != open_faults_.end();) {
     const std::string key = (it++)->first;
-    if (key == "partition" || key.starts_with("isolate:") || key.starts_with("link")) close_fault(key);
+    if (key == "partition" || key.starts_with("link")) close_fault(key);
   }
   network_.heal({}, options_.links);
 }

@@ -94,7 +94,8 @@ class Cluster final : private NodeObserver {
   NodeState state(NodeId node) const;
   // Messages between different groups are dropped; instances in no group are isolated.
   void partition(const std::vector<std::vector<NodeId>>& groups);
-  void isolate(NodeId node);
+  // Messages from `heard` to `deaf` are dropped; the other way still works.
+  void cut_one_way(const std::vector<NodeId>& deaf, const std::vector<NodeId>& heard);
   void heal();
   void set_link_faults(const LinkFaults& faults);
   void skew_clock(NodeId node, std::int64_t skew_ms, std::int64_t drift_ppm);
@@ -102,6 +103,8 @@ class Cluster final : private NodeObserver {
   void set_crash_before_step(double probability);
   // Called when an instance dies by itself (a crash point inside the driver).
   void on_crash(std::function<void(NodeId)> listener) { crash_listener_ = std::move(listener); }
+  // Called after an instance commits, with the height it reached.
+  void on_commit(std::function<void(NodeId, Height)> listener) { commit_listener_ = std::move(listener); }
   // Every instance of the honest validators must commit within `bound_ms`, from now on.
   void start_liveness(TimeMs bound_ms);
   void check_liveness() { checker_->check_liveness(now()); }
@@ -175,6 +178,7 @@ class Cluster final : private NodeObserver {
   SimNetwork network_;
   std::vector<std::unique_ptr<Instance>> instances_;
   std::function<void(NodeId)> crash_listener_;
+  std::function<void(NodeId, Height)> commit_listener_;
   Timeline timeline_;
   std::map<std::string, std::size_t> open_faults_;  // key -> index in timeline_.faults
   std::pair<const Message*, MessagePtr> transcoded_;  // the last message through the codec

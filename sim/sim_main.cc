@@ -7,6 +7,7 @@
 
 #include <chrono>
 #include <cstdio>
+#include <filesystem>
 #include <fstream>
 #include <iostream>
 #include <regex>
@@ -74,6 +75,8 @@ int main(int argc, char** argv) {
   app.add_option("--report", report_path, "write an HTML report of the (single) run to FILE");
   app.add_flag("-q,--quiet", quiet, "print failures and the summary only");
   CLI11_PARSE(app, argc, argv);
+  // The reproduce line names this binary: synod-sim, or the mutant build.
+  const std::string program = std::filesystem::path(argv[0]).filename().string();
 
   RunOptions base;
   try {
@@ -160,7 +163,7 @@ int main(int argc, char** argv) {
       if (auto diff = check_determinism(options)) {
         ++failed;
         std::printf("seed %llu: NOT DETERMINISTIC: %s\nreproduce: %s --check-determinism\n",
-                    static_cast<unsigned long long>(s), diff->c_str(), reproduce_command(options).c_str());
+                    static_cast<unsigned long long>(s), diff->c_str(), reproduce_command(options, program).c_str());
       } else if (!quiet) {
         std::printf("seed %llu: deterministic\n", static_cast<unsigned long long>(s));
       }
@@ -177,7 +180,7 @@ int main(int argc, char** argv) {
       ++failed;
       std::printf("seed %llu: FAILED (%s)\n", static_cast<unsigned long long>(s), result.plan.describe().c_str());
       for (const auto& v : result.violations) std::printf("  %s\n", v.c_str());
-      std::printf("reproduce: %s\n", reproduce_command(options).c_str());
+      std::printf("reproduce: %s\n", reproduce_command(options, program).c_str());
     } else if (!quiet && single) {
       std::printf("seed %llu: ok, height %llu, %llu txs, %llu events, %llu faults, trace %016llx\n  plan: %s\n",
                   static_cast<unsigned long long>(s), static_cast<unsigned long long>(result.height),

@@ -52,11 +52,7 @@ namespace {
 struct Apply {
   Cluster& cluster;
   void operator()(const fault::Partition& f) const { cluster.partition(f.groups); }
-  void operator()(const fault::OneWayCut& f) const {
-    for (NodeId a : f.heard) {
-      for (NodeId b : f.deaf) cluster.network().cut(a.value, b.value, true);
-    }
-  }
+  void operator()(const fault::OneWayCut& f) const { cluster.cut_one_way(f.deaf, f.heard); }
   void operator()(const fault::Heal&) const { cluster.heal(); }
   void operator()(const fault::Crash& f) const { cluster.crash(f.node); }
   void operator()(const fault::Restart& f) const { cluster.restart(f.node); }
@@ -161,7 +157,10 @@ FaultPlan make_plan(const RunOptions& options) {
     plan.clog = 0.05 + 0.2 * rng.unit();
     plan.filter = 0.05 * rng.unit();
   }
-  if (on(Profile::Partitions)) plan.partition = 0.05 + 0.2 * rng.unit();
+  if (on(Profile::Partitions)) {
+    plan.partition = 0.05 + 0.2 * rng.unit();
+    plan.aimed_cut = 0.05 + 0.15 * rng.unit();
+  }
   if (on(Profile::Crashes)) {
     plan.crash = 0.05 + 0.2 * rng.unit();
     plan.pause = 0.1 * rng.unit();
@@ -216,6 +215,7 @@ std::string FaultPlan::describe() const {
     if (r > 0) os << " " << name << "=" << static_cast<int>(r * 1000) / 1000.0;
   };
   rate("partition", partition);
+  rate("aimed-cut", aimed_cut);
   rate("crash", crash);
   rate("pause", pause);
   rate("clog", clog);
@@ -255,6 +255,7 @@ class Injector {
       apply(cluster_, fault::SkewClock{NodeId(i), skew, drift});
     }
     cluster_.on_crash([this](NodeId id) { restart_later(id); });
+    cluster_.on_commit([this](NodeId id, Height height) { committed(id, height); });
     schedule();
   }
   void stop() { running_ = false; }
@@ -281,12 +282,34 @@ class Injector {
     later(outage(), [this, repair = std::move(repair)] { apply(cluster_, repair); });
   }
 
+  // The first instance to reach a height formed the QC that commits it; cut
+  // off right now, its proposal and timeouts carrying that QC reach no one.
+  void committed(NodeId id, Height height) {
+    if (height <= highest_) return;
+    highest_ = height;
+    if (!running_ || partitioned_ || !rng_.chance(plan_.aimed_cut)) return;
+    std::vector<NodeId> others;
+    for (std::uint32_t i = 0; i < cluster_.size(); ++i) {
+      if (NodeId(i) != id) others.push_back(NodeId(i));
+    }
+    partition_for(fault::OneWayCut{others, {id}});
+  }
+
+  // One partition at a time; the heal ends it.
+  void partition_for(const Fault& partition) {
+    partitioned_ = true;
+    act(partition);
+    later(outage(), [this] {
+      partitioned_ = false;
+      apply(cluster_, fault::Heal{});
+    });
+  }
+
   void step() {
     if (!running_) return;
     schedule();
     const std::size_t n = cluster_.size();
     if (rng_.chance(plan_.partition) && !partitioned_) {
-      partitioned_ = true;
       std::vector<std::vector<NodeId>> groups(2);
       const bool isolate_one = rng_.chance(0.3);
       const NodeId lonely = any();
@@ -296,14 +319,10 @@ class Injector {
       }
       if (rng_.chance(0.3)) {
         // One-way: the first group cannot hear the second, but is heard.
-        act(fault::OneWayCut{groups[0], groups[1]});
+        partition_for(fault::OneWayCut{groups[0], groups[1]});
       } else {
-        act(fault::Partition{groups});
+        partition_for(fault::Partition{groups});
       }
-      later(outage(), [this] {
-        partitioned_ = false;
-        apply(cluster_, fault::Heal{});
-      });
     }
     if (rng_.chance(plan_.crash)) {
       const NodeId id = any();
@@ -362,6 +381,7 @@ class Injector {
   Rng rng_;
   bool running_ = true;
   bool partitioned_ = false;
+  Height highest_{0};  // the highest height any instance committed
   std::uint64_t actions_ = 0;
 };
 
@@ -419,9 +439,9 @@ RunResult run_simulation(const RunOptions& options) {
   return result;
 }
 
-std::string reproduce_command(const RunOptions& o) {
+std::string reproduce_command(const RunOptions& o, std::string_view program) {
   std::ostringstream os;
-  os << "synod-sim --seed " << o.seed << " --weights ";
+  os << program << " --seed " << o.seed << " --weights ";
   for (std::size_t i = 0; i < o.weights.size(); ++i) os << (i ? "," : "") << o.weights[i];
   os << " --duration " << o.duration_ms << "ms --liveness " << o.liveness_ms << "ms --load " << o.load_tx_per_s
      << " --profile " << to_string(o.profile);

@@ -116,6 +116,11 @@ struct FaultPlan {
   LinkFaults links;
   TimeMs step_ms = 500;  // how often the injector considers a fault
   double partition = 0;  // chances per step
+  // Chance that the first instance to commit a height is cut off, the
+  // moment it commits, from every other instance (it still hears them): the
+  // Twins paper's aimed partition, which is what breaks a VoteRule without
+  // its lock clause (tests/mutant/).
+  double aimed_cut = 0;
   double crash = 0;
   double pause = 0;
   double clog = 0;
@@ -153,8 +158,9 @@ struct RunResult {
 
 RunResult run_simulation(const RunOptions& options);
 
-// The synod-sim command line that replays exactly this run.
-std::string reproduce_command(const RunOptions& options);
+// The command line that replays exactly this run; `program` is synod-sim, or
+// the mutant build's synod-sim-mutant.
+std::string reproduce_command(const RunOptions& options, std::string_view program = "synod-sim");
 
 // Runs the seed twice; empty if both traces agree, else the first difference.
 std::optional<std::string> check_determinism(RunOptions options);
