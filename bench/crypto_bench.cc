@@ -92,7 +92,7 @@ Proposal full_proposal() {
     tx.sig.bytes.fill(static_cast<std::uint8_t>(i));
     block.txs.push_back(tx);
   }
-  return Proposal{seal(bench_chain(), std::move(block)), std::nullopt, Signature{}};
+  return Proposal{seal(sha256, bench_chain(), std::move(block)), std::nullopt, Signature{}};
 }
 
 void BM_EncodeProposal1000Transfers(benchmark::State& state) {
@@ -115,7 +115,7 @@ void BM_DecodeProposal1000Transfers(benchmark::State& state) {
   const Bytes frame = encode(full_proposal());
   const ChainParams params;
   for (auto _ : state) {
-    auto decoded = decode_message(bench_chain(), params, frame);
+    auto decoded = decode_message(sha256, bench_chain(), params, frame);
     if (!decoded) {
       state.SkipWithError(std::string(to_string(decoded.error())).c_str());
       return;

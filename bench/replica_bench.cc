@@ -47,7 +47,7 @@ Chain make_chain(std::size_t rounds, std::size_t txs_per_block) {
       txs.push_back(tx);
     }
     const NodeId proposer = roster.leader(chain, Round(r));
-    BlockPtr b = seal(chain, Block{Round(r), proposer, justify, std::move(txs), {}});
+    BlockPtr b = seal(sha256, chain, Block{Round(r), proposer, justify, std::move(txs), {}});
     const KeyPair key = KeyPair::from_label("validator-" + std::to_string(proposer.value));
     c.proposals.push_back(Proposal{b, std::nullopt, scheme.sign(key, proposal_sign_bytes(chain, b->id))});
     justify = QuorumCert{b->id, b->round, b->height(), {}};

@@ -1,7 +1,9 @@
 // Hashing and signatures. SHA-256 for ids and commitments; Ed25519 for every
-// signed consensus message and transaction. Signing and verification go through
-// SignatureScheme so that the simulator can run a cheaper scheme with the same
-// shape; the node always uses ed25519_scheme(). Never touches files or clocks.
+// signed consensus message and transaction. Signing, verification and the
+// digest behind transaction hashes, block ids, QC digests and state roots go
+// through SignatureScheme so that the simulator can run a cheaper suite with
+// the same shape; the node always uses ed25519_scheme(), whose digest is
+// SHA-256. Never touches files or clocks.
 #pragma once
 
 #include <array>
@@ -11,6 +13,9 @@
 namespace synod {
 
 Hash32 sha256(ByteView data);
+
+// The function a chain's hashes are computed with (sha256 on every real chain).
+using Digest = Hash32 (*)(ByteView data);
 
 struct KeyPair {
   PublicKey public_key;
@@ -26,6 +31,8 @@ class SignatureScheme {
   virtual ~SignatureScheme() = default;
   virtual Signature sign(const KeyPair& key, ByteView message) const = 0;
   virtual bool verify(const PublicKey& key, ByteView message, const Signature& sig) const = 0;
+  // What transaction hashes, block ids, QC digests and state roots use.
+  virtual Digest digest() const { return &sha256; }
 };
 
 // Ed25519 through libsodium: about twice OpenSSL 3.0's verification rate here

@@ -80,8 +80,8 @@ struct Effect {
 
 }  // namespace
 
-Ledger::Ledger(const Genesis& genesis)
-    : chain_id_(genesis.chain_id()), params_(genesis.params), height_(0) {
+Ledger::Ledger(const Genesis& genesis, Digest digest)
+    : chain_id_(genesis.chain_id()), digest_(digest), params_(genesis.params), height_(0) {
   for (const Allocation& a : genesis.allocations) {
     Account& account = accounts_[a.account];
     // An allocation sum past 2^64 - 1 is an invalid genesis, not Byzantine input.
@@ -99,11 +99,12 @@ Ledger::Ledger(const Genesis& genesis)
     put_bytes(out, key.view());
     put_u64(out, account.balance);
   }
-  state_root_ = sha256(out);
+  state_root_ = digest_(out);
 }
 
-Ledger::Ledger(const Genesis& genesis, LedgerState state)
+Ledger::Ledger(const Genesis& genesis, Digest digest, LedgerState state)
     : chain_id_(genesis.chain_id()),
+      digest_(digest),
       params_(genesis.params),
       height_(state.height),
       state_root_(state.state_root),
@@ -121,7 +122,7 @@ BlockOutcome Ledger::execute(const Block& block) {
 }
 
 BlockOutcome Ledger::execute(Height height, const std::vector<Transaction>& txs) {
-  return apply(height, txs, tx_hashes(chain_id_, txs));
+  return apply(height, txs, tx_hashes(digest_, chain_id_, txs));
 }
 
 BlockOutcome Ledger::apply(Height height, const std::vector<Transaction>& txs, const std::vector<TxHash>& hashes) {
@@ -236,7 +237,7 @@ BlockOutcome Ledger::apply(Height height, const std::vector<Transaction>& txs, c
   }
 
   height_ = height;
-  state_root_ = sha256(out);
+  state_root_ = digest_(out);
   result.state_root = state_root_;
   return result;
 }

@@ -11,6 +11,7 @@
 #include <utility>
 #include <vector>
 
+#include "core/crypto.h"
 #include "core/messages.h"
 #include "core/roster.h"
 
@@ -58,10 +59,12 @@ struct LedgerState {
 class Ledger {
  public:
   // Applies the genesis allocations; height 0 with the genesis state root.
-  explicit Ledger(const Genesis& genesis);
+  // `digest` computes state roots and hashes bare transactions (sha256 on
+  // every real chain; core/crypto.h).
+  Ledger(const Genesis& genesis, Digest digest);
   // Continues from a state a store kept; executing the next block checks it,
   // since that block's state root chains `state.state_root` and its changes.
-  Ledger(const Genesis& genesis, LedgerState state);
+  Ledger(const Genesis& genesis, Digest digest, LedgerState state);
 
   // Executes the next committed block. The caller guarantees that every
   // signature was verified (on mempool entry, or by the quorum that certified
@@ -83,6 +86,7 @@ class Ledger {
  private:
   BlockOutcome apply(Height height, const std::vector<Transaction>& txs, const std::vector<TxHash>& hashes);
   ChainId chain_id_;
+  Digest digest_;
   ChainParams params_;
   Height height_;
   StateRoot state_root_;

@@ -34,7 +34,7 @@ std::expected<TxHash, TxError> Mempool::add(const Transaction& tx, const Ledger&
   }
 
   const Bytes message = tx_sign_bytes(chain_, tx);  // hashed now, verified last
-  const TxHash hash = tx_hash_of_sign_bytes(message);
+  const TxHash hash = tx_hash_of_sign_bytes(scheme_.digest(), message);
   if (index_.contains(hash)) return std::unexpected(TxError::Duplicate);
   if (ledger.find_tx(hash)) return std::unexpected(TxError::Duplicate);
 

@@ -92,10 +92,10 @@ std::expected<SafetyRecord, RecordError> open_safety_record(ByteView bytes) {
 
 Bytes seal_block(const Block& block) { return seal(RecordKind::Block, encode_block(block)); }
 
-std::expected<BlockPtr, RecordError> open_block(const ChainId& chain, const ChainParams& params, ByteView bytes) {
+std::expected<BlockPtr, RecordError> open_block(Digest digest, const ChainId& chain, const ChainParams& params, ByteView bytes) {
   const auto payload = open(RecordKind::Block, bytes);
   if (!payload) return std::unexpected(payload.error());
-  auto block = decode_block(chain, params, *payload);
+  auto block = decode_block(digest, chain, params, *payload);
   if (!block) return std::unexpected(RecordError::Malformed);
   return std::move(*block);
 }
@@ -141,11 +141,11 @@ Bytes seal_committed_block(const CommittedBlock& committed) {
   return seal(RecordKind::CommittedBlock, encode_committed_block(committed));
 }
 
-std::expected<CommittedBlock, RecordError> open_committed_block(const ChainId& chain, const ChainParams& params,
+std::expected<CommittedBlock, RecordError> open_committed_block(Digest digest, const ChainId& chain, const ChainParams& params,
                                                                 ByteView bytes) {
   const auto payload = open(RecordKind::CommittedBlock, bytes);
   if (!payload) return std::unexpected(payload.error());
-  auto committed = decode_committed_block(chain, params, *payload);
+  auto committed = decode_committed_block(digest, chain, params, *payload);
   if (!committed) return std::unexpected(RecordError::Malformed);
   // The QC stored with a block certifies that very block.
   if (committed->qc.block != committed->block->id) return std::unexpected(RecordError::Malformed);

@@ -45,7 +45,7 @@ Bytes seal_safety_record(const SafetyRecord& record);
 std::expected<SafetyRecord, RecordError> open_safety_record(ByteView bytes);
 
 Bytes seal_block(const Block& block);
-std::expected<BlockPtr, RecordError> open_block(const ChainId& chain, const ChainParams& params, ByteView bytes);
+std::expected<BlockPtr, RecordError> open_block(Digest digest, const ChainId& chain, const ChainParams& params, ByteView bytes);
 
 // What a store keeps of a committed block whose body it pruned: its place in
 // the chain, so the kept chain still links back to genesis, and the state
@@ -64,7 +64,7 @@ Bytes seal_block_header(const BlockHeader& header);
 std::expected<BlockHeader, RecordError> open_block_header(ByteView bytes);
 
 Bytes seal_committed_block(const CommittedBlock& committed);
-std::expected<CommittedBlock, RecordError> open_committed_block(const ChainId& chain, const ChainParams& params,
+std::expected<CommittedBlock, RecordError> open_committed_block(Digest digest, const ChainId& chain, const ChainParams& params,
                                                                 ByteView bytes);
 
 }  // namespace synod

@@ -21,7 +21,7 @@ std::string_view to_string(Reject r) {
 
 namespace {
 
-Hash32 qc_digest(const QuorumCert& qc) {
+Hash32 qc_digest(Digest digest, const QuorumCert& qc) {
   Bytes out;
   put_bytes(out, qc.block.view());
   put_u64(out, qc.round.value);
@@ -30,7 +30,7 @@ Hash32 qc_digest(const QuorumCert& qc) {
     put_u32(out, v.signer.value);
     put_bytes(out, v.sig.view());
   }
-  return sha256(out);
+  return digest(out);
 }
 
 template <class T>
@@ -59,7 +59,7 @@ Replica::Replica(const Genesis& genesis, NodeId self, const KeyPair& key, const 
       scheme_(scheme),
       config_(config),
       safety_(chain_, self, key, scheme, recovery.safety.value_or(SafetyRecord{})),
-      ledger_(recovery.base ? Ledger(genesis, recovery.base->state) : Ledger(genesis)),
+      ledger_(recovery.base ? Ledger(genesis, scheme.digest(), recovery.base->state) : Ledger(genesis, scheme.digest())),
       mempool_(chain_, genesis.params, config.mempool, scheme),
       tree_(replay_root(chain_, recovery)),
       root_qc_(genesis_qc(chain_)),
@@ -143,7 +143,7 @@ void Replica::on_request(const ClientRequest& request) {
       response.body = TxAccepted{*added};
       forward_.push_back(submit->tx);
     } else {
-      response.body = TxRejected{tx_hash(chain_, submit->tx), added.error()};
+      response.body = TxRejected{tx_hash(scheme_.digest(), chain_, submit->tx), added.error()};
     }
   } else if (const auto* query = std::get_if<QueryAccount>(&request.body)) {
     const Account a = ledger_.account(query->account).value_or(Account{});
@@ -342,7 +342,7 @@ void Replica::try_propose() {
   if (txs.empty() && !pending_txs && now_ < round_started_ms_ + config_.idle_block_interval_ms) return;
 
   if (!may_sign()) return;  // AmnesiaRule: no proposal before the fence
-  BlockPtr block = seal(chain_, Block{round_, self_, high_qc_, std::move(txs), {}});
+  BlockPtr block = seal(scheme_.digest(), chain_, Block{round_, self_, high_qc_, std::move(txs), {}});
   auto sig = safety_.sign_proposal(*block);
   if (!sig) return;
   safety_dirty_ = true;
@@ -381,12 +381,12 @@ void Replica::add_vote(const Vote& v) {
   QuorumCert qc{v.block, v.round, v.height, {}};
   for (const auto& [voter, sig] : signers) qc.votes.push_back(SignerSig{voter, sig});
   ++stats_.qcs_formed;
-  verified_qcs_.emplace(qc.round, qc_digest(qc));
+  verified_qcs_.emplace(qc.round, qc_digest(scheme_.digest(), qc));
   process_qc(qc, std::nullopt);
 }
 
 bool Replica::check_qc(const QuorumCert& qc) {
-  const Hash32 digest = qc_digest(qc);
+  const Hash32 digest = qc_digest(scheme_.digest(), qc);
   if (verified_qcs_.contains(std::pair(qc.round, digest))) return true;
   if (!verify_qc(CertContext{chain_, roster_, scheme_}, qc)) {
     reject(Reject::BadCertificate);

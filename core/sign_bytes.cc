@@ -34,13 +34,15 @@ Bytes tx_sign_bytes(const ChainId& chain, const Transaction& tx) {
   return out;
 }
 
-TxHash tx_hash_of_sign_bytes(ByteView sign_bytes) {
+TxHash tx_hash_of_sign_bytes(Digest digest, ByteView sign_bytes) {
   TxHash h;
-  h.bytes = sha256(sign_bytes).bytes;
+  h.bytes = digest(sign_bytes).bytes;
   return h;
 }
 
-TxHash tx_hash(const ChainId& chain, const Transaction& tx) { return tx_hash_of_sign_bytes(tx_sign_bytes(chain, tx)); }
+TxHash tx_hash(Digest digest, const ChainId& chain, const Transaction& tx) {
+  return tx_hash_of_sign_bytes(digest, tx_sign_bytes(chain, tx));
+}
 
 std::size_t tx_size_bytes(const Transaction& tx) {
   std::size_t op_bytes = 0;
@@ -52,42 +54,43 @@ std::size_t tx_size_bytes(const Transaction& tx) {
   return PublicKey::size + 8 + 1 + op_bytes + Signature::size;
 }
 
-std::vector<TxHash> tx_hashes(const ChainId& chain, const std::vector<Transaction>& txs) {
+std::vector<TxHash> tx_hashes(Digest digest, const ChainId& chain, const std::vector<Transaction>& txs) {
   std::vector<TxHash> hashes;
   hashes.reserve(txs.size());
-  for (const Transaction& tx : txs) hashes.push_back(tx_hash(chain, tx));
+  for (const Transaction& tx : txs) hashes.push_back(tx_hash(digest, chain, tx));
   return hashes;
 }
 
 namespace {
 
-Hash32 payload_hash(const ChainId& chain, const std::vector<Transaction>& txs, const std::vector<TxHash>& hashes) {
+Hash32 payload_hash(Digest digest, const ChainId& chain, const std::vector<Transaction>& txs,
+                    const std::vector<TxHash>& hashes) {
   Bytes out = header("synod/payload/v1", chain);
   put_u32(out, static_cast<std::uint32_t>(txs.size()));
   for (std::size_t i = 0; i < txs.size(); ++i) {
     put_bytes(out, hashes[i].view());
     put_bytes(out, txs[i].sig.view());
   }
-  return sha256(out);
+  return digest(out);
 }
 
-BlockId block_id_with(const ChainId& chain, const Block& block, const std::vector<TxHash>& hashes) {
+BlockId block_id_with(Digest digest, const ChainId& chain, const Block& block, const std::vector<TxHash>& hashes) {
   Bytes out = header("synod/block/v1", chain);
   put_u64(out, block.round.value);
   put_u64(out, block.height().value);
   put_bytes(out, block.parent().view());
   put_u64(out, block.justify.round.value);
   put_u32(out, block.proposer.value);
-  put_bytes(out, payload_hash(chain, block.txs, hashes).view());
+  put_bytes(out, payload_hash(digest, chain, block.txs, hashes).view());
   BlockId id;
-  id.bytes = sha256(out).bytes;
+  id.bytes = digest(out).bytes;
   return id;
 }
 
 }  // namespace
 
-BlockId block_id(const ChainId& chain, const Block& block) {
-  return block_id_with(chain, block, tx_hashes(chain, block.txs));
+BlockId block_id(Digest digest, const ChainId& chain, const Block& block) {
+  return block_id_with(digest, chain, block, tx_hashes(digest, chain, block.txs));
 }
 
 BlockId genesis_block_id(const ChainId& chain) {
@@ -96,9 +99,9 @@ BlockId genesis_block_id(const ChainId& chain) {
   return id;
 }
 
-BlockPtr seal(const ChainId& chain, Block block) {
-  block.tx_hashes = tx_hashes(chain, block.txs);
-  block.id = block_id_with(chain, block, block.tx_hashes);
+BlockPtr seal(Digest digest, const ChainId& chain, Block block) {
+  block.tx_hashes = tx_hashes(digest, chain, block.txs);
+  block.id = block_id_with(digest, chain, block, block.tx_hashes);
   return std::make_shared<const Block>(std::move(block));
 }
 

@@ -5,23 +5,27 @@
 // version change (docs/protocol.md, "Sign-bytes").
 #pragma once
 
+#include "core/crypto.h"
 #include "core/messages.h"
 
 namespace synod {
 
 Bytes tx_sign_bytes(const ChainId& chain, const Transaction& tx);
-TxHash tx_hash(const ChainId& chain, const Transaction& tx);
+// Hashes take the chain's Digest (core/crypto.h): sha256 on every real chain.
+TxHash tx_hash(Digest digest, const ChainId& chain, const Transaction& tx);
 // The same hash from tx_sign_bytes already built, for callers that verify too.
-TxHash tx_hash_of_sign_bytes(ByteView sign_bytes);
-std::vector<TxHash> tx_hashes(const ChainId& chain, const std::vector<Transaction>& txs);
+TxHash tx_hash_of_sign_bytes(Digest digest, ByteView sign_bytes);
+std::vector<TxHash> tx_hashes(Digest digest, const ChainId& chain, const std::vector<Transaction>& txs);
 std::size_t tx_size_bytes(const Transaction& tx);
 
 // Recomputes every transaction hash: what checks a block's integrity uses.
-BlockId block_id(const ChainId& chain, const Block& block);
+BlockId block_id(Digest digest, const ChainId& chain, const Block& block);
+// Always SHA-256: the genesis block is never hashed from its contents, and
+// stores keep its id next to the chain id.
 BlockId genesis_block_id(const ChainId& chain);
 // Computes and stores the block's transaction hashes and id; blocks are
 // immutable afterwards.
-BlockPtr seal(const ChainId& chain, Block block);
+BlockPtr seal(Digest digest, const ChainId& chain, Block block);
 
 Bytes proposal_sign_bytes(const ChainId& chain, const BlockId& block);
 Bytes vote_sign_bytes(const ChainId& chain, const BlockId& block, Round round, Height height);

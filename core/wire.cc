@@ -321,7 +321,7 @@ std::expected<TimeoutCert, DecodeError> read_tc(const pb::TimeoutCert& in) {
 
 // The id is not on the wire: sealing recomputes it, so a block's id always
 // matches its contents whatever the sender claimed.
-std::expected<BlockPtr, DecodeError> read_block(const ChainId& chain, const ChainParams& params,
+std::expected<BlockPtr, DecodeError> read_block(Digest digest, const ChainId& chain, const ChainParams& params,
                                                 const pb::Block& in) {
   if (!in.has_justify()) return fail(DecodeError::MissingField);
   Block block;
@@ -333,15 +333,15 @@ std::expected<BlockPtr, DecodeError> read_block(const ChainId& chain, const Chai
   auto txs = read_txs(in.txs(), params);
   if (!txs) return fail(txs.error());
   block.txs = std::move(*txs);
-  return seal(chain, std::move(block));
+  return seal(digest, chain, std::move(block));
 }
 
-std::expected<Message, DecodeError> read_proposal(const ChainId& chain, const ChainParams& params,
+std::expected<Message, DecodeError> read_proposal(Digest digest, const ChainId& chain, const ChainParams& params,
                                                   const pb::Proposal& in) {
   if (!in.has_block()) return fail(DecodeError::MissingField);
   Proposal p;
   if (!read_fixed(in.sig(), p.sig)) return fail(DecodeError::BadLength);
-  auto block = read_block(chain, params, in.block());
+  auto block = read_block(digest, chain, params, in.block());
   if (!block) return fail(block.error());
   p.block = std::move(*block);
   if (in.has_tc()) {
@@ -391,7 +391,7 @@ std::expected<const T*, DecodeError> parse_durable(google::protobuf::Arena& aren
   return out;
 }
 
-std::expected<Message, DecodeError> read_sync_response(const ChainId& chain, const ChainParams& params,
+std::expected<Message, DecodeError> read_sync_response(Digest digest, const ChainId& chain, const ChainParams& params,
                                                        const pb::SyncResponse& in) {
   if (static_cast<std::size_t>(in.blocks_size()) > sync_blocks_max) {
     return fail(DecodeError::TooManyBlocks);
@@ -400,7 +400,7 @@ std::expected<Message, DecodeError> read_sync_response(const ChainId& chain, con
   s.committed_height = Height(in.committed_height());
   s.blocks.reserve(static_cast<std::size_t>(in.blocks_size()));
   for (const pb::Block& b : in.blocks()) {
-    auto block = read_block(chain, params, b);
+    auto block = read_block(digest, chain, params, b);
     if (!block) return fail(block.error());
     s.blocks.push_back(std::move(*block));
   }
@@ -684,12 +684,12 @@ Bytes encode_block(const Block& block) {
   return serialize(out);
 }
 
-std::expected<BlockPtr, DecodeError> decode_block(const ChainId& chain, const ChainParams& params,
+std::expected<BlockPtr, DecodeError> decode_block(Digest digest, const ChainId& chain, const ChainParams& params,
                                                   ByteView bytes) {
   google::protobuf::Arena arena;
   const auto parsed = parse_durable<pb::Block>(arena, bytes);
   if (!parsed) return fail(parsed.error());
-  return read_block(chain, params, **parsed);
+  return read_block(digest, chain, params, **parsed);
 }
 
 Bytes encode_committed_block(const CommittedBlock& committed) {
@@ -709,7 +709,7 @@ Bytes encode_committed_block(const CommittedBlock& committed) {
   return serialize(*out);
 }
 
-std::expected<CommittedBlock, DecodeError> decode_committed_block(const ChainId& chain,
+std::expected<CommittedBlock, DecodeError> decode_committed_block(Digest digest, const ChainId& chain,
                                                                   const ChainParams& params,
                                                                   ByteView bytes) {
   google::protobuf::Arena arena;
@@ -718,7 +718,7 @@ std::expected<CommittedBlock, DecodeError> decode_committed_block(const ChainId&
   const pb::CommittedBlock& in = **parsed;
   if (!in.has_block() || !in.has_qc()) return fail(DecodeError::MissingField);
   CommittedBlock out;
-  auto block = read_block(chain, params, in.block());
+  auto block = read_block(digest, chain, params, in.block());
   if (!block) return fail(block.error());
   out.block = std::move(*block);
   auto qc = read_qc(in.qc());
@@ -763,19 +763,19 @@ Bytes encode(const ClientResponse& response) {
   return serialize(out);
 }
 
-std::expected<Message, DecodeError> decode_message(const ChainId& chain, const ChainParams& params,
+std::expected<Message, DecodeError> decode_message(Digest digest, const ChainId& chain, const ChainParams& params,
                                                    ByteView frame) {
   google::protobuf::Arena arena;
   const auto parsed = parse<pb::Message>(arena, frame, message_budget(params));
   if (!parsed) return fail(parsed.error());
   const pb::Message* in = *parsed;
   switch (in->body_case()) {
-    case pb::Message::kProposal: return read_proposal(chain, params, in->proposal());
+    case pb::Message::kProposal: return read_proposal(digest, chain, params, in->proposal());
     case pb::Message::kVote: return read_vote(in->vote());
     case pb::Message::kTimeout: return read_timeout(in->timeout());
     case pb::Message::kSyncRequest:
       return SyncRequest{Height(in->sync_request().committed_height())};
-    case pb::Message::kSyncResponse: return read_sync_response(chain, params, in->sync_response());
+    case pb::Message::kSyncResponse: return read_sync_response(digest, chain, params, in->sync_response());
     case pb::Message::kTxBatch: return read_tx_batch(params, in->tx_batch());
     case pb::Message::BODY_NOT_SET: return fail(DecodeError::MissingField);
   }

@@ -54,10 +54,11 @@ Bytes encode(const Message& message);
 Bytes encode(const ClientRequest& request);
 Bytes encode(const ClientResponse& response);
 
-// `chain` seals decoded blocks; `params` are the limits every honest node of
-// that chain enforces. A TxBatch is bounded like a block's transactions, since
-// a node forwards no more than a leader could propose at once.
-std::expected<Message, DecodeError> decode_message(const ChainId& chain, const ChainParams& params,
+// `digest` and `chain` seal decoded blocks (core/sign_bytes.h); `params` are
+// the limits every honest node of that chain enforces. A TxBatch is bounded
+// like a block's transactions, since a node forwards no more than a leader
+// could propose at once.
+std::expected<Message, DecodeError> decode_message(Digest digest, const ChainId& chain, const ChainParams& params,
                                                    ByteView frame);
 std::expected<ClientRequest, DecodeError> decode_client_request(const ChainId& chain,
                                                                 const ChainParams& params,
@@ -75,10 +76,10 @@ std::expected<ClientResponse, DecodeError> decode_client_response(const ChainId&
 Bytes encode_safety_record(const SafetyRecord& record);
 std::expected<SafetyRecord, DecodeError> decode_safety_record(ByteView bytes);
 Bytes encode_block(const Block& block);
-std::expected<BlockPtr, DecodeError> decode_block(const ChainId& chain, const ChainParams& params,
+std::expected<BlockPtr, DecodeError> decode_block(Digest digest, const ChainId& chain, const ChainParams& params,
                                                   ByteView bytes);
 Bytes encode_committed_block(const CommittedBlock& committed);
-std::expected<CommittedBlock, DecodeError> decode_committed_block(const ChainId& chain,
+std::expected<CommittedBlock, DecodeError> decode_committed_block(Digest digest, const ChainId& chain,
                                                                   const ChainParams& params,
                                                                   ByteView bytes);
 

@@ -30,6 +30,9 @@ namespace synod::node {
 
 namespace {
 
+// The node's chains hash with SHA-256 (ed25519_scheme().digest()); a store
+// never holds a simulated chain.
+constexpr Digest chain_digest = &sha256;
 constexpr unsigned tables_max = 8;
 constexpr std::string_view k_schema = "schema_version";
 constexpr std::string_view k_chain = "chain_id";
@@ -327,7 +330,7 @@ struct LmdbStore::Env {
         chain.last_pruned = *h;
         return std::nullopt;
       }
-      auto c = open_committed_block(s.chain, s.params, data);
+      auto c = open_committed_block(chain_digest, s.chain, s.params, data);
       if (!c) return corrupt(path, at + ": " + std::string(to_string(c.error())));
       if (c->block->height() != height || c->block->parent() != parent) {
         return corrupt(path, at + " does not link to the one below");
@@ -395,7 +398,7 @@ struct LmdbStore::Env {
   std::expected<std::vector<BlockPtr>, StoreError> pending_blocks(const LedgerSummary& s) const {
     std::vector<BlockPtr> out;
     auto error = scan(blocks, [&](ByteView, ByteView data) -> std::optional<StoreError> {
-      auto b = data.size() < 8 ? std::unexpected(RecordError::Truncated) : open_block(s.chain, s.params, data.subspan(8));
+      auto b = data.size() < 8 ? std::unexpected(RecordError::Truncated) : open_block(chain_digest, s.chain, s.params, data.subspan(8));
       if (!b) return corrupt(path, "stored block: " + std::string(to_string(b.error())));
       out.push_back(std::move(*b));
       return std::nullopt;
@@ -469,7 +472,7 @@ void prune_bodies(Txn& txn, const LmdbStore::Env& env, const ChainId& chain, con
     const Bytes key = be64(pruned.value);
     auto record = txn.read(env.commits, val(key));
     SYNOD_ASSERT(record.has_value());
-    auto c = open_committed_block(chain, params, *record);
+    auto c = open_committed_block(chain_digest, chain, params, *record);
     if (!c) {
       stop_process("ledger: committed block at height " + std::to_string(pruned.value) +
                    " fails its checks while pruning: " + std::string(to_string(c.error())));
@@ -677,7 +680,7 @@ std::expected<CommittedBlock, StoreError> LmdbStore::committed_block(Height heig
   }
   auto v = txn.read(env_->commits, val(be64(height.value)));
   SYNOD_ASSERT(v.has_value());
-  auto c = open_committed_block(chain_, params_, *v);
+  auto c = open_committed_block(chain_digest, chain_, params_, *v);
   if (!c) return std::unexpected(corrupt(files_.ledger, at + ": " + std::string(to_string(c.error()))));
   return std::move(*c);
 }
@@ -727,7 +730,7 @@ std::expected<LedgerSummary, StoreError> inspect_ledger(const std::filesystem::p
   if (auto blocks = (*env)->pending_blocks(*summary); !blocks) return std::unexpected(blocks.error());
   if (replay) {
     // From genesis, or from the state a pruned ledger kept below its bodies.
-    Ledger ledger = chain.base ? Ledger(*replay, chain.base->state) : Ledger(*replay);
+    Ledger ledger = chain.base ? Ledger(*replay, chain_digest, chain.base->state) : Ledger(*replay, chain_digest);
     for (const CommittedBlock& c : chain.committed) {
       if (ledger.execute(*c.block).state_root != c.outcome.state_root) {
         return std::unexpected(corrupt(file, "state root differs at height " + std::to_string(c.block->height().value)));

@@ -106,7 +106,7 @@ MessagePtr Equivocator::conflicting_proposal(const Proposal& p) {
   } else {
     return nullptr;  // an empty block on the only QC allowed: nothing else to sign
   }
-  BlockPtr sealed = seal(chain_, std::move(block));
+  BlockPtr sealed = seal(scheme_.digest(), chain_, std::move(block));
   ++stats_.proposals;
   const Signature sig = scheme_.sign(key_, proposal_sign_bytes(chain_, sealed->id));
   return std::make_shared<const Message>(Proposal{sealed, p.tc, sig});

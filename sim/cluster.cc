@@ -280,7 +280,7 @@ void Cluster::route(InstanceId source, NodeId to, const MessagePtr& message) {
 // always decode: anything else is a codec bug.
 MessagePtr Cluster::transcode(const MessagePtr& message) {
   if (transcoded_.first == message.get()) return transcoded_.second;
-  auto decoded = decode_message(chain_, genesis_.params, encode(*message));
+  auto decoded = decode_message(scheme_->digest(), chain_, genesis_.params, encode(*message));
   SYNOD_ASSERT(decoded.has_value());
   transcoded_ = {message.get(), std::make_shared<const Message>(std::move(*decoded))};
   return transcoded_.second;
@@ -390,7 +390,7 @@ Transaction Cluster::client_transfer(std::size_t from, std::size_t to, std::uint
   Transaction tx{accounts_.at(from).public_key, client_nonce_.at(from)++, Transfer{accounts_.at(to).public_key, amount}, {}};
   const Bytes message = tx_sign_bytes(chain_, tx);
   tx.sig = scheme_->sign(accounts_[from], message);
-  checker_->on_submitted(tx_hash_of_sign_bytes(message), now());
+  checker_->on_submitted(tx_hash_of_sign_bytes(scheme_->digest(), message), now());
   return tx;
 }
 

@@ -42,7 +42,22 @@ Signature mac(const std::array<std::uint8_t, 32>& secret, ByteView message) {
   return sig;
 }
 
+// The digest's key: public, fixed, arbitrary.
+constexpr std::array<std::uint8_t, 32> digest_key = {
+    0x73, 0x79, 0x6e, 0x6f, 0x64, 0x2f, 0x73, 0x69, 0x6d, 0x2d, 0x64, 0x69, 0x67, 0x65, 0x73, 0x74,
+    0x2f, 0x76, 0x31, 0x9b, 0x05, 0x68, 0x8c, 0x2b, 0x3e, 0x6c, 0x1f, 0x1f, 0x83, 0xd9, 0xab, 0xfb};
+
 }  // namespace
+
+Hash32 SimSignatureScheme::sim_digest(ByteView data) {
+  const std::uint64_t a = keyed_hash(digest_key, 0, data);
+  const std::uint64_t b = keyed_hash(digest_key, 1, data);
+  const std::uint64_t words[4] = {a, b, mix(a ^ 0x2d358dccaa6c78a5ULL, b ^ 0x8bb84b93962eacc9ULL),
+                                  mix(a ^ 0x4b33a62ed433d4a3ULL, b ^ 0x4d5a2da51de1aa47ULL)};
+  Hash32 h;
+  std::memcpy(h.bytes.data(), words, sizeof words);
+  return h;
+}
 
 KeyPair SimSignatureScheme::key(std::string_view label) {
   KeyPair key;

@@ -68,7 +68,7 @@ SimNode::SimNode(Scheduler& scheduler, NodeSetup setup, Network& outbound, NodeO
       setup_(std::move(setup)),
       outbound_(outbound),
       observer_(observer),
-      store_(setup_.genesis->chain_id(), setup_.seed),
+      store_(setup_.scheme->digest(), setup_.genesis->chain_id(), setup_.seed),
       clock_(scheduler),
       wake_(scheduler),
       rng_(setup_.seed ^ 0x6e6f6465ULL),

@@ -22,11 +22,14 @@ BlockPtr torn_copy(const BlockPtr& block) {
   return torn;
 }
 
-bool intact(const ChainId& chain, const Block& block) { return block_id(chain, block) == block.id; }
+bool intact(Digest digest, const ChainId& chain, const Block& block) {
+  return block_id(digest, chain, block) == block.id;
+}
 
 }  // namespace
 
-SimStore::SimStore(const ChainId& chain, std::uint64_t seed) : chain_(chain), rng_(seed) {}
+SimStore::SimStore(Digest digest, const ChainId& chain, std::uint64_t seed)
+    : digest_(digest), chain_(chain), rng_(seed) {}
 
 void SimStore::set_disk(const DiskFaults& faults, Sync sync) {
   faults_ = faults;
@@ -97,7 +100,7 @@ std::expected<Recovery, StoreError> SimStore::load() const {
     }
   }
   for (std::size_t i = 0; i < committed_.size(); ++i) {
-    if (intact(chain_, *committed_[i].block)) continue;
+    if (intact(digest_, chain_, *committed_[i].block)) continue;
     if (i + 1 < committed_.size()) {
       return std::unexpected(StoreError{StoreErrorKind::CorruptLedger,
                                         "committed block at height " + std::to_string(i + 1) +
@@ -106,7 +109,7 @@ std::expected<Recovery, StoreError> SimStore::load() const {
     committed_.pop_back();  // torn by a crash before its fsync: never acknowledged
     ++stats_.torn_dropped;
   }
-  stats_.torn_dropped += std::erase_if(blocks_, [&](const BlockPtr& b) { return !intact(chain_, *b); });
+  stats_.torn_dropped += std::erase_if(blocks_, [&](const BlockPtr& b) { return !intact(digest_, chain_, *b); });
   recovery.committed = committed_;
   recovery.blocks = blocks_;
   return recovery;

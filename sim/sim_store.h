@@ -39,7 +39,8 @@ class SimStore final : public Store {
   // crashed meanwhile. Without one, writes are durable at once.
   using Sync = std::function<bool(TimeMs duration_ms)>;
 
-  SimStore(const ChainId& chain, std::uint64_t seed);
+  // `digest` and `chain` recompute block ids to find torn writes.
+  SimStore(Digest digest, const ChainId& chain, std::uint64_t seed);
 
   void set_disk(const DiskFaults& faults, Sync sync);
   const DiskFaults& disk() const { return faults_; }
@@ -62,6 +63,7 @@ class SimStore final : public Store {
   // records (the next one torn, by chance) and throws ProcessCrashed.
   void sync(std::size_t count, const std::function<void(std::size_t survivors, bool torn)>& keep);
 
+  Digest digest_;
   ChainId chain_;
   Rng rng_;
   DiskFaults faults_;

@@ -50,7 +50,7 @@ StateRoot root_without_changes(const StateRoot& prev, Height h, const std::vecto
 
 TEST(LedgerGenesis, AllocationsCreateAccountsAtHeightZero) {
   const Genesis genesis = standard_genesis();
-  const Ledger ledger(genesis);
+  const Ledger ledger(genesis, sha256);
   EXPECT_EQ(ledger.height(), Height(0));
   EXPECT_EQ(ledger.chain_id(), genesis.chain_id());
   EXPECT_EQ(ledger.account(alice().public_key), (Account{1000, 0}));
@@ -65,31 +65,31 @@ TEST(LedgerGenesis, AllocationsCreateAccountsAtHeightZero) {
 TEST(LedgerGenesis, DuplicateAllocationsSum) {
   const Genesis genesis = test_genesis(
       1, {}, {test_allocation(alice(), 7), test_allocation(bob(), 1), test_allocation(alice(), 5)});
-  const Ledger ledger(genesis);
+  const Ledger ledger(genesis, sha256);
   EXPECT_EQ(ledger.account(alice().public_key), (Account{12, 0}));
   EXPECT_EQ(to_decimal(ledger.total_balance()), "13");
 }
 
 TEST(LedgerGenesis, RootIsDeterministicAndCoversChainAndAllocations) {
-  EXPECT_EQ(Ledger(standard_genesis()).state_root(), Ledger(standard_genesis()).state_root());
+  EXPECT_EQ(Ledger(standard_genesis(), sha256).state_root(), Ledger(standard_genesis(), sha256).state_root());
 
   Genesis other_chain = standard_genesis();
   other_chain.chain_name = "another-chain";
-  EXPECT_NE(Ledger(other_chain).state_root(), Ledger(standard_genesis()).state_root());
+  EXPECT_NE(Ledger(other_chain, sha256).state_root(), Ledger(standard_genesis(), sha256).state_root());
 
   Genesis other_balance = standard_genesis();
   other_balance.allocations[0].balance += 1;
-  EXPECT_NE(Ledger(other_balance).state_root(), Ledger(standard_genesis()).state_root());
+  EXPECT_NE(Ledger(other_balance, sha256).state_root(), Ledger(standard_genesis(), sha256).state_root());
 }
 
 TEST(LedgerDeathTest, GenesisAllocationOverflowStops) {
   const Genesis genesis =
       test_genesis(1, {}, {test_allocation(alice(), u64_max), test_allocation(alice(), 1)});
-  EXPECT_DEATH(Ledger{genesis}, "assertion failed");
+  EXPECT_DEATH((Ledger{genesis, sha256}), "assertion failed");
 }
 
 TEST(LedgerDeathTest, ExecuteOutOfOrderStops) {
-  Ledger ledger(standard_genesis());
+  Ledger ledger(standard_genesis(), sha256);
   EXPECT_DEATH(ledger.execute(Height(2), {}), "assertion failed");
   EXPECT_DEATH(ledger.execute(Height(0), {}), "assertion failed");
 }
@@ -98,7 +98,7 @@ TEST(LedgerDeathTest, ExecuteOutOfOrderStops) {
 
 TEST(LedgerExecute, TransferMovesAmountAndAdvancesNonce) {
   const Genesis genesis = standard_genesis();
-  Ledger ledger(genesis);
+  Ledger ledger(genesis, sha256);
   const StateRoot genesis_root = ledger.state_root();
   const Transaction tx = signed_transfer(genesis.chain_id(), alice(), 0, bob().public_key, 300);
 
@@ -106,7 +106,7 @@ TEST(LedgerExecute, TransferMovesAmountAndAdvancesNonce) {
 
   EXPECT_EQ(outcome.height, Height(1));
   ASSERT_EQ(outcome.txs.size(), 1u);
-  EXPECT_EQ(outcome.txs[0].hash, tx_hash(genesis.chain_id(), tx));
+  EXPECT_EQ(outcome.txs[0].hash, tx_hash(sha256, genesis.chain_id(), tx));
   EXPECT_EQ(outcome.txs[0].error, std::nullopt);
   EXPECT_EQ(outcome.state_root, ledger.state_root());
   EXPECT_NE(ledger.state_root(), genesis_root);
@@ -114,7 +114,7 @@ TEST(LedgerExecute, TransferMovesAmountAndAdvancesNonce) {
   EXPECT_EQ(ledger.account(alice().public_key), (Account{700, 1}));
   EXPECT_EQ(ledger.account(bob().public_key), (Account{800, 0}));
 
-  const auto location = ledger.find_tx(tx_hash(genesis.chain_id(), tx));
+  const auto location = ledger.find_tx(tx_hash(sha256, genesis.chain_id(), tx));
   ASSERT_TRUE(location.has_value());
   EXPECT_EQ(location->height, Height(1));
   EXPECT_EQ(location->index, 0u);
@@ -122,14 +122,14 @@ TEST(LedgerExecute, TransferMovesAmountAndAdvancesNonce) {
 }
 
 TEST(LedgerExecute, TransferCreatesReceiverAccount) {
-  Ledger ledger(standard_genesis());
+  Ledger ledger(standard_genesis(), sha256);
   ledger.execute(Height(1), {unsigned_tx(alice(), 0, Transfer{dave().public_key, 1000})});
   EXPECT_EQ(ledger.account(alice().public_key), (Account{0, 1}));
   EXPECT_EQ(ledger.account(dave().public_key), (Account{1000, 0}));
 }
 
 TEST(LedgerExecute, TransferToSelfChangesOnlyTheNonce) {
-  Ledger ledger(standard_genesis());
+  Ledger ledger(standard_genesis(), sha256);
   const BlockOutcome outcome =
       ledger.execute(Height(1), {unsigned_tx(alice(), 0, Transfer{alice().public_key, 1000})});
   EXPECT_EQ(outcome.txs[0].error, std::nullopt);
@@ -138,7 +138,7 @@ TEST(LedgerExecute, TransferToSelfChangesOnlyTheNonce) {
 
 TEST(LedgerExecute, TransferOfWholeBalanceToFullAccountJustFits) {
   // The receiver reaches exactly 2^64 - 1: allowed; one more would overflow.
-  Ledger ledger(test_genesis(1, {}, {test_allocation(alice(), 10), test_allocation(bob(), u64_max - 10)}));
+  Ledger ledger(test_genesis(1, {}, {test_allocation(alice(), 10), test_allocation(bob(), u64_max - 10)}), sha256);
   const BlockOutcome outcome =
       ledger.execute(Height(1), {unsigned_tx(alice(), 0, Transfer{bob().public_key, 10})});
   EXPECT_EQ(outcome.txs[0].error, std::nullopt);
@@ -148,7 +148,7 @@ TEST(LedgerExecute, TransferOfWholeBalanceToFullAccountJustFits) {
 
 TEST(LedgerExecute, StoreSetsValueInSendersNamespace) {
   const ChainParams params;
-  Ledger ledger(standard_genesis(params));
+  Ledger ledger(standard_genesis(params), sha256);
   const Bytes key = test_bytes("greeting");
   ledger.execute(Height(1), {unsigned_tx(alice(), 0, StoreValue{key, test_bytes("hello")}),
                              unsigned_tx(bob(), 0, StoreValue{key, test_bytes("bonjour")})});
@@ -169,14 +169,14 @@ TEST(LedgerExecute, StoreSetsValueInSendersNamespace) {
 
 TEST(LedgerExecute, StoreFromUnknownSenderCreatesItsAccount) {
   // There are no fees, so an account with nothing may still store a value.
-  Ledger ledger(standard_genesis());
+  Ledger ledger(standard_genesis(), sha256);
   ledger.execute(Height(1), {unsigned_tx(dave(), 0, StoreValue{test_bytes("k"), test_bytes("v")})});
   EXPECT_EQ(ledger.account(dave().public_key), (Account{0, 1}));
   EXPECT_EQ(ledger.value(dave().public_key, test_bytes("k")), test_bytes("v"));
 }
 
 TEST(LedgerExecute, EmptyBlockAdvancesHeightAndRoot) {
-  Ledger ledger(standard_genesis());
+  Ledger ledger(standard_genesis(), sha256);
   const StateRoot before = ledger.state_root();
   const BlockOutcome outcome = ledger.execute(Height(1), {});
   EXPECT_TRUE(outcome.txs.empty());
@@ -229,13 +229,13 @@ class LedgerFailure : public ::testing::TestWithParam<FailureCase> {};
 TEST_P(LedgerFailure, FailsWithReasonAndChangesNothing) {
   const FailureCase& c = GetParam();
   const Genesis genesis = standard_genesis(c.params);
-  Ledger saw(genesis);    // executes the failing transaction
-  Ledger never(genesis);  // executes an empty block instead
+  Ledger saw(genesis, sha256);    // executes the failing transaction
+  Ledger never(genesis, sha256);  // executes an empty block instead
   saw.execute(Height(1), c.prefix);
   never.execute(Height(1), c.prefix);
   ASSERT_EQ(saw.state_root(), never.state_root());
   const StateRoot prev = saw.state_root();
-  const TxHash hash = tx_hash(genesis.chain_id(), c.tx);
+  const TxHash hash = tx_hash(sha256, genesis.chain_id(), c.tx);
   const std::optional<TxLocation> location_before = saw.find_tx(hash);
 
   const BlockOutcome outcome = saw.execute(Height(2), {c.tx});
@@ -280,14 +280,14 @@ INSTANTIATE_TEST_SUITE_P(Ledger, LedgerFailure, ::testing::ValuesIn(failure_case
 
 TEST(LedgerExecute, RepeatedTransactionCommitsOnce) {
   const Genesis genesis = standard_genesis();
-  Ledger ledger(genesis);
+  Ledger ledger(genesis, sha256);
   const Transaction tx = signed_transfer(genesis.chain_id(), alice(), 0, bob().public_key, 100);
   ledger.execute(Height(1), {tx});
   const BlockOutcome second = ledger.execute(Height(2), {tx});
   EXPECT_EQ(second.txs[0].error, TxError::AlreadyCommitted);
   EXPECT_EQ(ledger.account(alice().public_key), (Account{900, 1}));
   EXPECT_EQ(ledger.account(bob().public_key), (Account{600, 0}));
-  const auto location = ledger.find_tx(tx_hash(genesis.chain_id(), tx));
+  const auto location = ledger.find_tx(tx_hash(sha256, genesis.chain_id(), tx));
   ASSERT_TRUE(location.has_value());
   EXPECT_EQ(location->height, Height(1));
   EXPECT_EQ(location->error, std::nullopt);
@@ -295,14 +295,14 @@ TEST(LedgerExecute, RepeatedTransactionCommitsOnce) {
 
 TEST(LedgerExecute, TransactionRepeatedInOneBlockCommitsOnce) {
   const Genesis genesis = standard_genesis();
-  Ledger ledger(genesis);
+  Ledger ledger(genesis, sha256);
   const Transaction tx = unsigned_tx(alice(), 0, Transfer{bob().public_key, 100});
   const BlockOutcome outcome = ledger.execute(Height(1), {tx, tx});
   ASSERT_EQ(outcome.txs.size(), 2u);
   EXPECT_EQ(outcome.txs[0].error, std::nullopt);
   EXPECT_EQ(outcome.txs[1].error, TxError::AlreadyCommitted);
   EXPECT_EQ(ledger.account(alice().public_key), (Account{900, 1}));
-  const auto location = ledger.find_tx(tx_hash(genesis.chain_id(), tx));
+  const auto location = ledger.find_tx(tx_hash(sha256, genesis.chain_id(), tx));
   ASSERT_TRUE(location.has_value());
   EXPECT_EQ(location->index, 0u);
   EXPECT_EQ(location->error, std::nullopt);
@@ -311,7 +311,7 @@ TEST(LedgerExecute, TransactionRepeatedInOneBlockCommitsOnce) {
 TEST(LedgerExecute, FailedTransactionCanNeverExecuteLater) {
   // A transaction with a future nonce fails and is recorded; when its nonce
   // comes due, the same bytes are ALREADY_COMMITTED, not executed.
-  Ledger ledger(standard_genesis());
+  Ledger ledger(standard_genesis(), sha256);
   const Transaction early = unsigned_tx(alice(), 1, Transfer{bob().public_key, 5});
   EXPECT_EQ(ledger.execute(Height(1), {early}).txs[0].error, TxError::BadNonce);
   const BlockOutcome later =
@@ -322,7 +322,7 @@ TEST(LedgerExecute, FailedTransactionCanNeverExecuteLater) {
 }
 
 TEST(LedgerExecute, FailureMidBlockLeavesNeighboursAlone) {
-  Ledger ledger(standard_genesis());
+  Ledger ledger(standard_genesis(), sha256);
   const BlockOutcome outcome = ledger.execute(
       Height(1), {unsigned_tx(bob(), 0, Transfer{alice().public_key, 100}),
                   unsigned_tx(bob(), 1, Transfer{alice().public_key, 401}),  // 400 left
@@ -348,7 +348,7 @@ std::vector<std::vector<Transaction>> sample_blocks() {
 
 std::vector<StateRoot> roots_after(const Genesis& genesis,
                                    const std::vector<std::vector<Transaction>>& blocks) {
-  Ledger ledger(genesis);
+  Ledger ledger(genesis, sha256);
   std::vector<StateRoot> roots{ledger.state_root()};
   for (std::size_t i = 0; i < blocks.size(); ++i) {
     roots.push_back(ledger.execute(Height(i + 1), blocks[i]).state_root);
@@ -387,10 +387,10 @@ TEST(LedgerStateRoot, CommitsToHistoryNotJustState) {
   // accounts but not the same root: the root is a chain over committed history.
   const Transaction t1 = unsigned_tx(alice(), 0, Transfer{bob().public_key, 1});
   const Transaction t2 = unsigned_tx(bob(), 0, Transfer{alice().public_key, 1});
-  Ledger one(standard_genesis());
+  Ledger one(standard_genesis(), sha256);
   one.execute(Height(1), {t1, t2});
   one.execute(Height(2), {});
-  Ledger two(standard_genesis());
+  Ledger two(standard_genesis(), sha256);
   two.execute(Height(1), {t1});
   two.execute(Height(2), {t2});
   EXPECT_EQ(one.account(alice().public_key), two.account(alice().public_key));
@@ -450,7 +450,7 @@ struct Model {
   std::set<TxHash> committed;
 
   std::optional<TxError> apply(const ChainId& chain, const Transaction& tx) {
-    const TxHash hash = tx_hash(chain, tx);
+    const TxHash hash = tx_hash(sha256, chain, tx);
     if (!committed.insert(hash).second) return TxError::AlreadyCommitted;
     Account from = accounts.contains(tx.sender) ? accounts[tx.sender] : Account{};
     const auto& t = std::get<Transfer>(tx.op);
@@ -476,8 +476,8 @@ RC_GTEST_PROP(LedgerProperty, TransfersConserveBalanceAndLedgersAgree,
                                        {test_allocation(keys[0], 1000), test_allocation(keys[1], 300),
                                         test_allocation(keys[2], u64_max - headroom % 200)});
   const ChainId chain = genesis.chain_id();
-  Ledger a(genesis);
-  Ledger b(genesis);
+  Ledger a(genesis, sha256);
+  Ledger b(genesis, sha256);
   Model model;
   for (const auto& alloc : genesis.allocations) model.accounts[alloc.account].balance += alloc.balance;
   const BalanceSum total = a.total_balance();

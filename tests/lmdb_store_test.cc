@@ -117,7 +117,7 @@ TEST_F(LmdbStoreTest, PruningTurnedOnLateCatchesUpAFewBodiesPerCommit) {
     ASSERT_TRUE(r->base.has_value());
     EXPECT_EQ(r->base->state.height, Height(last_pruned));
     ASSERT_EQ(r->committed.size(), bodies);
-    Ledger replayed(genesis_, r->base->state);
+    Ledger replayed(genesis_, sha256, r->base->state);
     for (const CommittedBlock& c : r->committed) {
       EXPECT_EQ(replayed.execute(c.block->height(), c.block->txs).state_root, c.outcome.state_root);
     }

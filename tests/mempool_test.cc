@@ -46,7 +46,7 @@ struct Pool {
       : genesis(test_genesis(4, {}, {test_allocation(alice(), 1'000'000), test_allocation(bob(), 1'000'000)},
                              params)),
         chain(genesis.chain_id()),
-        ledger(genesis),
+        ledger(genesis, sha256),
         scheme(ed25519_scheme()),
         mempool(chain, genesis.params, limits, scheme) {}
 
@@ -70,7 +70,7 @@ std::optional<TxError> rejection(const std::expected<TxHash, TxError>& result) {
 
 std::vector<TxHash> hashes(const ChainId& chain, const std::vector<Transaction>& txs) {
   std::vector<TxHash> out;
-  for (const Transaction& tx : txs) out.push_back(tx_hash(chain, tx));
+  for (const Transaction& tx : txs) out.push_back(tx_hash(sha256, chain, tx));
   return out;
 }
 
@@ -81,7 +81,7 @@ TEST(MempoolAdd, AcceptsValidTransaction) {
   const Transaction tx = p.transfer(0);
   const auto result = p.mempool.add(tx, p.ledger);
   ASSERT_TRUE(result.has_value());
-  EXPECT_EQ(*result, tx_hash(p.chain, tx));
+  EXPECT_EQ(*result, tx_hash(sha256, p.chain, tx));
   EXPECT_TRUE(p.mempool.contains(*result));
   EXPECT_EQ(p.mempool.size(), 1u);
   EXPECT_EQ(p.mempool.bytes(), tx_size_bytes(tx));
@@ -143,7 +143,7 @@ TEST(MempoolAdd, RejectsDuplicateCommitted) {
   const Transaction executed = p.transfer(0);
   const Transaction failed = p.transfer(5, 1, bob());  // BadNonce in the block, still committed
   p.ledger.execute(Height(1), {executed, failed});
-  ASSERT_TRUE(p.ledger.find_tx(tx_hash(p.chain, failed)).has_value());
+  ASSERT_TRUE(p.ledger.find_tx(tx_hash(sha256, p.chain, failed)).has_value());
 
   for (const Transaction& tx : {executed, failed}) {
     const auto result = p.mempool.add(tx, p.ledger);
@@ -361,7 +361,7 @@ TEST(MempoolBatch, SkipsExcludedAndFillsFromLaterOnes) {
     txs.push_back(p.transfer(n));
     ASSERT_TRUE(p.mempool.add(txs.back(), p.ledger));
   }
-  const std::set<TxHash> exclude = {tx_hash(p.chain, txs[0]), tx_hash(p.chain, txs[2])};
+  const std::set<TxHash> exclude = {tx_hash(sha256, p.chain, txs[0]), tx_hash(sha256, p.chain, txs[2])};
   EXPECT_EQ(p.mempool.batch(exclude), (std::vector<Transaction>{txs[1], txs[3]}));
   // Excluding everything gives nothing; excluding unknown hashes changes nothing.
   const std::vector<TxHash> all = hashes(p.chain, txs);
@@ -383,8 +383,8 @@ TEST(MempoolRemove, RemoveCommittedFreesSpace) {
   // The committed block also carries a transaction this node never saw.
   const BlockOutcome outcome = p.ledger.execute(Height(1), {t0, p.transfer(0, 1, bob())});
   p.mempool.remove_committed(outcome.txs);
-  EXPECT_FALSE(p.mempool.contains(tx_hash(p.chain, t0)));
-  EXPECT_TRUE(p.mempool.contains(tx_hash(p.chain, t1)));
+  EXPECT_FALSE(p.mempool.contains(tx_hash(sha256, p.chain, t0)));
+  EXPECT_TRUE(p.mempool.contains(tx_hash(sha256, p.chain, t1)));
   EXPECT_EQ(p.mempool.size(), 1u);
   EXPECT_EQ(p.mempool.bytes(), transfer_bytes);
   EXPECT_EQ(p.mempool.batch({}), std::vector<Transaction>{t1});
@@ -394,8 +394,8 @@ TEST(MempoolRemove, RemoveCommittedFreesSpace) {
 
   // Removing twice, or removing failed outcomes, is harmless.
   p.mempool.remove_committed(outcome.txs);
-  p.mempool.remove_committed({TxOutcome{tx_hash(p.chain, t1), TxError::BadNonce},
-                              TxOutcome{tx_hash(p.chain, p.transfer(2)), std::nullopt}});
+  p.mempool.remove_committed({TxOutcome{tx_hash(sha256, p.chain, t1), TxError::BadNonce},
+                              TxOutcome{tx_hash(sha256, p.chain, p.transfer(2)), std::nullopt}});
   EXPECT_EQ(p.mempool.size(), 0u);
   EXPECT_EQ(p.mempool.bytes(), 0u);
   EXPECT_TRUE(p.mempool.batch({}).empty());
@@ -409,7 +409,7 @@ RC_GTEST_PROP(MempoolProperty, BookkeepingMatchesAList,
               (const std::vector<std::pair<bool, std::uint16_t>>& ops)) {
   const Genesis genesis = test_genesis(1);
   const ChainId chain = genesis.chain_id();
-  const Ledger ledger(genesis);
+  const Ledger ledger(genesis, sha256);
   const AcceptAllScheme scheme;
   const MempoolLimits limits{.txs_max = 8, .bytes_max = 1500, .nonce_ahead_max = 1u << 16};
   Mempool mempool(chain, genesis.params, limits, scheme);
@@ -434,7 +434,7 @@ RC_GTEST_PROP(MempoolProperty, BookkeepingMatchesAList,
       }
     } else if (!model.empty()) {
       auto it = std::next(model.begin(), static_cast<std::ptrdiff_t>(n % model.size()));
-      mempool.remove_committed({TxOutcome{tx_hash(chain, *it), std::nullopt}});
+      mempool.remove_committed({TxOutcome{tx_hash(sha256, chain, *it), std::nullopt}});
       model_bytes -= tx_size_bytes(*it);
       model.erase(it);
     }

@@ -23,12 +23,12 @@ class PrunedReplicaTest : public ::testing::Test {
   // A chain of one transfer per block, each block certified by validators
   // 0-2, committed into a store that keeps the newest `blocks_kept` bodies.
   void SetUp() override {
-    Ledger ledger(genesis_);
+    Ledger ledger(genesis_, sha256);
     QuorumCert justify = genesis_qc(chain_);
     std::vector<BlockPtr> blocks;
     for (std::uint64_t r = 1; r <= chain_length; ++r) {
       std::vector<Transaction> txs{signed_transfer(chain_, alice(), r - 1, bob().public_key, r)};
-      blocks.push_back(seal(chain_, Block{Round(r), roster_.leader(chain_, Round(r)), justify, std::move(txs), {}}));
+      blocks.push_back(seal(sha256, chain_, Block{Round(r), roster_.leader(chain_, Round(r)), justify, std::move(txs), {}}));
       justify = certify(blocks.back());
     }
     for (std::size_t i = 0; i < blocks.size(); ++i) {

@@ -30,10 +30,10 @@ TEST(Records, BlocksAndCommittedBlocksRoundTrip) {
   const Genesis g = storage_genesis();
   ChainBuilder chain(g);
   const CommittedBlock c = chain.next(7);
-  auto block = open_block(chain.chain(), g.params, seal_block(*c.block));
+  auto block = open_block(sha256, chain.chain(), g.params, seal_block(*c.block));
   ASSERT_TRUE(block.has_value());
   EXPECT_EQ(**block, *c.block);
-  auto committed = open_committed_block(chain.chain(), g.params, seal_committed_block(c));
+  auto committed = open_committed_block(sha256, chain.chain(), g.params, seal_committed_block(c));
   ASSERT_TRUE(committed.has_value());
   EXPECT_EQ(*committed->block, *c.block);
   EXPECT_EQ(committed->qc, c.qc);

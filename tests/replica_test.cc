@@ -46,7 +46,7 @@ class ReplicaTest : public ::testing::Test {
   // from it with that history.
   Recovery committed_history(const std::vector<BlockPtr>& blocks, const QuorumCert& last_qc) const {
     Recovery recovery;
-    Ledger ledger(genesis_);
+    Ledger ledger(genesis_, sha256);
     for (std::size_t i = 0; i < blocks.size(); ++i) {
       recovery.committed.push_back(CommittedBlock{blocks[i], ledger.execute(blocks[i]->height(), blocks[i]->txs),
                                                   i + 1 < blocks.size() ? blocks[i + 1]->justify : last_qc});
@@ -75,7 +75,7 @@ class ReplicaTest : public ::testing::Test {
 
   BlockPtr block(std::uint64_t round, const QuorumCert& justify, std::vector<Transaction> txs = {},
                  std::optional<NodeId> proposer = {}, const ChainId* chain = nullptr) const {
-    return seal(chain ? *chain : chain_,
+    return seal(sha256, chain ? *chain : chain_,
                 Block{Round(round), proposer.value_or(leader(round)), justify, std::move(txs), {}});
   }
 
@@ -243,7 +243,7 @@ TEST_F(ReplicaTest, PendingTransactionWithOtherSignatureBytesIsVerifiedAgain) {
   flush();
   Transaction swapped = tx;
   swapped.sig.bytes[7] ^= 0x10;
-  ASSERT_EQ(tx_hash(chain_, swapped), tx_hash(chain_, tx));
+  ASSERT_EQ(tx_hash(sha256, chain_, swapped), tx_hash(sha256, chain_, tx));
   deliver(leader(1), proposal(block(1, genesis_qc_, {swapped})));
   EXPECT_EQ(rejected(Reject::BadTxSignature), 1u);
   EXPECT_TRUE(votes_sent(flush()).empty());
@@ -258,7 +258,7 @@ TEST_F(ReplicaTest, ProposalsWaitingForMissingAncestorsAreBounded) {
   for (std::uint64_t r = 2; r <= 4; ++r) {
     Block unknown_parent{Round(r - 1), leader(r - 1), genesis_qc_, {}, {}};
     unknown_parent.justify.height = Height(4 + r);  // far above anything known
-    const BlockPtr parent = seal(chain_, unknown_parent);
+    const BlockPtr parent = seal(sha256, chain_, unknown_parent);
     deliver(leader(r), proposal(block(r, qc(parent, {0, 1, 2}))));
   }
   EXPECT_EQ(rejected(Reject::BufferFull), 1u);
@@ -487,7 +487,7 @@ TEST_F(ReplicaTest, ClientRequestsAreAnsweredWithTypedResults) {
   forged.sig.bytes[1] ^= 1;
   replica_->on_request(ClientRequest{3, SubmitTx{forged}});
   replica_->on_request(ClientRequest{4, QueryAccount{alice_.public_key}});
-  replica_->on_request(ClientRequest{5, QueryTx{tx_hash(chain_, tx)}});
+  replica_->on_request(ClientRequest{5, QueryTx{tx_hash(sha256, chain_, tx)}});
   const Outbox out = flush();
   ASSERT_EQ(out.replies.size(), 5u);
   EXPECT_TRUE(std::holds_alternative<TxAccepted>(out.replies[0].body));

@@ -29,7 +29,7 @@ class SignedRounds {
   NodeId leader(std::uint64_t round) const { return roster.leader(chain, Round(round)); }
 
   BlockPtr block(std::uint64_t round, const QuorumCert& justify) const {
-    return seal(chain, Block{Round(round), leader(round), justify, {}, {}});
+    return seal(sha256, chain, Block{Round(round), leader(round), justify, {}, {}});
   }
 
   Proposal proposal(const BlockPtr& b) const {

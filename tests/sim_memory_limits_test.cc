@@ -35,7 +35,7 @@ class EquivocatorLimits : public ::testing::Test {
     QuorumCert justify{BlockId{}, Round(round - 1), Height(round - 1), {}};
     justify.block.bytes[0] = static_cast<std::uint8_t>(round);
     justify.block.bytes[1] = static_cast<std::uint8_t>(round >> 8);
-    return seal(genesis_.chain_id(), Block{Round(round), proposer, justify, {}, {}});
+    return seal(sha256, genesis_.chain_id(), Block{Round(round), proposer, justify, {}, {}});
   }
   // Another validator's proposal, as the equivocator's instance receives it.
   void observe_proposal(std::uint64_t round) {
@@ -60,7 +60,7 @@ TEST_F(EquivocatorLimits, RemembersAtMostRememberedRoundsMaxWithholdingDecisions
   // peer unless that round's proposals are withheld from it.
   const std::uint64_t rounds = remembered_rounds_max + 10;
   for (std::uint64_t round = 1; round <= rounds; ++round) {
-    send_own(Proposal{seal(genesis_.chain_id(), Block{Round(round), self_, genesis_qc(genesis_.chain_id()), {}, {}}),
+    send_own(Proposal{seal(sha256, genesis_.chain_id(), Block{Round(round), self_, genesis_qc(genesis_.chain_id()), {}, {}}),
                       std::nullopt, {}});
     EXPECT_LE(equivocator_.remembered_withholding(), remembered_rounds_max);
   }

@@ -100,7 +100,7 @@ class LmdbStoreUnderTest final : public StoreUnderTest {
 class SimStoreUnderTest final : public StoreUnderTest {
  public:
   explicit SimStoreUnderTest(const Genesis& genesis)
-      : store_(genesis.chain_id(), seed), process_(*this), disk_synced_(scheduler_) {
+      : store_(sha256, genesis.chain_id(), seed), process_(*this), disk_synced_(scheduler_) {
     store_.set_disk(sim::DiskFaults{fsync_ms, 1.0}, [this](TimeMs duration_ms) { return wait_for_disk(duration_ms); });
   }
   Store& store() override { return process_; }
@@ -324,7 +324,7 @@ TEST_P(StoreConformance, APrunedStoreKeepsTheNewestBodiesAndTheStateBelowThem) {
   EXPECT_EQ(r->base->state.height, Height(7));
   EXPECT_EQ(r->base->state.state_root, commits[6].outcome.state_root);
 
-  Ledger replayed(genesis_, r->base->state);
+  Ledger replayed(genesis_, sha256, r->base->state);
   for (const CommittedBlock& c : r->committed) {
     EXPECT_EQ(replayed.execute(c.block->height(), c.block->txs).state_root, c.outcome.state_root);
   }

@@ -39,7 +39,7 @@ inline Genesis storage_genesis(std::string chain_name = "synod-storage-test") {
 class ChainBuilder {
  public:
   explicit ChainBuilder(const Genesis& genesis)
-      : chain_(genesis.chain_id()), ledger_(genesis), tip_qc_(genesis_qc(chain_)) {}
+      : chain_(genesis.chain_id()), ledger_(genesis, sha256), tip_qc_(genesis_qc(chain_)) {}
 
   // Continues after a chain a store returned.
   void resume(const std::vector<CommittedBlock>& committed) {
@@ -69,7 +69,7 @@ class ChainBuilder {
       batch.push_back(std::move(tx));
     }
     const Round round = tip_qc_.round.next();
-    BlockPtr block = seal(chain_, Block{round, NodeId(0), tip_qc_, std::move(batch), {}});
+    BlockPtr block = seal(sha256, chain_, Block{round, NodeId(0), tip_qc_, std::move(batch), {}});
     QuorumCert qc{block->id, block->round, block->height(), {SignerSig{NodeId(0), Signature{}}}};
     CommittedBlock c{block, ledger_.execute(block->height(), block->txs), qc};
     tip_qc_ = qc;
@@ -78,7 +78,7 @@ class ChainBuilder {
 
   // A block above the tip that is not committed (yet).
   BlockPtr uncommitted(std::uint64_t rounds_ahead = 1) const {
-    return seal(chain_, Block{Round(tip_qc_.round.value + rounds_ahead), NodeId(0), tip_qc_, {}, {}});
+    return seal(sha256, chain_, Block{Round(tip_qc_.round.value + rounds_ahead), NodeId(0), tip_qc_, {}, {}});
   }
 
   const Ledger& ledger() const { return ledger_; }

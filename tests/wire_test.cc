@@ -108,7 +108,7 @@ rc::Gen<BlockPtr> gen_block() {
     b.proposer = *gen_quantity<NodeId>();
     b.justify = *gen_qc();
     b.txs = *gen_txs(6);
-    return seal(test_chain(), std::move(b));
+    return seal(sha256, test_chain(), std::move(b));
   });
 }
 
@@ -267,7 +267,7 @@ bool same(const ClientResponse& a, const ClientResponse& b) {
 // decode(encode(m)) == m, and re-encoding the decoded value gives the same bytes.
 void check_message_round_trip(const Message& m) {
   const Bytes frame = encode(m);
-  const auto back = decode_message(test_chain(), default_params, frame);
+  const auto back = decode_message(sha256, test_chain(), default_params, frame);
   if (!back) RC_FAIL(std::string("refused: ") + std::string(to_string(back.error())));
   RC_ASSERT(same(m, *back));
   RC_ASSERT(encode(*back) == frame);
@@ -302,7 +302,7 @@ RC_GTEST_PROP(WireRoundTrip, ClientResponse, ()) {
 // Untrusted bytes: whatever arrives, decoding returns a value or a reason.
 RC_GTEST_PROP(WireDecode, ArbitraryBytesNeverCrash, ()) {
   const Bytes frame = *gen_bytes(512);
-  (void)decode_message(test_chain(), default_params, frame);
+  (void)decode_message(sha256, test_chain(), default_params, frame);
   (void)decode_client_request(test_chain(), default_params, frame);
   (void)decode_client_response(test_chain(), default_params, frame);
 }
@@ -314,7 +314,7 @@ RC_GTEST_PROP(WireDecode, MutatedFramesNeverCrash, ()) {
   RC_PRE(!frame.empty());
   const auto at = *rc::gen::inRange<std::size_t>(0, frame.size());
   frame[at] ^= *rc::gen::inRange<int>(1, 256);
-  const auto back = decode_message(test_chain(), default_params, frame);
+  const auto back = decode_message(sha256, test_chain(), default_params, frame);
   if (back) (void)encode(*back);
 }
 
@@ -322,7 +322,7 @@ RC_GTEST_PROP(WireDecode, MutatedFramesNeverCrash, ()) {
 RC_GTEST_PROP(WireDecode, EveryStrictPrefixOfAVoteIsRefused, ()) {
   const Bytes frame = encode(Message{*gen_vote()});
   const auto cut = *rc::gen::inRange<std::size_t>(0, frame.size());
-  const auto back = decode_message(test_chain(), default_params, ByteView(frame).first(cut));
+  const auto back = decode_message(sha256, test_chain(), default_params, ByteView(frame).first(cut));
   RC_ASSERT(!back.has_value());
 }
 
@@ -332,17 +332,17 @@ TEST(WireDecode, BlockIdIsRecomputedUnderTheReceiversChain) {
   b.round = Round(5);
   b.justify.round = Round(4);
   b.justify.height = Height(3);
-  const Proposal p{seal(test_chain(), b), std::nullopt, Signature{}};
+  const Proposal p{seal(sha256, test_chain(), b), std::nullopt, Signature{}};
   const Bytes frame = encode(Message{p});
 
-  const auto same_chain = decode_message(test_chain(), default_params, frame);
+  const auto same_chain = decode_message(sha256, test_chain(), default_params, frame);
   ASSERT_TRUE(same_chain.has_value());
   EXPECT_EQ(std::get<Proposal>(*same_chain).block->id, p.block->id);
 
   const ChainId other = sha256(as_bytes("another chain"));
-  const auto other_chain = decode_message(other, default_params, frame);
+  const auto other_chain = decode_message(sha256, other, default_params, frame);
   ASSERT_TRUE(other_chain.has_value());
-  EXPECT_EQ(std::get<Proposal>(*other_chain).block->id, block_id(other, b));
+  EXPECT_EQ(std::get<Proposal>(*other_chain).block->id, block_id(sha256, other, b));
   EXPECT_NE(std::get<Proposal>(*other_chain).block->id, p.block->id);
 }
 
@@ -478,7 +478,7 @@ enum class Kind { Message, Request, Response };
 std::optional<DecodeError> decode_error(Kind kind, const ChainParams& params, ByteView frame) {
   switch (kind) {
     case Kind::Message: {
-      const auto r = decode_message(test_chain(), params, frame);
+      const auto r = decode_message(sha256, test_chain(), params, frame);
       return r ? std::nullopt : std::optional(r.error());
     }
     case Kind::Request: {
@@ -716,9 +716,9 @@ TEST(WireEncode, FullBlockOfLargestTransactionsFitsAFrame) {
   tx.op = StoreValue{Bytes(64, 1), Bytes(std::min<std::size_t>(value_bytes, params.value_bytes_max), 2)};
   const std::size_t count = params.block_bytes_max / tx_size_bytes(tx);
   b.txs.assign(count, tx);
-  const Bytes frame = encode(Message{Proposal{seal(test_chain(), b), std::nullopt, Signature{}}});
+  const Bytes frame = encode(Message{Proposal{seal(sha256, test_chain(), b), std::nullopt, Signature{}}});
   EXPECT_LT(frame.size(), frame_bytes_max);
-  const auto back = decode_message(test_chain(), params, frame);
+  const auto back = decode_message(sha256, test_chain(), params, frame);
   ASSERT_TRUE(back.has_value()) << to_string(back.error());
   EXPECT_EQ(std::get<Proposal>(*back).block->txs.size(), count);
 }
