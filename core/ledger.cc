@@ -52,7 +52,9 @@
 #include "core/ledger.h"
 
 #include <algorithm>
+#include <cstring>
 #include <limits>
+#include <utility>
 #include <variant>
 
 #include "core/assert.h"
@@ -109,11 +111,14 @@ Ledger::Ledger(const Genesis& genesis, Digest digest, LedgerState state)
       height_(state.height),
       state_root_(state.state_root),
       accounts_(std::move(state.accounts)),
-      values_(std::move(state.values)),
-      committed_txs_(state.txs.begin(), state.txs.end()) {
+      values_(std::move(state.values)) {
   // A kept state lies above genesis, and nothing in it is from a later block.
   SYNOD_ASSERT(height_ > Height(0));
-  SYNOD_ASSERT(std::ranges::all_of(committed_txs_, [&](const auto& entry) { return entry.second.height <= height_; }));
+  for (const auto& [hash, location] : state.txs) {
+    SYNOD_ASSERT(location.height <= height_);
+    const bool inserted = committed_txs_.insert(hash, location);
+    SYNOD_ASSERT(inserted);
+  }
 }
 
 BlockOutcome Ledger::execute(const Block& block) {
@@ -205,7 +210,7 @@ BlockOutcome Ledger::apply(Height height, const std::vector<Transaction>& txs, c
       }
     }
 
-    const auto [it, inserted] = committed_txs_.emplace(hash, TxLocation{height, index, error});
+    const bool inserted = committed_txs_.insert(hash, TxLocation{height, index, error});
     SYNOD_ASSERT(inserted);
     result.txs.push_back(TxOutcome{hash, error});
   }
@@ -255,9 +260,49 @@ std::optional<Bytes> Ledger::value(const PublicKey& owner, const Bytes& key) con
 }
 
 std::optional<TxLocation> Ledger::find_tx(const TxHash& hash) const {
-  const auto it = committed_txs_.find(hash);
-  if (it == committed_txs_.end()) return std::nullopt;
-  return it->second;
+  const TxLocation* location = committed_txs_.find(hash);
+  if (location == nullptr) return std::nullopt;
+  return *location;
+}
+
+// ---- TxIndex -----------------------------------------------------------------
+
+std::size_t TxIndex::slot_of(const TxHash& hash) const {
+  std::uint64_t prefix;
+  std::memcpy(&prefix, hash.bytes.data(), sizeof prefix);
+  return static_cast<std::size_t>(prefix) & (slots_.size() - 1);
+}
+
+const TxLocation* TxIndex::find(const TxHash& hash) const {
+  if (slots_.empty()) return nullptr;
+  for (std::size_t i = slot_of(hash);; i = (i + 1) & (slots_.size() - 1)) {
+    const Slot& s = slots_[i];
+    if (!s.used) return nullptr;  // never erased: an empty slot ends the run
+    if (s.hash == hash) return &s.location;
+  }
+}
+
+bool TxIndex::insert(const TxHash& hash, const TxLocation& location) {
+  if (4 * (size_ + 1) > 3 * slots_.size()) grow();
+  for (std::size_t i = slot_of(hash);; i = (i + 1) & (slots_.size() - 1)) {
+    Slot& s = slots_[i];
+    if (s.used && s.hash == hash) return false;
+    if (s.used) continue;
+    s = Slot{hash, location, true};
+    ++size_;
+    SYNOD_ASSERT(4 * size_ <= 3 * slots_.size());
+    return true;
+  }
+}
+
+void TxIndex::grow() {
+  std::vector<Slot> old = std::exchange(slots_, std::vector<Slot>(std::max<std::size_t>(64, 2 * slots_.size())));
+  size_ = 0;
+  for (const Slot& s : old) {
+    if (!s.used) continue;
+    const bool inserted = insert(s.hash, s.location);
+    SYNOD_ASSERT(inserted);
+  }
 }
 
 BalanceSum Ledger::total_balance() const {

@@ -7,7 +7,6 @@
 
 #include <map>
 #include <optional>
-#include <unordered_map>
 #include <utility>
 #include <vector>
 
@@ -43,6 +42,39 @@ struct TxLocation {
   std::uint32_t index = 0;
   std::optional<TxError> error;
   auto operator<=>(const TxLocation&) const = default;
+};
+
+// Every transaction a ledger committed, with its fate: inserted once, looked
+// up on every admission and execution, never erased (pruning keeps it whole,
+// docs/storage.md). One flat array with linear probing, kept at most 3/4
+// full, so a look-up is one or two cache lines and an insert allocates only
+// when the array doubles. Slots are found by the hash's first 8 bytes, which
+// are uniform: the hash is a digest.
+class TxIndex {
+ public:
+  const TxLocation* find(const TxHash& hash) const;
+  bool contains(const TxHash& hash) const { return find(hash) != nullptr; }
+  // False, and nothing changes, if `hash` is already there.
+  bool insert(const TxHash& hash, const TxLocation& location);
+  std::size_t size() const { return size_; }
+  template <typename F>
+  void for_each(F&& f) const {
+    for (const Slot& s : slots_) {
+      if (s.used) f(s.hash, s.location);
+    }
+  }
+
+ private:
+  struct Slot {
+    TxHash hash;
+    TxLocation location;
+    bool used = false;
+  };
+  std::size_t slot_of(const TxHash& hash) const;
+  void grow();
+
+  std::vector<Slot> slots_;  // empty, or a power of two long
+  std::size_t size_ = 0;
 };
 
 // Everything a Ledger holds after the block at `height`: what a store that
@@ -92,7 +124,7 @@ class Ledger {
   StateRoot state_root_;
   std::map<PublicKey, Account> accounts_;
   std::map<std::pair<PublicKey, Bytes>, Bytes> values_;
-  std::unordered_map<TxHash, TxLocation, FixedBytesHash> committed_txs_;  // look-ups only
+  TxIndex committed_txs_;
 };
 
 }  // namespace synod

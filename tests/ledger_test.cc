@@ -530,5 +530,51 @@ RC_GTEST_PROP(LedgerProperty, TransfersConserveBalanceAndLedgersAgree,
   commit();
 }
 
+
+// ---- TxIndex: the flat committed-transaction index ---------------------------
+
+TxHash hash_with(std::uint64_t prefix, std::uint64_t rest) {
+  TxHash h;
+  for (std::size_t i = 0; i < 8; ++i) h.bytes[i] = static_cast<std::uint8_t>(prefix >> (8 * i));
+  for (std::size_t i = 8; i < 16; ++i) h.bytes[i] = static_cast<std::uint8_t>(rest >> (8 * (i - 8)));
+  return h;
+}
+
+TEST(TxIndex, FindsEveryInsertedHashAcrossGrowthAndNoOther) {
+  TxIndex index;
+  constexpr std::uint64_t count = 10'000;  // grows from 64 slots through eight doublings
+  for (std::uint64_t i = 0; i < count; ++i) {
+    ASSERT_TRUE(index.insert(hash_with(i * 0x9e3779b97f4a7c15ULL, i), TxLocation{Height(i), 0, std::nullopt}));
+  }
+  EXPECT_EQ(index.size(), count);
+  for (std::uint64_t i = 0; i < count; ++i) {
+    const TxLocation* found = index.find(hash_with(i * 0x9e3779b97f4a7c15ULL, i));
+    ASSERT_NE(found, nullptr);
+    EXPECT_EQ(found->height, Height(i));
+    EXPECT_FALSE(index.contains(hash_with(i * 0x9e3779b97f4a7c15ULL, i + 1)));
+  }
+  std::size_t visited = 0;
+  index.for_each([&](const TxHash&, const TxLocation&) { ++visited; });
+  EXPECT_EQ(visited, count);
+}
+
+TEST(TxIndex, KeepsTheFirstLocationOfAHash) {
+  TxIndex index;
+  const TxHash h = hash_with(7, 7);
+  EXPECT_FALSE(index.contains(h));
+  EXPECT_TRUE(index.insert(h, TxLocation{Height(1), 2, std::nullopt}));
+  EXPECT_FALSE(index.insert(h, TxLocation{Height(9), 9, TxError::BadNonce}));
+  EXPECT_EQ(index.size(), 1u);
+  EXPECT_EQ(*index.find(h), (TxLocation{Height(1), 2, std::nullopt}));
+}
+
+TEST(TxIndex, HashesThatShareASlotAllStayReachable) {
+  // Equal first 8 bytes: every one lands on the same slot and probes past the others.
+  TxIndex index;
+  for (std::uint64_t i = 0; i < 200; ++i) ASSERT_TRUE(index.insert(hash_with(42, i), TxLocation{Height(i), 0, {}}));
+  for (std::uint64_t i = 0; i < 200; ++i) EXPECT_EQ(index.find(hash_with(42, i))->height, Height(i));
+  EXPECT_FALSE(index.contains(hash_with(42, 200)));
+}
+
 }  // namespace
 }  // namespace synod
