@@ -57,12 +57,6 @@ class TxIndex {
   // False, and nothing changes, if `hash` is already there.
   bool insert(const TxHash& hash, const TxLocation& location);
   std::size_t size() const { return size_; }
-  template <typename F>
-  void for_each(F&& f) const {
-    for (const Slot& s : slots_) {
-      if (s.used) f(s.hash, s.location);
-    }
-  }
 
  private:
   struct Slot {
