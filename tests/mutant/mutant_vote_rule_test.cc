@@ -3,7 +3,7 @@
 // (SYNOD_MUTANT_VOTE_RULE in core/safety_rules.cc), and sweeps swarm seeds
 // until a run breaks an invariant. What makes the fork: an aimed cut of the
 // first replica to commit a height, then an equivocator leading after the TC
-// with a block on an older QC (docs/simulation.md, "The checkers bite").
+// with a block on an older QC (docs/simulation.md, "The mutant build").
 #include <gtest/gtest.h>
 
 #include <algorithm>
