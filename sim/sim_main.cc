@@ -45,6 +45,15 @@ std::vector<std::uint64_t> parse_weights(const std::string& text) {
   return weights;
 }
 
+// Opens every output file before the first run, so that a bad path fails at
+// once and not after a long sweep. An empty path opens nothing.
+bool open_output(const std::string& path, std::ofstream& out) {
+  if (path.empty()) return true;
+  out.open(path);
+  if (!out) std::cerr << "error: cannot write " << path << "\n";
+  return static_cast<bool>(out);
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -133,23 +142,11 @@ int main(int argc, char** argv) {
     return 2;
   }
 
-  std::ofstream json;
-  if (!json_path.empty()) {
-    json.open(json_path);
-    if (!json) {
-      std::cerr << "error: cannot write " << json_path << "\n";
-      return 2;
-    }
+  std::ofstream json, trace, report;
+  if (!open_output(json_path, json) || !open_output(trace_path, trace) || !open_output(report_path, report)) {
+    return 2;
   }
-  std::ofstream trace;
-  if (!trace_path.empty()) {
-    trace.open(trace_path);
-    if (!trace) {
-      std::cerr << "error: cannot write " << trace_path << "\n";
-      return 2;
-    }
-    base.trace_sink = [&trace](const std::string& line) { trace << line << '\n'; };
-  }
+  if (trace.is_open()) base.trace_sink = [&trace](const std::string& line) { trace << line << '\n'; };
 
   const auto started = std::chrono::steady_clock::now();
   std::uint64_t runs = 0, failed = 0, events = 0, virtual_ms = 0;
@@ -173,9 +170,7 @@ int main(int argc, char** argv) {
     events += result.events;
     virtual_ms += result.virtual_ms;
     if (json) json << json_result(options, result) << '\n';
-    if (!report_path.empty()) {
-      std::ofstream(report_path) << html_report(options, result);
-    }
+    if (report.is_open()) report << html_report(options, result);
     if (!result.ok()) {
       ++failed;
       std::printf("seed %llu: FAILED (%s)\n", static_cast<unsigned long long>(s), result.plan.describe().c_str());
