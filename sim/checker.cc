@@ -29,17 +29,19 @@ void Checker::extend_canonical(TimeMs now, const CommittedBlock& c) {
     const TxOutcome& outcome = c.outcome.txs[i];
     if (outcome.error) continue;  // failed deterministically: moved nothing
     const Transaction& tx = c.block->txs[i];
-    const std::string where = " at height " + std::to_string(c.block->height().value);
-    if (!committed_.insert(outcome.hash).second) violate(now, "integrity: a transaction executed twice" + where);
+    const auto where = [&] { return " at height " + std::to_string(c.block->height().value); };
+    if (!committed_.insert(outcome.hash, TxLocation{c.block->height(), static_cast<std::uint32_t>(i), std::nullopt})) {
+      violate(now, "integrity: a transaction executed twice" + where());
+    }
     const auto it = submitted_.find(outcome.hash);
     if (it == submitted_.end()) {
-      violate(now, "validity: a transaction no client submitted executed" + where);
+      violate(now, "validity: a transaction no client submitted executed" + where());
     } else {
       latencies_ms_.push_back(now - it->second);
       submitted_.erase(it);
     }
     if (!scheme_.verify(tx.sender, tx_sign_bytes(chain_, tx), tx.sig)) {
-      violate(now, "validity: a transaction with a bad signature executed" + where);
+      violate(now, "validity: a transaction with a bad signature executed" + where());
     }
     ++committed_txs_;
   }

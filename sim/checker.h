@@ -12,9 +12,9 @@
 #include <optional>
 #include <string>
 #include <unordered_map>
-#include <unordered_set>
 #include <vector>
 
+#include "core/ledger.h"
 #include "core/store.h"
 #include "sim/sim_network.h"
 
@@ -64,7 +64,7 @@ class Checker {
   std::vector<bool> forked_;  // per instance: committed a block off the canonical chain
   // Submission time of every transaction a client sent; erased when it commits.
   std::unordered_map<TxHash, TimeMs, FixedBytesHash> submitted_;
-  std::unordered_set<TxHash, FixedBytesHash> committed_;
+  TxIndex committed_;  // every transaction that executed on the canonical chain
   std::vector<TimeMs> latencies_ms_;
   std::uint64_t committed_txs_ = 0;
   std::vector<Violation> violations_;
