@@ -8,6 +8,15 @@ namespace synod::sim {
 namespace {
 constexpr std::size_t remembered_qcs_max = 16;
 constexpr std::size_t remembered_rounds_max = 64;
+
+// A proposal after a TC on a QC below the honest one is an attack on the
+// lock: it goes alone to every peer, because an honest replica that saw both
+// would vote for the first it saw, and the attack needs a quorum.
+bool extends_older_qc(const Message& honest, const Message& other) {
+  const auto* p = std::get_if<Proposal>(&honest);
+  const auto* q = std::get_if<Proposal>(&other);
+  return p && q && q->block->justify.round < p->block->justify.round;
+}
 }  // namespace
 
 Equivocator::Equivocator(Network& out, const Genesis& genesis, NodeId self, const KeyPair& key,
@@ -56,15 +65,6 @@ void Equivocator::send(NodeId to, const MessagePtr& message) {
       out_.send(to, other);
       return out_.send(to, message);
   }
-}
-
-// A proposal after a TC on a QC below the honest one is an attack on the
-// lock: it goes alone to every peer, because an honest replica that saw both
-// would vote for the first it saw, and the attack needs a quorum.
-bool Equivocator::extends_older_qc(const Message& honest, const Message& other) {
-  const auto* p = std::get_if<Proposal>(&honest);
-  const auto* q = std::get_if<Proposal>(&other);
-  return p && q && q->block->justify.round < p->block->justify.round;
 }
 
 MessagePtr Equivocator::conflicting(const MessagePtr& message) {

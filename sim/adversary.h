@@ -46,7 +46,6 @@ class Equivocator final : public Network {
 
  private:
   bool withholds(const MessagePtr& message);
-  static bool extends_older_qc(const Message& honest, const Message& other);
   MessagePtr conflicting(const MessagePtr& message);
   MessagePtr conflicting_proposal(const Proposal& p);
   MessagePtr conflicting_vote(const Vote& v);
