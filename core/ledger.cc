@@ -217,6 +217,7 @@ BlockOutcome Ledger::apply(Height height, const std::vector<Transaction>& txs, c
   SYNOD_ASSERT(result.txs.size() == txs.size());
 
   Bytes out;
+  out.reserve(64 + 33 * result.txs.size() + 48 * touched_accounts.size());
   put_var(out, as_bytes("synod/state/v1"));
   put_bytes(out, state_root_.view());
   put_u64(out, height.value);

@@ -451,8 +451,9 @@ TimeMs Replica::round_timeout_ms() const {
 }
 
 void Replica::set_round(Round round) {
+  // Each draw is a SHA-256; moving to the next round reuses the one made for it.
+  leader_ = round == round_.next() ? next_leader_ : roster_.leader(chain_, round);
   round_ = round;
-  leader_ = roster_.leader(chain_, round);
   next_leader_ = roster_.leader(chain_, round.next());
 }
 

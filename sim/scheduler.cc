@@ -1,14 +1,13 @@
 #include "sim/scheduler.h"
 
 #include <boost/fiber/algo/algorithm.hpp>
-#include <boost/fiber/condition_variable.hpp>
 #include <boost/fiber/context.hpp>
 #include <boost/fiber/fiber.hpp>
 #include <boost/fiber/fixedsize_stack.hpp>
-#include <boost/fiber/mutex.hpp>
 #include <boost/fiber/operations.hpp>
 #include <boost/fiber/scheduler.hpp>
 
+#include <algorithm>
 #include <exception>
 #include <list>
 #include <optional>
@@ -134,12 +133,36 @@ Scheduler::~Scheduler() {
 std::size_t Scheduler::fibers_live() const { return fibers_->live.size(); }
 
 Scheduler::Timer Scheduler::at(TimeMs when, std::function<void()> fire) {
-  Timer timer{std::max(when, now_), rng_.next(), seq_++};
-  timers_.emplace(timer, std::move(fire));
+  std::uint32_t slot;
+  if (free_slots_.empty()) {
+    slot = static_cast<std::uint32_t>(slots_.size());
+    slots_.emplace_back();
+  } else {
+    slot = free_slots_.back();
+    free_slots_.pop_back();
+  }
+  const Timer timer{std::max(when, now_), rng_.next(), ++seq_, slot};
+  slots_[slot] = Slot{timer.seq, std::move(fire)};
+  heap_.push_back(timer);
+  std::ranges::push_heap(heap_, std::greater<>());
+  ++timers_live_;
   return timer;
 }
 
-void Scheduler::cancel(const Timer& timer) { timers_.erase(timer); }
+void Scheduler::cancel(const Timer& timer) {
+  Slot& slot = slots_.at(timer.slot);
+  if (slot.seq != timer.seq) return;  // already fired or cancelled
+  slot = Slot{};
+  free_slots_.push_back(timer.slot);
+  --timers_live_;
+}
+
+void Scheduler::pop_stale() {
+  while (!heap_.empty() && slots_[heap_.front().slot].seq != heap_.front().seq) {
+    std::ranges::pop_heap(heap_, std::greater<>());
+    heap_.pop_back();
+  }
+}
 
 void Scheduler::spawn(std::function<void()> body) {
   Fibers::Entry& entry = fibers_->live.emplace_back();
@@ -169,11 +192,17 @@ void Scheduler::run_ready() {
 }
 
 bool Scheduler::step(TimeMs end) {
-  if (timers_.empty() || timers_.begin()->first.at > end) return false;
-  auto node = timers_.extract(timers_.begin());
-  now_ = std::max(now_, node.key().at);
+  pop_stale();
+  if (heap_.empty() || heap_.front().at > end) return false;
+  const Timer timer = heap_.front();
+  std::ranges::pop_heap(heap_, std::greater<>());
+  heap_.pop_back();
+  const std::function<void()> fire = std::exchange(slots_[timer.slot], Slot{}).fire;
+  free_slots_.push_back(timer.slot);
+  --timers_live_;
+  now_ = std::max(now_, timer.at);
   ++timers_fired_;
-  node.mapped()();
+  fire();
   run_ready();
   return true;
 }
@@ -192,39 +221,42 @@ void Scheduler::sleep_until(TimeMs when) {
 
 // ---- Signal ----------------------------------------------------------------
 
+// The waiting fiber is suspended and rescheduled directly, as Boost.Fiber's
+// own primitives do underneath: there is one thread, so no lock is needed.
 struct Signal::Impl {
-  bf::mutex mutex;
-  bf::condition_variable cv;
+  bf::context* waiter = nullptr;  // the suspended fiber, until something wakes it
   bool notified = false;
-  bool waiting = false;
   bool expired = false;
+
+  void wake() {
+    if (waiter != nullptr) bf::context::active()->schedule(std::exchange(waiter, nullptr));
+  }
 };
 
 Signal::Signal(Scheduler& scheduler) : scheduler_(scheduler), impl_(std::make_unique<Impl>()) {}
 
-Signal::~Signal() { SYNOD_ASSERT(!impl_->waiting); }
+Signal::~Signal() { SYNOD_ASSERT(impl_->waiter == nullptr); }
 
 void Signal::notify() {
   impl_->notified = true;
-  if (impl_->waiting) impl_->cv.notify_one();
+  impl_->wake();
 }
 
 bool Signal::wait_until(TimeMs deadline) {
   Impl& s = *impl_;
-  SYNOD_ASSERT(!s.waiting);
+  SYNOD_ASSERT(s.waiter == nullptr);
   if (!s.notified && deadline > scheduler_.now()) {
     s.expired = false;
     std::optional<Scheduler::Timer> deadline_timer;
     if (deadline != never) {
       deadline_timer = scheduler_.at(deadline, [&s] {
         s.expired = true;
-        s.cv.notify_one();
+        s.wake();
       });
     }
-    s.waiting = true;
-    std::unique_lock lock(s.mutex);
-    s.cv.wait(lock, [&s] { return s.notified || s.expired; });
-    s.waiting = false;
+    s.waiter = bf::context::active();
+    s.waiter->suspend();
+    SYNOD_ASSERT(s.notified || s.expired);
     if (deadline_timer && !s.expired) scheduler_.cancel(*deadline_timer);
   }
   return std::exchange(s.notified, false);

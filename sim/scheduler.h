@@ -12,8 +12,8 @@
 #include <cstdint>
 #include <functional>
 #include <limits>
-#include <map>
 #include <memory>
+#include <vector>
 
 #include "core/types.h"
 
@@ -43,6 +43,7 @@ class Scheduler {
     TimeMs at = 0;
     std::uint64_t tiebreak = 0;  // seeded draw: orders timers due at the same time
     std::uint64_t seq = 0;       // unique; never decides the order of two live timers
+    std::uint32_t slot = 0;      // where its callback waits; reused once it fired or was cancelled
     auto operator<=>(const Timer&) const = default;
   };
 
@@ -70,17 +71,30 @@ class Scheduler {
   void sleep_until(TimeMs when);
 
   std::uint64_t timers_fired() const { return timers_fired_; }
-  std::size_t timers_pending() const { return timers_.size(); }
+  std::size_t timers_pending() const { return timers_live_; }
   std::size_t fibers_live() const;
 
  private:
   struct Fibers;  // Boost.Fiber objects, kept out of this header
 
+  // A callback and the seq of the timer that owns it (0: the slot is free).
+  struct Slot {
+    std::uint64_t seq = 0;
+    std::function<void()> fire;
+  };
+  void pop_stale();
+
   TimeMs now_ = 0;
   Rng rng_;
   std::uint64_t seq_ = 0;
   std::uint64_t timers_fired_ = 0;
-  std::map<Timer, std::function<void()>> timers_;
+  // A min-heap on (at, tiebreak, seq). cancel() only frees the timer's slot;
+  // its heap entry, stale from then on, is dropped when it reaches the top.
+  // Cheaper than a tree: most timers are deadlines cancelled by a wake-up.
+  std::vector<Timer> heap_;
+  std::vector<Slot> slots_;
+  std::vector<std::uint32_t> free_slots_;
+  std::size_t timers_live_ = 0;
   std::unique_ptr<Fibers> fibers_;
 };
 

@@ -20,25 +20,37 @@ std::uint64_t word(const std::uint8_t* p, std::size_t n) {
   return w;
 }
 
-// A keyed 64-bit hash in the style of wyhash: every 8 message bytes go through
-// one 128-bit multiply with a key-dependent constant.
-std::uint64_t keyed_hash(const std::array<std::uint8_t, 32>& secret, std::uint64_t lane, ByteView message) {
-  const std::uint64_t k0 = word(secret.data(), 8) ^ (lane * 0x9e3779b97f4a7c15ULL);
+// Two keyed 64-bit hashes ("lanes") of one message, in the style of wyhash:
+// every 8 message bytes go through one 128-bit multiply per lane with a
+// key-dependent constant. The lanes differ only in their starting state and
+// are computed in one pass, so their multiplies overlap in the CPU.
+std::array<std::uint64_t, 2> keyed_hash(const std::array<std::uint8_t, 32>& secret, ByteView message) {
   const std::uint64_t k1 = word(secret.data() + 8, 8) | 1;
   const std::uint64_t k2 = word(secret.data() + 16, 8) ^ 0xa0761d6478bd642fULL;
-  std::uint64_t h = mix(k0 ^ message.size(), k2);
+  std::array<std::uint64_t, 2> h;
+  for (std::uint64_t lane = 0; lane < 2; ++lane) {
+    const std::uint64_t k0 = word(secret.data(), 8) ^ (lane * 0x9e3779b97f4a7c15ULL);
+    h[lane] = mix(k0 ^ message.size(), k2);
+  }
   std::size_t i = 0;
-  for (; i + 8 <= message.size(); i += 8) h = mix(h ^ word(message.data() + i, 8), k1);
-  if (i < message.size()) h = mix(h ^ word(message.data() + i, message.size() - i), k1 ^ 0xe7037ed1a0b428dbULL);
-  return mix(h ^ word(secret.data() + 24, 8), k2 ^ 0x8ebc6af09c88c6e3ULL);
+  for (; i + 8 <= message.size(); i += 8) {
+    const std::uint64_t w = word(message.data() + i, 8);
+    h[0] = mix(h[0] ^ w, k1);
+    h[1] = mix(h[1] ^ w, k1);
+  }
+  if (i < message.size()) {
+    const std::uint64_t w = word(message.data() + i, message.size() - i);
+    h[0] = mix(h[0] ^ w, k1 ^ 0xe7037ed1a0b428dbULL);
+    h[1] = mix(h[1] ^ w, k1 ^ 0xe7037ed1a0b428dbULL);
+  }
+  for (std::uint64_t& lane : h) lane = mix(lane ^ word(secret.data() + 24, 8), k2 ^ 0x8ebc6af09c88c6e3ULL);
+  return h;
 }
 
 Signature mac(const std::array<std::uint8_t, 32>& secret, ByteView message) {
   Signature sig;
-  for (std::uint64_t lane = 0; lane < 2; ++lane) {
-    const std::uint64_t h = keyed_hash(secret, lane, message);
-    std::memcpy(sig.bytes.data() + 8 * lane, &h, 8);
-  }
+  const std::array<std::uint64_t, 2> h = keyed_hash(secret, message);
+  std::memcpy(sig.bytes.data(), h.data(), sizeof h);
   return sig;
 }
 
@@ -50,8 +62,7 @@ constexpr std::array<std::uint8_t, 32> digest_key = {
 }  // namespace
 
 Hash32 SimSignatureScheme::sim_digest(ByteView data) {
-  const std::uint64_t a = keyed_hash(digest_key, 0, data);
-  const std::uint64_t b = keyed_hash(digest_key, 1, data);
+  const auto [a, b] = keyed_hash(digest_key, data);
   const std::uint64_t words[4] = {a, b, mix(a ^ 0x2d358dccaa6c78a5ULL, b ^ 0x8bb84b93962eacc9ULL),
                                   mix(a ^ 0x4b33a62ed433d4a3ULL, b ^ 0x4d5a2da51de1aa47ULL)};
   Hash32 h;

@@ -45,12 +45,27 @@ void SimNetwork::send(Packet packet) {
   }
 }
 
+// The packet waits in a pooled slot and the timer carries only its index, so
+// the timer's callback fits std::function's inline buffer: no allocation.
 void SimNetwork::schedule(Packet packet, TimeMs at) {
   ++link(packet.source, packet.target).in_flight;
-  scheduler_.at(at, [this, packet = std::move(packet)] { arrive(packet); });
+  std::uint32_t index;
+  if (free_.empty()) {
+    index = static_cast<std::uint32_t>(in_flight_.size());
+    in_flight_.push_back(std::move(packet));
+  } else {
+    index = free_.back();
+    free_.pop_back();
+    in_flight_[index] = std::move(packet);
+  }
+  scheduler_.at(at, [this, index] {
+    Packet arrived = std::move(in_flight_[index]);
+    free_.push_back(index);
+    arrive(std::move(arrived));
+  });
 }
 
-void SimNetwork::arrive(const Packet& packet) {
+void SimNetwork::arrive(Packet packet) {
   Link& l = link(packet.source, packet.target);
   --l.in_flight;
   // A partition that began while the message travelled still stops it.
@@ -59,7 +74,7 @@ void SimNetwork::arrive(const Packet& packet) {
     return;
   }
   if (l.clogged_until > scheduler_.now()) {
-    schedule(packet, l.clogged_until + rng_.below(l.faults.latency_ms_max + 1));
+    schedule(std::move(packet), l.clogged_until + rng_.below(l.faults.latency_ms_max + 1));
     return;
   }
   ++stats_.delivered;

@@ -93,7 +93,7 @@ class SimNetwork {
   Link& link(InstanceId from, InstanceId to) { return links_.at(from * instances_ + to); }
   const Link& link(InstanceId from, InstanceId to) const { return links_.at(from * instances_ + to); }
   void schedule(Packet packet, TimeMs at);
-  void arrive(const Packet& packet);
+  void arrive(Packet packet);
 
   Scheduler& scheduler_;
   std::size_t instances_;
@@ -102,6 +102,8 @@ class SimNetwork {
   Rng rng_;
   bool hold_ = false;
   std::vector<Packet> held_;
+  std::vector<Packet> in_flight_;     // scheduled packets, by slot
+  std::vector<std::uint32_t> free_;  // slots of in_flight_ free for reuse
   NetworkStats stats_;
 };
 
