@@ -139,9 +139,11 @@ BlockOutcome Ledger::apply(Height height, const std::vector<Transaction>& txs, c
   result.height = height;
   result.txs.reserve(txs.size());
 
-  // The final value of everything this block changes, sorted, for the root.
-  std::map<PublicKey, Account> touched_accounts;
-  std::map<std::pair<PublicKey, Bytes>, Bytes> touched_values;
+  // Everything this block changes; sorted and deduplicated below for the
+  // root, which commits to each one's final value.
+  std::vector<PublicKey> touched_accounts;
+  std::vector<std::pair<PublicKey, Bytes>> touched_values;
+  touched_accounts.reserve(2 * txs.size());
 
   for (std::uint32_t index = 0; index < txs.size(); ++index) {
     const Transaction& tx = txs[index];
@@ -197,16 +199,16 @@ BlockOutcome Ledger::apply(Height height, const std::vector<Transaction>& txs, c
     if (!error) {
       SYNOD_ASSERT(effect.sender.nonce == sender.nonce + 1);
       accounts_[tx.sender] = effect.sender;
-      touched_accounts[tx.sender] = effect.sender;
+      touched_accounts.push_back(tx.sender);
       if (effect.receiver) {
         SYNOD_ASSERT(effect.receiver->first != tx.sender);
         accounts_[effect.receiver->first] = effect.receiver->second;
-        touched_accounts[effect.receiver->first] = effect.receiver->second;
+        touched_accounts.push_back(effect.receiver->first);
       }
       if (effect.stored) {
         auto key = std::make_pair(tx.sender, std::get<StoreValue>(tx.op).key);
-        values_[key] = *effect.stored;
-        touched_values[std::move(key)] = std::move(*effect.stored);
+        values_[key] = std::move(*effect.stored);
+        touched_values.push_back(std::move(key));
       }
     }
 
@@ -215,6 +217,12 @@ BlockOutcome Ledger::apply(Height height, const std::vector<Transaction>& txs, c
     result.txs.push_back(TxOutcome{hash, error});
   }
   SYNOD_ASSERT(result.txs.size() == txs.size());
+  const auto sort_unique = [](auto& keys) {
+    std::ranges::sort(keys);
+    keys.erase(std::ranges::unique(keys).begin(), keys.end());
+  };
+  sort_unique(touched_accounts);
+  sort_unique(touched_values);
 
   Bytes out;
   out.reserve(64 + 33 * result.txs.size() + 48 * touched_accounts.size());
@@ -228,18 +236,18 @@ BlockOutcome Ledger::apply(Height height, const std::vector<Transaction>& txs, c
   }
   SYNOD_ASSERT(touched_accounts.size() <= 2 * txs.size());
   put_u32(out, static_cast<std::uint32_t>(touched_accounts.size()));
-  for (const auto& [key, account] : touched_accounts) {
-    SYNOD_ASSERT(accounts_.at(key) == account);
+  for (const PublicKey& key : touched_accounts) {
+    const Account& account = accounts_.at(key);
     put_bytes(out, key.view());
     put_u64(out, account.balance);
     put_u64(out, account.nonce);
   }
   SYNOD_ASSERT(touched_values.size() <= txs.size());
   put_u32(out, static_cast<std::uint32_t>(touched_values.size()));
-  for (const auto& [key, value] : touched_values) {
+  for (const auto& key : touched_values) {
     put_bytes(out, key.first.view());
     put_var(out, key.second);
-    put_var(out, value);
+    put_var(out, values_.at(key));
   }
 
   height_ = height;

@@ -64,6 +64,7 @@ class Mempool {
   std::list<Entry> queue_;  // arrival order
   std::map<TxHash, std::list<Entry>::iterator> index_;
   std::size_t bytes_ = 0;
+  Bytes sign_bytes_;  // add()'s buffer, kept to spare an allocation per transaction
 };
 
 }  // namespace synod

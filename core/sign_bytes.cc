@@ -8,17 +8,29 @@ namespace {
 constexpr std::uint8_t op_transfer = 1;
 constexpr std::uint8_t op_store = 2;
 
+void put_header(Bytes& out, std::string_view domain, const ChainId& chain) {
+  put_var(out, as_bytes(domain));
+  put_bytes(out, chain.view());
+}
+
 Bytes header(std::string_view domain, const ChainId& chain) {
   Bytes out;
   out.reserve(128);
-  put_var(out, as_bytes(domain));
-  put_bytes(out, chain.view());
+  put_header(out, domain, chain);
   return out;
 }
 }  // namespace
 
 Bytes tx_sign_bytes(const ChainId& chain, const Transaction& tx) {
-  Bytes out = header("synod/tx/v1", chain);
+  Bytes out;
+  out.reserve(128);
+  tx_sign_bytes(chain, tx, out);
+  return out;
+}
+
+void tx_sign_bytes(const ChainId& chain, const Transaction& tx, Bytes& out) {
+  out.clear();
+  put_header(out, "synod/tx/v1", chain);
   put_bytes(out, tx.sender.view());
   put_u64(out, tx.nonce);
   if (const auto* t = std::get_if<Transfer>(&tx.op)) {
@@ -31,7 +43,6 @@ Bytes tx_sign_bytes(const ChainId& chain, const Transaction& tx) {
     put_var(out, s.key);
     put_var(out, s.value);
   }
-  return out;
 }
 
 TxHash tx_hash_of_sign_bytes(Digest digest, ByteView sign_bytes) {
@@ -57,7 +68,11 @@ std::size_t tx_size_bytes(const Transaction& tx) {
 std::vector<TxHash> tx_hashes(Digest digest, const ChainId& chain, const std::vector<Transaction>& txs) {
   std::vector<TxHash> hashes;
   hashes.reserve(txs.size());
-  for (const Transaction& tx : txs) hashes.push_back(tx_hash(digest, chain, tx));
+  Bytes message;
+  for (const Transaction& tx : txs) {
+    tx_sign_bytes(chain, tx, message);
+    hashes.push_back(tx_hash_of_sign_bytes(digest, message));
+  }
   return hashes;
 }
 

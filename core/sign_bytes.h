@@ -11,6 +11,8 @@
 namespace synod {
 
 Bytes tx_sign_bytes(const ChainId& chain, const Transaction& tx);
+// The same bytes into `out` (cleared first): for hot paths that reuse one buffer.
+void tx_sign_bytes(const ChainId& chain, const Transaction& tx, Bytes& out);
 // Hashes take the chain's Digest (core/crypto.h): sha256 on every real chain.
 TxHash tx_hash(Digest digest, const ChainId& chain, const Transaction& tx);
 // The same hash from tx_sign_bytes already built, for callers that verify too.

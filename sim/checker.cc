@@ -40,7 +40,8 @@ void Checker::extend_canonical(TimeMs now, const CommittedBlock& c) {
       latencies_ms_.push_back(now - it->second);
       submitted_.erase(it);
     }
-    if (!scheme_.verify(tx.sender, tx_sign_bytes(chain_, tx), tx.sig)) {
+    tx_sign_bytes(chain_, tx, sign_bytes_);
+    if (!scheme_.verify(tx.sender, sign_bytes_, tx.sig)) {
       violate(now, "validity: a transaction with a bad signature executed" + where());
     }
     ++committed_txs_;

@@ -117,7 +117,7 @@ void SimNode::request(const ClientRequest& request) { accept(request); }
 // A dead process takes nothing; a live one queues up to inbox_max inputs.
 void SimNode::accept(Input input) {
   if (!running_) return;
-  if (inbox_.size() >= inbox_max) {
+  if (inbox_.size() - inbox_head_ >= inbox_max) {
     ++dropped_inputs_;
     return;
   }
@@ -139,6 +139,7 @@ void SimNode::run() {
   driver_.reset();
   replica_.reset();
   inbox_.clear();
+  inbox_head_ = 0;
   if (state_ != NodeState::Refused) state_ = NodeState::Down;
   running_ = false;
   if (dying_) return;  // crashed from outside: the caller reports it
@@ -163,9 +164,12 @@ void SimNode::serve() {
   while (!dying_ && !driver_->crashed()) {
     if (state_ == NodeState::Paused) {
       wake_.wait_until(never);
-    } else if (!inbox_.empty()) {
-      Input input = std::move(inbox_.front());
-      inbox_.pop_front();
+    } else if (inbox_head_ < inbox_.size()) {
+      Input input = std::move(inbox_[inbox_head_++]);
+      if (inbox_head_ == inbox_.size()) {  // drained: start over, keeping the capacity
+        inbox_.clear();
+        inbox_head_ = 0;
+      }
       if (auto* packet = std::get_if<Packet>(&input)) {
         driver_->deliver(packet->from, *packet->message);
       } else {

@@ -8,11 +8,11 @@
 // the store reports corruption.
 #pragma once
 
-#include <deque>
 #include <memory>
 #include <optional>
 #include <string>
 #include <variant>
+#include <vector>
 
 #include "core/driver.h"
 #include "sim/sim_network.h"
@@ -114,7 +114,10 @@ class SimNode {
   std::unique_ptr<Relay> relay_;
   std::unique_ptr<Replica> replica_;
   std::unique_ptr<Driver> driver_;
-  std::deque<Input> inbox_;
+  // A queue that is drained to empty between bursts, so a vector read from
+  // inbox_head_ and cleared when drained reuses one allocation for good.
+  std::vector<Input> inbox_;
+  std::size_t inbox_head_ = 0;
   NodeState state_ = NodeState::Down;
   bool running_ = false;  // the fiber is alive
   bool dying_ = false;    // crash requested; the fiber unwinds at its next wait
