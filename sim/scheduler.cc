@@ -223,10 +223,14 @@ void Scheduler::sleep_until(TimeMs when) {
 
 // The waiting fiber is suspended and rescheduled directly, as Boost.Fiber's
 // own primitives do underneath: there is one thread, so no lock is needed.
+// The deadline's timer (the alarm) outlives a wake-up: a node waits again and
+// again for the same round deadline, and re-arming it each time would leave
+// a cancelled timer behind per message.
 struct Signal::Impl {
   bf::context* waiter = nullptr;  // the suspended fiber, until something wakes it
   bool notified = false;
   bool expired = false;
+  std::optional<Scheduler::Timer> alarm;
 
   void wake() {
     if (waiter != nullptr) bf::context::active()->schedule(std::exchange(waiter, nullptr));
@@ -235,7 +239,10 @@ struct Signal::Impl {
 
 Signal::Signal(Scheduler& scheduler) : scheduler_(scheduler), impl_(std::make_unique<Impl>()) {}
 
-Signal::~Signal() { SYNOD_ASSERT(impl_->waiter == nullptr); }
+Signal::~Signal() {
+  SYNOD_ASSERT(impl_->waiter == nullptr);
+  if (impl_->alarm) scheduler_.cancel(*impl_->alarm);
+}
 
 void Signal::notify() {
   impl_->notified = true;
@@ -246,18 +253,18 @@ bool Signal::wait_until(TimeMs deadline) {
   Impl& s = *impl_;
   SYNOD_ASSERT(s.waiter == nullptr);
   if (!s.notified && deadline > scheduler_.now()) {
-    s.expired = false;
-    std::optional<Scheduler::Timer> deadline_timer;
-    if (deadline != never) {
-      deadline_timer = scheduler_.at(deadline, [&s] {
+    if (s.alarm && s.alarm->at != deadline) scheduler_.cancel(*std::exchange(s.alarm, std::nullopt));
+    if (!s.alarm && deadline != never) {
+      s.alarm = scheduler_.at(deadline, [&s] {
+        s.alarm.reset();
         s.expired = true;
         s.wake();
       });
     }
+    s.expired = false;
     s.waiter = bf::context::active();
     s.waiter->suspend();
     SYNOD_ASSERT(s.notified || s.expired);
-    if (deadline_timer && !s.expired) scheduler_.cancel(*deadline_timer);
   }
   return std::exchange(s.notified, false);
 }
