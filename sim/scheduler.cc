@@ -133,16 +133,8 @@ Scheduler::~Scheduler() {
 std::size_t Scheduler::fibers_live() const { return fibers_->live.size(); }
 
 Scheduler::Timer Scheduler::at(TimeMs when, std::function<void()> fire) {
-  std::uint32_t slot;
-  if (free_slots_.empty()) {
-    slot = static_cast<std::uint32_t>(slots_.size());
-    slots_.emplace_back();
-  } else {
-    slot = free_slots_.back();
-    free_slots_.pop_back();
-  }
-  const Timer timer{std::max(when, now_), rng_.next(), ++seq_, slot};
-  slots_[slot] = Slot{timer.seq, std::move(fire)};
+  const std::uint64_t seq = ++seq_;
+  const Timer timer{std::max(when, now_), rng_.next(), seq, slots_.put(Slot{seq, std::move(fire)})};
   heap_.push_back(timer);
   std::ranges::push_heap(heap_, std::greater<>());
   ++timers_live_;
@@ -150,10 +142,8 @@ Scheduler::Timer Scheduler::at(TimeMs when, std::function<void()> fire) {
 }
 
 void Scheduler::cancel(const Timer& timer) {
-  Slot& slot = slots_.at(timer.slot);
-  if (slot.seq != timer.seq) return;  // already fired or cancelled
-  slot = Slot{};
-  free_slots_.push_back(timer.slot);
+  if (slots_[timer.slot].seq != timer.seq) return;  // already fired or cancelled
+  slots_.take(timer.slot);
   --timers_live_;
 }
 
@@ -197,8 +187,7 @@ bool Scheduler::step(TimeMs end) {
   const Timer timer = heap_.front();
   std::ranges::pop_heap(heap_, std::greater<>());
   heap_.pop_back();
-  const std::function<void()> fire = std::exchange(slots_[timer.slot], Slot{}).fire;
-  free_slots_.push_back(timer.slot);
+  const std::function<void()> fire = slots_.take(timer.slot).fire;
   --timers_live_;
   now_ = std::max(now_, timer.at);
   ++timers_fired_;

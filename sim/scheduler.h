@@ -13,6 +13,7 @@
 #include <functional>
 #include <limits>
 #include <memory>
+#include <utility>
 #include <vector>
 
 #include "core/types.h"
@@ -35,6 +36,35 @@ class Rng {
 
  private:
   std::uint64_t s_[4];
+};
+
+// Values parked under a small index until taken back; a taken index is
+// reused, so a steady flow of values allocates nothing once warm. What the
+// scheduler keeps timer callbacks in, and the network its packets in flight.
+template <typename T>
+class SlotPool {
+ public:
+  std::uint32_t put(T value) {
+    if (free_.empty()) {
+      items_.push_back(std::move(value));
+      return static_cast<std::uint32_t>(items_.size() - 1);
+    }
+    const std::uint32_t index = free_.back();
+    free_.pop_back();
+    items_[index] = std::move(value);
+    return index;
+  }
+  // Returns the value and frees its index; what stays behind is T{}.
+  T take(std::uint32_t index) {
+    T value = std::exchange(items_.at(index), T{});
+    free_.push_back(index);
+    return value;
+  }
+  const T& operator[](std::uint32_t index) const { return items_[index]; }
+
+ private:
+  std::vector<T> items_;
+  std::vector<std::uint32_t> free_;
 };
 
 class Scheduler {
@@ -92,8 +122,7 @@ class Scheduler {
   // its heap entry, stale from then on, is dropped when it reaches the top.
   // Cheaper than a tree: most timers are deadlines cancelled by a wake-up.
   std::vector<Timer> heap_;
-  std::vector<Slot> slots_;
-  std::vector<std::uint32_t> free_slots_;
+  SlotPool<Slot> slots_;
   std::size_t timers_live_ = 0;
   std::unique_ptr<Fibers> fibers_;
 };

@@ -49,20 +49,8 @@ void SimNetwork::send(Packet packet) {
 // the timer's callback fits std::function's inline buffer: no allocation.
 void SimNetwork::schedule(Packet packet, TimeMs at) {
   ++link(packet.source, packet.target).in_flight;
-  std::uint32_t index;
-  if (free_.empty()) {
-    index = static_cast<std::uint32_t>(in_flight_.size());
-    in_flight_.push_back(std::move(packet));
-  } else {
-    index = free_.back();
-    free_.pop_back();
-    in_flight_[index] = std::move(packet);
-  }
-  scheduler_.at(at, [this, index] {
-    Packet arrived = std::move(in_flight_[index]);
-    free_.push_back(index);
-    arrive(std::move(arrived));
-  });
+  const std::uint32_t index = in_flight_.put(std::move(packet));
+  scheduler_.at(at, [this, index] { arrive(in_flight_.take(index)); });
 }
 
 void SimNetwork::arrive(Packet packet) {

@@ -102,8 +102,7 @@ class SimNetwork {
   Rng rng_;
   bool hold_ = false;
   std::vector<Packet> held_;
-  std::vector<Packet> in_flight_;     // scheduled packets, by slot
-  std::vector<std::uint32_t> free_;  // slots of in_flight_ free for reuse
+  SlotPool<Packet> in_flight_;  // scheduled packets
   NetworkStats stats_;
 };
 
