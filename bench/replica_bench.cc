@@ -29,7 +29,7 @@ Chain make_chain(std::size_t rounds, std::size_t txs_per_block) {
     c.genesis.chain_name = "bench-" + std::to_string(attempt);
     const Roster roster(c.genesis.validators);
     bool leads = false;
-    for (std::uint64_t r = 1; r <= rounds + 1; ++r) leads = leads || roster.leader(c.genesis.chain_id(), Round(r)) == NodeId(3);
+    for (std::uint64_t r = 1; r <= rounds + 1; ++r) leads = leads || roster.leader(sha256, c.genesis.chain_id(), Round(r)) == NodeId(3);
     if (!leads) break;
   }
   const KeyPair alice = KeyPair::from_label("alice");
@@ -46,7 +46,7 @@ Chain make_chain(std::size_t rounds, std::size_t txs_per_block) {
       tx.sig = scheme.sign(alice, tx_sign_bytes(chain, tx));
       txs.push_back(tx);
     }
-    const NodeId proposer = roster.leader(chain, Round(r));
+    const NodeId proposer = roster.leader(sha256, chain, Round(r));
     BlockPtr b = seal(sha256, chain, Block{Round(r), proposer, justify, std::move(txs), {}});
     const KeyPair key = KeyPair::from_label("validator-" + std::to_string(proposer.value));
     c.proposals.push_back(Proposal{b, std::nullopt, scheme.sign(key, proposal_sign_bytes(chain, b->id))});

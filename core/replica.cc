@@ -451,16 +451,16 @@ TimeMs Replica::round_timeout_ms() const {
 }
 
 void Replica::set_round(Round round) {
-  // Each draw is a SHA-256; moving to the next round reuses the one made for it.
-  leader_ = round == round_.next() ? next_leader_ : roster_.leader(chain_, round);
+  // Each draw is a digest; moving to the next round reuses the one made for it.
+  leader_ = round == round_.next() ? next_leader_ : roster_.leader(scheme_.digest(), chain_, round);
   round_ = round;
-  next_leader_ = roster_.leader(chain_, round.next());
+  next_leader_ = roster_.leader(scheme_.digest(), chain_, round.next());
 }
 
 NodeId Replica::leader(Round round) const {
   if (round == round_) return leader_;
   if (round == round_.next()) return next_leader_;
-  return roster_.leader(chain_, round);
+  return roster_.leader(scheme_.digest(), chain_, round);
 }
 
 void Replica::advance_round(Round round, bool after_qc) {

@@ -52,12 +52,12 @@ std::optional<NodeId> Roster::find(const PublicKey& key) const {
   return std::nullopt;
 }
 
-NodeId Roster::leader(const ChainId& chain, Round round) const {
+NodeId Roster::leader(Digest digest, const ChainId& chain, Round round) const {
   Bytes seed;
   put_var(seed, as_bytes("synod/leader/v1"));
   put_bytes(seed, chain.view());
   put_u64(seed, round.value);
-  const Hash32 h = sha256(seed);
+  const Hash32 h = digest(seed);
   std::uint64_t draw = 0;
   for (int i = 0; i < 8; ++i) draw = (draw << 8) | h.bytes[i];
   // total <= 2^60, so the modulo bias is below 2^-4 of one unit; it is the

@@ -6,6 +6,7 @@
 #include <string>
 #include <vector>
 
+#include "core/crypto.h"
 #include "core/types.h"
 
 namespace synod {
@@ -62,10 +63,11 @@ class Roster {
   // More than 1/3: at least one honest validator is among the signers.
   bool exceeds_one_third(Weight w) const { return 3 * w.value > total_.value; }
 
-  // Leader(round): a seeded draw, proportional to weight, from a hash of the
-  // chain id and the round, so every node computes the same schedule and a
-  // validator with twice the weight leads about twice as often.
-  NodeId leader(const ChainId& chain, Round round) const;
+  // Leader(round): a seeded draw, proportional to weight, from the chain's
+  // digest of the chain id and the round (sha256 on every real chain), so
+  // every node computes the same schedule and a validator with twice the
+  // weight leads about twice as often.
+  NodeId leader(Digest digest, const ChainId& chain, Round round) const;
 
  private:
   std::vector<Validator> validators_;

@@ -88,7 +88,7 @@ class Session {
     // The boot of every node already ran (the first leader proposed); show who leads.
     out_ << "leaders r1..r8:";
     for (std::uint64_t r = 1; r <= 8; ++r) {
-      out_ << " " << cluster_->replica(NodeId(0))->roster().leader(cluster_->genesis().chain_id(), Round(r));
+      out_ << " " << cluster_->replica(NodeId(0))->leader(Round(r));
     }
     out_ << "\n";
   }

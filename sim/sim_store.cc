@@ -53,10 +53,12 @@ void SimStore::sync(std::size_t count, const std::function<void(std::size_t, boo
 }
 
 void SimStore::save_safety(const SafetyRecord& record) {
-  Bytes sealed = seal_safety_record(record);
   // Written to a temporary file, fsynced, renamed: a crash keeps the old record.
   sync(1, [&](std::size_t survivors, bool) {
-    if (survivors == 1) safety_ = std::move(sealed);
+    if (survivors == 1) {
+      safety_ = record;
+      rotten_safety_.reset();
+    }
   });
 }
 
@@ -88,10 +90,10 @@ void SimStore::save_commits(const std::vector<CommittedBlock>& commits) {
 std::expected<Recovery, StoreError> SimStore::load() const {
   Recovery recovery;
   if (safety_) {
-    // A corrupt record is never used: the replica starts without one and the
-    // AmnesiaRule keeps it from signing until it is past every round it could
-    // have signed in.
-    auto record = open_safety_record(*safety_);
+    // Read back through its sealed form, as from a file. A corrupt record is
+    // never used: the replica starts without one and the AmnesiaRule keeps it
+    // from signing until it is past every round it could have signed in.
+    auto record = open_safety_record(rotten_safety_ ? *rotten_safety_ : seal_safety_record(*safety_));
     if (record) {
       recovery.safety = std::move(*record);
     } else {
@@ -116,8 +118,9 @@ std::expected<Recovery, StoreError> SimStore::load() const {
 }
 
 bool SimStore::corrupt_safety_record() {
-  if (!safety_ || safety_->empty()) return false;
-  Bytes& bytes = *safety_;
+  if (!safety_) return false;
+  if (!rotten_safety_) rotten_safety_ = seal_safety_record(*safety_);
+  Bytes& bytes = *rotten_safety_;
   bytes[rng_.below(bytes.size())] ^= static_cast<std::uint8_t>(1 + rng_.below(255));
   return true;
 }

@@ -4,9 +4,11 @@
 // write is lost (the safety record, written to a temporary file and renamed,
 // keeps its old value) or, for appended records, torn. Records carry their
 // own checksum: the safety record its sealed form (core/records.h), a block
-// its id, which load() recomputes. load() reports a corrupt safety record as
-// lost (never used), refuses a corrupt ledger with a StoreError, and drops a
-// torn tail, as a log does on open.
+// its id, which load() recomputes. The safety record is sealed when it is
+// read back or rots, not on every write: a write lands whole or not at all,
+// so the bytes are the same, and sealing is a hash per vote. load() reports a
+// corrupt safety record as lost (never used), refuses a corrupt ledger with a
+// StoreError, and drops a torn tail, as a log does on open.
 #pragma once
 
 #include <functional>
@@ -68,7 +70,8 @@ class SimStore final : public Store {
   Rng rng_;
   DiskFaults faults_;
   Sync sync_;
-  std::optional<Bytes> safety_;  // sealed
+  std::optional<SafetyRecord> safety_;  // the durable record, as written
+  std::optional<Bytes> rotten_safety_;  // its sealed form with a flipped byte, until the next write
   // Records as written; load() truncates a torn tail, hence mutable.
   mutable std::vector<CommittedBlock> committed_;
   mutable std::vector<BlockPtr> blocks_;

@@ -28,7 +28,7 @@ class PrunedReplicaTest : public ::testing::Test {
     std::vector<BlockPtr> blocks;
     for (std::uint64_t r = 1; r <= chain_length; ++r) {
       std::vector<Transaction> txs{signed_transfer(chain_, alice(), r - 1, bob().public_key, r)};
-      blocks.push_back(seal(sha256, chain_, Block{Round(r), roster_.leader(chain_, Round(r)), justify, std::move(txs), {}}));
+      blocks.push_back(seal(sha256, chain_, Block{Round(r), roster_.leader(sha256, chain_, Round(r)), justify, std::move(txs), {}}));
       justify = certify(blocks.back());
     }
     for (std::size_t i = 0; i < blocks.size(); ++i) {

@@ -71,7 +71,7 @@ class ReplicaTest : public ::testing::Test {
     return out;
   }
 
-  NodeId leader(std::uint64_t round) const { return roster_.leader(chain_, Round(round)); }
+  NodeId leader(std::uint64_t round) const { return roster_.leader(sha256, chain_, Round(round)); }
 
   BlockPtr block(std::uint64_t round, const QuorumCert& justify, std::vector<Transaction> txs = {},
                  std::optional<NodeId> proposer = {}, const ChainId* chain = nullptr) const {
@@ -119,8 +119,8 @@ class ReplicaTest : public ::testing::Test {
   static NodeId pick_self(const Genesis& g) {
     const Roster roster(g.validators);
     for (std::uint32_t i = 0; i < n; ++i) {
-      if (roster.leader(g.chain_id(), Round(1)) != NodeId(i) && roster.leader(g.chain_id(), Round(2)) != NodeId(i) &&
-          roster.leader(g.chain_id(), Round(3)) != NodeId(i)) {
+      if (roster.leader(sha256, g.chain_id(), Round(1)) != NodeId(i) && roster.leader(sha256, g.chain_id(), Round(2)) != NodeId(i) &&
+          roster.leader(sha256, g.chain_id(), Round(3)) != NodeId(i)) {
         return NodeId(i);
       }
     }

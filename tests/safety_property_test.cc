@@ -55,13 +55,13 @@ RC_GTEST_PROP(QuorumProperty, AnyTwoQuorumsShareMoreThanAThird, ()) {
 RC_GTEST_PROP(QuorumProperty, LeaderIsAlwaysAValidator, (std::uint64_t round)) {
   const auto weights = *rc::gen::nonEmpty(rc::gen::container<std::vector<std::uint64_t>>(rc::gen::inRange<std::uint64_t>(1, 100)));
   const Roster roster(validators_with(weights));
-  RC_ASSERT(roster.contains(roster.leader(ChainId{}, Round(round))));
+  RC_ASSERT(roster.contains(roster.leader(sha256, ChainId{}, Round(round))));
 }
 
 TEST(LeaderSchedule, LeadsInProportionToWeight) {
   const Roster roster(validators_with({1, 1, 1, 2}));
   std::map<std::uint32_t, int> led;
-  for (std::uint64_t r = 1; r <= 20000; ++r) ++led[roster.leader(ChainId{}, Round(r)).value];
+  for (std::uint64_t r = 1; r <= 20000; ++r) ++led[roster.leader(sha256, ChainId{}, Round(r)).value];
   EXPECT_NEAR(led[3] / 20000.0, 0.4, 0.02);
   for (std::uint32_t i = 0; i < 3; ++i) EXPECT_NEAR(led[i] / 20000.0, 0.2, 0.02);
 }

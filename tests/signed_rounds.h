@@ -26,7 +26,7 @@ class SignedRounds {
     SYNOD_ASSERT(leader(1) != self);
   }
 
-  NodeId leader(std::uint64_t round) const { return roster.leader(chain, Round(round)); }
+  NodeId leader(std::uint64_t round) const { return roster.leader(sha256, chain, Round(round)); }
 
   BlockPtr block(std::uint64_t round, const QuorumCert& justify) const {
     return seal(sha256, chain, Block{Round(round), leader(round), justify, {}, {}});
