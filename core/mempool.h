@@ -7,8 +7,8 @@
 #include <cstddef>
 #include <expected>
 #include <list>
-#include <map>
 #include <set>
+#include <unordered_map>
 #include <vector>
 
 #include "core/crypto.h"
@@ -62,7 +62,8 @@ class Mempool {
   MempoolLimits limits_;
   const SignatureScheme& scheme_;
   std::list<Entry> queue_;  // arrival order
-  std::map<TxHash, std::list<Entry>::iterator> index_;
+  // Look-ups only, never iterated: arrival order lives in queue_.
+  std::unordered_map<TxHash, std::list<Entry>::iterator, FixedBytesHash> index_;
   std::size_t bytes_ = 0;
   Bytes sign_bytes_;  // add()'s buffer, kept to spare an allocation per transaction
 };
