@@ -284,20 +284,21 @@ std::size_t TxIndex::slot_of(const TxHash& hash) const {
 
 const TxLocation* TxIndex::find(const TxHash& hash) const {
   if (slots_.empty()) return nullptr;
+  const std::uint8_t tag = tag_of(hash);
   for (std::size_t i = slot_of(hash);; i = (i + 1) & (slots_.size() - 1)) {
-    const Slot& s = slots_[i];
-    if (!s.used) return nullptr;  // never erased: an empty slot ends the run
-    if (s.hash == hash) return &s.location;
+    if (tags_[i] == 0) return nullptr;  // never erased: an empty slot ends the run
+    if (tags_[i] == tag && slots_[i].hash == hash) return &slots_[i].location;
   }
 }
 
 bool TxIndex::insert(const TxHash& hash, const TxLocation& location) {
   if (4 * (size_ + 1) > 3 * slots_.size()) grow();
+  const std::uint8_t tag = tag_of(hash);
   for (std::size_t i = slot_of(hash);; i = (i + 1) & (slots_.size() - 1)) {
-    Slot& s = slots_[i];
-    if (s.used && s.hash == hash) return false;
-    if (s.used) continue;
-    s = Slot{hash, location, true};
+    if (tags_[i] == tag && slots_[i].hash == hash) return false;
+    if (tags_[i] != 0) continue;
+    tags_[i] = tag;
+    slots_[i] = Slot{hash, location};
     ++size_;
     SYNOD_ASSERT(4 * size_ <= 3 * slots_.size());
     return true;
@@ -305,11 +306,13 @@ bool TxIndex::insert(const TxHash& hash, const TxLocation& location) {
 }
 
 void TxIndex::grow() {
-  std::vector<Slot> old = std::exchange(slots_, std::vector<Slot>(std::max<std::size_t>(64, 2 * slots_.size())));
+  const std::size_t count = std::max<std::size_t>(64, 2 * slots_.size());
+  const std::vector<std::uint8_t> old_tags = std::exchange(tags_, std::vector<std::uint8_t>(count));
+  const std::vector<Slot> old = std::exchange(slots_, std::vector<Slot>(count));
   size_ = 0;
-  for (const Slot& s : old) {
-    if (!s.used) continue;
-    const bool inserted = insert(s.hash, s.location);
+  for (std::size_t i = 0; i < old.size(); ++i) {
+    if (old_tags[i] == 0) continue;
+    const bool inserted = insert(old[i].hash, old[i].location);
     SYNOD_ASSERT(inserted);
   }
 }

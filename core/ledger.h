@@ -47,9 +47,11 @@ struct TxLocation {
 // Every transaction a ledger committed, with its fate: inserted once, looked
 // up on every admission and execution, never erased (pruning keeps it whole,
 // docs/storage.md). One flat array with linear probing, kept at most 3/4
-// full, so a look-up is one or two cache lines and an insert allocates only
-// when the array doubles. Slots are found by the hash's first 8 bytes, which
-// are uniform: the hash is a digest.
+// full, so an insert allocates only when the array doubles. Slots are found
+// by the hash's first 8 bytes, which are uniform: the hash is a digest. Each
+// slot has a one-byte tag in a separate array (0 for empty, else a hash byte
+// with its top bit set): most look-ups are of new transactions, and they end
+// in the tag array, small enough to stay in cache, without touching a slot.
 class TxIndex {
  public:
   const TxLocation* find(const TxHash& hash) const;
@@ -62,12 +64,13 @@ class TxIndex {
   struct Slot {
     TxHash hash;
     TxLocation location;
-    bool used = false;
   };
   std::size_t slot_of(const TxHash& hash) const;
+  static std::uint8_t tag_of(const TxHash& hash) { return hash.bytes[8] | 0x80; }
   void grow();
 
-  std::vector<Slot> slots_;  // empty, or a power of two long
+  std::vector<std::uint8_t> tags_;  // one per slot; 0: empty
+  std::vector<Slot> slots_;         // empty, or a power of two long
   std::size_t size_ = 0;
 };
 

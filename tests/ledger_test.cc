@@ -573,5 +573,14 @@ TEST(TxIndex, HashesThatShareASlotAllStayReachable) {
   EXPECT_FALSE(index.contains(hash_with(42, 200)));
 }
 
+TEST(TxIndex, HashesThatShareASlotAndATagAreToldApartByTheWholeHash) {
+  // Byte 8, the tag's source, is 0 in every one: only the later bytes differ.
+  TxIndex index;
+  for (std::uint64_t i = 0; i < 100; ++i) ASSERT_TRUE(index.insert(hash_with(42, i << 8), TxLocation{Height(i), 0, {}}));
+  for (std::uint64_t i = 0; i < 100; ++i) EXPECT_EQ(index.find(hash_with(42, i << 8))->height, Height(i));
+  EXPECT_FALSE(index.contains(hash_with(42, 100 << 8)));
+  EXPECT_FALSE(index.insert(hash_with(42, 7 << 8), TxLocation{Height(1000), 0, {}}));
+}
+
 }  // namespace
 }  // namespace synod
