@@ -122,7 +122,9 @@ class Replica {
   const ReplicaStats& stats() const { return stats_; }
   const SafetyRecord& safety_record() const { return safety_.record(); }
   const Roster& roster() const { return roster_; }
-  // The schedule's leader of `round`, drawn with this chain's digest.
+  // The schedule's leader of `round`, drawn with this chain's digest; the
+  // current and the next round's come from a cache, since the handlers ask
+  // for those two on every input.
   NodeId leader(Round round) const;
   const ChainId& chain_id() const { return chain_; }
   // AmnesiaRule: true while a replica that lost its safety record may not
@@ -150,8 +152,6 @@ class Replica {
   void commit(const BlockPtr& block, const QuorumCert& block_qc);
   void advance_round(Round round, bool after_qc);
   void set_round(Round round);
-  // Leader(round), from a cache for the current and the next round: the
-  // schedule is a hash, and the handlers ask for those two on every input.
   void insert_block(const BlockPtr& b);
   void try_vote(const BlockPtr& b, const std::optional<TimeoutCert>& tc);
   void try_propose();

@@ -1,6 +1,5 @@
 #include "sim/checker.h"
 
-
 #include "core/assert.h"
 #include "core/sign_bytes.h"
 
