@@ -8,15 +8,6 @@ namespace synod::sim {
 namespace {
 constexpr std::size_t remembered_qcs_max = 16;
 constexpr std::size_t remembered_rounds_max = 64;
-
-// A proposal after a TC on a QC below the honest one is an attack on the
-// lock: it goes alone to every peer, because an honest replica that saw both
-// would vote for the first it saw, and the attack needs a quorum.
-bool extends_older_qc(const Message& honest, const Message& other) {
-  const auto* p = std::get_if<Proposal>(&honest);
-  const auto* q = std::get_if<Proposal>(&other);
-  return p && q && q->block->justify.round < p->block->justify.round;
-}
 }  // namespace
 
 Equivocator::Equivocator(Network& out, const Genesis& genesis, NodeId self, const KeyPair& key,
@@ -48,13 +39,13 @@ bool Equivocator::withholds(const MessagePtr& message) {
 }
 
 void Equivocator::send(NodeId to, const MessagePtr& message) {
+  const auto [other, alone] = conflicting(message);
+  if (alone) return out_.send(to, other);
   if (withholds(message)) {
     ++stats_.withheld;
     return;
   }
-  const MessagePtr other = conflicting(message);
   if (!other) return out_.send(to, message);
-  if (extends_older_qc(*message, *other)) return out_.send(to, other);
   switch (rng_.below(4)) {
     case 0: return out_.send(to, message);
     case 1: return out_.send(to, other);
@@ -67,7 +58,7 @@ void Equivocator::send(NodeId to, const MessagePtr& message) {
   }
 }
 
-MessagePtr Equivocator::conflicting(const MessagePtr& message) {
+Equivocator::Conflict Equivocator::conflicting(const MessagePtr& message) {
   Round round;
   if (const auto* p = std::get_if<Proposal>(message.get()); p && p->block->proposer == self_) {
     round = p->block->round;
@@ -76,57 +67,65 @@ MessagePtr Equivocator::conflicting(const MessagePtr& message) {
   } else if (const auto* t = std::get_if<Timeout>(message.get()); t && t->sender == self_) {
     round = t->round;
   } else {
-    return nullptr;
+    return {};
   }
-  // One conflicting message per kind and round, whichever peer it goes to.
-  const auto key = std::pair(message->index(), round);
+  // One conflicting message per round and kind, whichever peer it goes to;
+  // the oldest rounds are forgotten first.
+  const auto key = std::pair(round, message->index());
   if (auto it = twins_.find(key); it != twins_.end()) return it->second;
-  MessagePtr other;
+  Conflict other;
   if (const auto* p = std::get_if<Proposal>(message.get())) other = conflicting_proposal(*p);
   if (const auto* v = std::get_if<Vote>(message.get())) other = conflicting_vote(*v);
-  if (const auto* t = std::get_if<Timeout>(message.get())) other = conflicting_timeout(*t);
+  if (const auto* t = std::get_if<Timeout>(message.get())) other = {conflicting_timeout(*t), false};
   twins_.emplace(key, other);
   while (twins_.size() > remembered_rounds_max) twins_.erase(twins_.begin());
   return other;
 }
 
-MessagePtr Equivocator::conflicting_proposal(const Proposal& p) {
+Equivocator::Conflict Equivocator::conflicting_proposal(const Proposal& p) {
   remember_qc(p.block->justify);
   Block block{p.block->round, self_, p.block->justify, p.block->txs, {}};
   auto older = qcs_.lower_bound(p.block->justify.round);
-  if (p.tc && older != qcs_.begin() && rng_.chance(0.5)) {
-    // Extend a QC below the honest one, one round further down each time a
-    // coin says so: only a broken VoteRule accepts it, and two or more below
-    // it conflicts with a block an honest replica may have committed.
+  // After a TC it attacks the lock whenever it knows an older QC: it extends
+  // a QC below the honest one, one round further down each time a coin says
+  // so. Only a broken VoteRule accepts that block, and it conflicts with the
+  // honest block, which an honest replica cut off from the rest may have
+  // committed. It goes alone to every peer: an honest replica that saw both
+  // would vote for the first it saw, and the attack needs a quorum.
+  const bool attack = p.tc && older != qcs_.begin();
+  if (attack) {
     --older;
-    while (older != qcs_.begin() && rng_.chance(0.5)) --older;
     block.justify = older->second;
   } else if (!block.txs.empty()) {
     block.txs.pop_back();
   } else {
-    return nullptr;  // an empty block on the only QC allowed: nothing else to sign
+    return {};  // an empty block on the only QC allowed: nothing else to sign
   }
   BlockPtr sealed = seal(scheme_.digest(), chain_, std::move(block));
   ++stats_.proposals;
   const Signature sig = scheme_.sign(key_, proposal_sign_bytes(chain_, sealed->id));
-  return std::make_shared<const Message>(Proposal{sealed, p.tc, sig});
+  return {std::make_shared<const Message>(Proposal{sealed, p.tc, sig}), attack};
 }
 
-MessagePtr Equivocator::conflicting_vote(const Vote& v) {
+Equivocator::Conflict Equivocator::conflicting_vote(const Vote& v) {
   Vote other = v;
   // It votes for its own conflicting proposal of the round when it made one:
-  // with honest votes misled by that proposal, this can complete its QC.
-  const auto own = twins_.find(std::pair(Message(std::in_place_type<Proposal>).index(), v.round));
-  const auto* fork = own != twins_.end() && own->second ? std::get_if<Proposal>(own->second.get()) : nullptr;
-  if (fork && fork->block->id != v.block) {
-    other.block = fork->block->id;
-    other.height = fork->block->height();
+  // with honest votes misled by that proposal, this can complete its QC. A
+  // vote for an attack on the lock goes alone too, since a leader counts
+  // only the first vote it gets from each voter.
+  const auto own = twins_.find(std::pair(v.round, Message(std::in_place_type<Proposal>).index()));
+  const Conflict fork = own != twins_.end() ? own->second : Conflict{};
+  const auto* proposal = fork.message ? std::get_if<Proposal>(fork.message.get()) : nullptr;
+  const bool ours = proposal && proposal->block->id != v.block;
+  if (ours) {
+    other.block = proposal->block->id;
+    other.height = proposal->block->height();
   } else {
     for (auto& byte : other.block.bytes) byte = static_cast<std::uint8_t>(rng_.next());
   }
   other.sig = scheme_.sign(key_, vote_sign_bytes(chain_, other.block, other.round, other.height));
   ++stats_.votes;
-  return std::make_shared<const Message>(other);
+  return {std::make_shared<const Message>(other), ours && fork.alone};
 }
 
 MessagePtr Equivocator::conflicting_timeout(const Timeout& t) {

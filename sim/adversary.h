@@ -3,11 +3,13 @@
 // is paired with a conflicting one signed with the same key, and each peer gets
 // one of them, the other, or both in a seeded order:
 //   - a proposal: a second block for the same round, with another payload, or,
-//     when the proposal carries a TC, extending an older QC than the honest one
-//     (that one goes alone, to every peer); and in some rounds its proposals
-//     reach only a random part of the peers;
+//     when the proposal carries a TC, extending the QC just below the honest
+//     one (an attack on the lock, which goes alone to every peer, however its
+//     other proposals are withheld); and in some rounds its proposals reach
+//     only a random part of the peers;
 //   - a vote: a second vote in the same round, for its own conflicting
-//     proposal of that round if it made one, else for a made-up block;
+//     proposal of that round if it made one (alone, if that was an attack on
+//     the lock), else for a made-up block;
 //   - a timeout: a second timeout for the same round carrying an older high QC.
 // Honest replicas must refuse to be led into a fork by any of these
 // (docs/protocol.md: EquivocationRule, VoteRule, TimeoutRule).
@@ -38,17 +40,24 @@ class Equivocator final : public Network {
   void observe(const Message& message);
   const EquivocatorStats& stats() const { return stats_; }
   // What it holds, each bounded (remembered_*_max in adversary.cc): QCs by
-  // round, its conflicting messages by (kind, round), and which rounds'
+  // round, its conflicting messages by (round, kind), and which rounds'
   // proposals it withholds.
   std::size_t remembered_qcs() const { return qcs_.size(); }
   std::size_t remembered_conflicts() const { return twins_.size(); }
   std::size_t remembered_withholding() const { return withholding_.size(); }
 
  private:
+  // A conflicting message, and whether it goes alone to every peer instead of
+  // the honest one (an attack on the lock, and its vote).
+  struct Conflict {
+    MessagePtr message;
+    bool alone = false;
+  };
+
   bool withholds(const MessagePtr& message);
-  MessagePtr conflicting(const MessagePtr& message);
-  MessagePtr conflicting_proposal(const Proposal& p);
-  MessagePtr conflicting_vote(const Vote& v);
+  Conflict conflicting(const MessagePtr& message);
+  Conflict conflicting_proposal(const Proposal& p);
+  Conflict conflicting_vote(const Vote& v);
   MessagePtr conflicting_timeout(const Timeout& t);
   void remember_qc(const QuorumCert& qc);
 
@@ -58,7 +67,7 @@ class Equivocator final : public Network {
   KeyPair key_;
   const SignatureScheme& scheme_;
   Rng rng_;
-  std::map<std::pair<std::size_t, Round>, MessagePtr> twins_;  // (kind, round) -> its conflicting message
+  std::map<std::pair<Round, std::size_t>, Conflict> twins_;  // (round, kind) -> its conflicting message
   std::map<Round, QuorumCert> qcs_;  // recent QCs seen, by round
   std::map<Round, bool> withholding_;  // rounds whose proposals reach only some peers
   EquivocatorStats stats_;

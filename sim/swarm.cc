@@ -16,6 +16,9 @@ constexpr Profile all_profiles[] = {Profile::Calm,    Profile::Network, Profile:
 // seconds; the rule is the same, only the cap differs.
 constexpr TimeMs swarm_round_timeout_ms = 500;
 constexpr TimeMs swarm_round_timeout_ms_max = 4'000;
+// An aimed cut outlasts two timeouts at the longest backoff, and the rounds
+// that certify and commit an equivocator's block after them.
+constexpr TimeMs aimed_cut_ms_min = 3 * swarm_round_timeout_ms_max;
 }  // namespace
 
 std::string_view to_string(Profile p) {
@@ -284,22 +287,35 @@ class Injector {
 
   // The first instance to reach a height formed the QC that commits it; cut
   // off right now, its proposal and timeouts carrying that QC reach no one.
+  // With equivocators in the plan, the cut waits for a round whose successor
+  // one of them leads: the others time out in the round they voted in, then
+  // in the cut-off leader's round, and that TC hands the next round to the
+  // equivocator, which is when an attack on the lock can work. The cut lasts
+  // at least aimed_cut_ms_min, so that the attack has the time to play out.
   void committed(NodeId id, Height height) {
     if (height <= highest_) return;
     highest_ = height;
-    if (!running_ || partitioned_ || !rng_.chance(plan_.aimed_cut)) return;
+    if (!running_ || partitioned_ || !rng_.chance(plan_.aimed_cut) || !equivocator_follows(id)) return;
     std::vector<NodeId> others;
     for (std::uint32_t i = 0; i < cluster_.size(); ++i) {
       if (NodeId(i) != id) others.push_back(NodeId(i));
     }
-    partition_for(fault::OneWayCut{others, {id}});
+    partition_for(fault::OneWayCut{others, {id}}, aimed_cut_ms_min);
+  }
+
+  bool equivocator_follows(NodeId id) const {
+    if (plan_.equivocators.empty()) return true;
+    const Replica* replica = cluster_.node(id).replica();
+    if (replica == nullptr) return false;
+    const NodeId next = replica->leader(replica->round().next());
+    return std::ranges::find(plan_.equivocators, next) != plan_.equivocators.end();
   }
 
   // One partition at a time; the heal ends it.
-  void partition_for(const Fault& partition) {
+  void partition_for(const Fault& partition, TimeMs outage_ms_min = 0) {
     partitioned_ = true;
     act(partition);
-    later(outage(), [this] {
+    later(std::max(outage(), outage_ms_min), [this] {
       partitioned_ = false;
       apply(cluster_, fault::Heal{});
     });
