@@ -37,15 +37,16 @@ bool Driver::stop_before(Step step) {
 void Driver::flush() {
   Outbox out = replica_.take_outbox();
   if (out.empty()) return;
-  // 1. The safety record is durable before any vote or timeout it allows leaves.
-  if (out.safety) {
-    if (stop_before(Step::PersistSafety)) return;
-    store_.save_safety(*out.safety);
-  }
-  // 2. Blocks are durable before messages that depend on them (our votes).
+  // 1. Blocks are durable before the record that votes for them, so that a
+  //    restart finds every QC the record's highest_qc_round names.
   if (!out.blocks.empty()) {
     if (stop_before(Step::PersistBlocks)) return;
     store_.save_blocks(out.blocks);
+  }
+  // 2. The safety record is durable before any vote or timeout it allows leaves.
+  if (out.safety) {
+    if (stop_before(Step::PersistSafety)) return;
+    store_.save_safety(*out.safety);
   }
   // 3. Only now may messages leave.
   if (!out.messages.empty()) {

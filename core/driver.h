@@ -2,8 +2,8 @@
 // unchanged by the node (called from its Asio loop) and the simulator (called
 // from each simulated node's fiber). For every input it ticks the replica to
 // the clock's time, hands it the input, and executes the outbox in the order
-// the Outbox contract demands: persist + fsync the safety record, make blocks
-// durable, send, make commits durable, then tell the subscriber.
+// the Outbox contract demands: make blocks durable, persist + fsync the safety
+// record, send, make commits durable, then tell the subscriber.
 #pragma once
 
 #include <functional>
@@ -25,7 +25,7 @@ class Driver {
  public:
   // The steps of one flush, in order. A fault injector may stop the process
   // before any of them (a crash), so each must be safe to lose with the rest.
-  enum class Step : std::uint8_t { PersistSafety, PersistBlocks, Send, PersistCommits, Notify };
+  enum class Step : std::uint8_t { PersistBlocks, PersistSafety, Send, PersistCommits, Notify };
   using CrashBefore = std::function<bool(Step)>;
 
   Driver(Replica& replica, Clock& clock, Network& network, Store& store, Subscriber* subscriber = nullptr);

@@ -28,9 +28,10 @@ struct Envelope {
 };
 
 // Effects of one or more handler calls. The driver handles the fields in this
-// order, and must: 1. persist + fsync the safety record; 2. make the blocks
-// durable; 3. only then send the messages (a vote or timeout must never leave
-// before the record that forbids signing its round again); 4. make the commits
+// order, and must: 1. make the blocks durable (a restart then finds every QC
+// the record's highest_qc_round names); 2. persist + fsync the safety record;
+// 3. only then send the messages (a vote or timeout must never leave before
+// the record that forbids signing its round again); 4. make the commits
 // durable in height order, then deliver the replies.
 struct Outbox {
   std::optional<SafetyRecord> safety;

@@ -65,8 +65,8 @@ class ReplicaTest : public ::testing::Test {
   // Persists what the driver would persist, returns the outbox.
   Outbox flush() {
     Outbox out = replica_->take_outbox();
-    if (out.safety) store_.save_safety(*out.safety);
     if (!out.blocks.empty()) store_.save_blocks(out.blocks);
+    if (out.safety) store_.save_safety(*out.safety);
     if (!out.commits.empty()) store_.save_commits(out.commits);
     return out;
   }
@@ -408,6 +408,40 @@ TEST_F(ReplicaTest, DriverCrashBetweenPersistAndSendNeverLeadsToADifferentVote) 
   driver.tick();
   ASSERT_EQ(network.votes.size(), 1u);
   EXPECT_EQ(network.votes[0], signed_before_crash);
+}
+
+// A crash before any persisting step, after a vote for a block that carries
+// QC(1): whatever the store kept, the restarted replica holds a QC as high as
+// its record says it voted on, so its own timeout is not refused and can help
+// form a TC. Were the record saved before the blocks, a crash between the two
+// would leave it claiming QC(1) with only the genesis QC stored, and its
+// timeouts would be refused until someone else brought QC(1), which may exist
+// nowhere else.
+TEST_F(ReplicaTest, ACrashInsideTheDriverNeverLeavesARecordAboveTheStoredQcs) {
+  const BlockPtr b1 = block(1, genesis_qc_);
+  const BlockPtr b2 = block(2, qc(b1, {0, 1, 2}));
+  for (const Driver::Step crash_at : {Driver::Step::PersistBlocks, Driver::Step::PersistSafety, Driver::Step::Send}) {
+    SCOPED_TRACE(static_cast<int>(crash_at));
+    MemStore store;
+    ManualClock clock;
+    CheckingNetwork network(store);
+    const KeyPair key = test_validator_key(self_.value);
+    {
+      Replica replica(genesis_, self_, key, ed25519_scheme(), config_, store.load().value(), 0);
+      Driver driver(replica, clock, network, store);
+      driver.deliver(leader(1), proposal(b1));
+      driver.set_crash_before([crash_at](Driver::Step step) { return step == crash_at; });
+      driver.deliver(leader(2), proposal(b2));
+      ASSERT_TRUE(driver.crashed());
+    }
+    Replica replica(genesis_, self_, key, ed25519_scheme(), config_, store.load().value(), 0);
+    Driver driver(replica, clock, network, store);
+    EXPECT_GE(replica.high_qc().round, replica.safety_record().highest_qc_round);
+    clock.now_ms = replica.next_deadline();
+    driver.tick();
+    EXPECT_EQ(replica.stats().rejected(Reject::Unsafe), 0u);
+    EXPECT_EQ(replica.stats().timeouts_sent, 1u);
+  }
 }
 
 TEST_F(ReplicaTest, FutureRoundWithoutCertificateIsRefused) {
