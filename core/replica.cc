@@ -343,7 +343,7 @@ void Replica::try_propose() {
 
   if (!may_sign()) return;  // AmnesiaRule: no proposal before the fence
   BlockPtr block = seal(scheme_.digest(), chain_, Block{round_, self_, high_qc_, std::move(txs), {}});
-  auto sig = safety_.sign_proposal(*block);
+  auto sig = safety_.sign_proposal(*block, tc);
   if (!sig) return;
   safety_dirty_ = true;
   ++stats_.proposals_sent;

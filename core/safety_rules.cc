@@ -13,6 +13,7 @@ std::string_view to_string(SafetyError e) {
     case SafetyError::TimeoutQcTooLow: return "timeout_qc_too_low";
     case SafetyError::TimeoutNotJustified: return "timeout_not_justified";
     case SafetyError::ProposalRoundStale: return "proposal_round_stale";
+    case SafetyError::ProposalNotJustified: return "proposal_not_justified";
   }
   return "unknown";
 }
@@ -66,10 +67,15 @@ std::expected<Timeout, SafetyError> SafetyRules::make_timeout(Round round, const
   return timeout;
 }
 
-std::expected<Signature, SafetyError> SafetyRules::sign_proposal(const Block& block) {
+std::expected<Signature, SafetyError> SafetyRules::sign_proposal(const Block& block,
+                                                                const std::optional<TimeoutCert>& tc) {
   if (!(block.round > record_.proposed_round)) return std::unexpected(SafetyError::ProposalRoundStale);
+  const bool follows_qc = block.justify.round.next() == block.round;
+  const bool follows_tc = tc && tc->round.next() == block.round;
+  if (!follows_qc && !follows_tc) return std::unexpected(SafetyError::ProposalNotJustified);
   SYNOD_ASSERT(block.proposer == self_);
   record_.proposed_round = block.round;
+  if (!follows_qc) record_.last_tc = tc;
   return scheme_.sign(key_, proposal_sign_bytes(chain_, block.id));
 }
 

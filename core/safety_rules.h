@@ -3,7 +3,7 @@
 // or two different timeouts or proposals for one round, and never votes in a
 // round it timed out. The caller must persist record() (atomically, fsynced) before any
 // message it returned leaves the node: Outbox::safety carries it, and the
-// driver writes it first (core/driver.h).
+// driver writes it before it sends anything (core/driver.h).
 #pragma once
 
 #include <expected>
@@ -22,7 +22,7 @@ struct SafetyRecord {
   Round proposed_round;    // highest round with a signed proposal
   std::optional<Vote> last_vote;        // resent as is, never re-signed
   std::optional<Timeout> last_timeout;  // resent as is, never re-signed
-  std::optional<TimeoutCert> last_tc;   // the TC that justified the latest round signed in
+  std::optional<TimeoutCert> last_tc;   // the TC that justified the latest round signed in (vote, timeout or proposal)
 };
 
 enum class SafetyError : std::uint8_t {
@@ -32,6 +32,7 @@ enum class SafetyError : std::uint8_t {
   TimeoutQcTooLow,         // timeout: high QC below one already voted on
   TimeoutNotJustified,     // timeout: round is neither QC round + 1 nor TC round + 1
   ProposalRoundStale,      // proposal: round <= proposed_round
+  ProposalNotJustified,    // proposal: neither on QC(r-1) nor with TC(r-1)
 };
 std::string_view to_string(SafetyError e);
 
@@ -52,8 +53,10 @@ class SafetyRules {
   std::expected<Timeout, SafetyError> make_timeout(Round round, const QuorumCert& high_qc,
                                                    const std::optional<TimeoutCert>& tc);
 
-  // ProposalSignRule: sign at most one proposal per round, even across restarts.
-  std::expected<Signature, SafetyError> sign_proposal(const Block& block);
+  // ProposalSignRule: sign at most one proposal per round, even across
+  // restarts; the TC that justified it is recorded, so that a restart resumes
+  // in its round.
+  std::expected<Signature, SafetyError> sign_proposal(const Block& block, const std::optional<TimeoutCert>& tc);
 
   const SafetyRecord& record() const { return record_; }
 

@@ -444,6 +444,53 @@ TEST_F(ReplicaTest, ACrashInsideTheDriverNeverLeavesARecordAboveTheStoredQcs) {
   }
 }
 
+// A leader that enters its round through a TC whose high QC it does not hold
+// proposes on its own lower QC; the VoteRule then refuses its own vote, so the
+// proposal is the only thing it signs in that round. Restarted after a crash
+// before anything left, it must resume in that round (the record holds the
+// TC), not in an earlier one below its own proposed_round, and it must still
+// be able to time out there.
+TEST_F(ReplicaTest, ALeaderRestartedAfterAProposalOnATcResumesInThatRound) {
+  std::uint64_t r = 2;
+  while (leader(r) != self_) ++r;
+  const BlockPtr b1 = block(1, genesis_qc_);
+  // TC(r-1) from the other three, one of which holds QC(b1); this node does not.
+  TimeoutCert tc{Round(r - 1), {}};
+  for (std::uint32_t v = 0; v < n; ++v) {
+    if (NodeId(v) == self_) continue;
+    const Round high(tc.timeouts.empty() ? 1 : 0);
+    tc.timeouts.push_back(TimeoutSig{NodeId(v), high,
+                                     ed25519_scheme().sign(test_validator_key(v), timeout_sign_bytes(chain_, tc.round, high))});
+  }
+  const NodeId peer = tc.timeouts.back().signer;
+  Timeout carrier = timeout(r, genesis_qc_, peer);
+  carrier.tc = tc;
+
+  MemStore store;
+  ManualClock clock;
+  CheckingNetwork network(store);
+  const KeyPair key = test_validator_key(self_.value);
+  {
+    Replica replica(genesis_, self_, key, ed25519_scheme(), config_, store.load().value(), 0);
+    Driver driver(replica, clock, network, store);
+    driver.set_crash_before([](Driver::Step step) { return step == Driver::Step::Send; });
+    driver.deliver(peer, carrier);
+    ASSERT_TRUE(driver.crashed());
+  }
+  const Recovery stored = store.load().value();
+  ASSERT_TRUE(stored.safety);
+  ASSERT_EQ(stored.safety->proposed_round, Round(r));
+  ASSERT_LT(stored.safety->voted_round, Round(r));  // its own vote was refused
+
+  Replica replica(genesis_, self_, key, ed25519_scheme(), config_, stored, 0);
+  EXPECT_EQ(replica.round(), Round(r));
+  Driver driver(replica, clock, network, store);
+  clock.now_ms = replica.next_deadline();
+  driver.tick();
+  EXPECT_EQ(replica.stats().rejected(Reject::Unsafe), 0u);
+  EXPECT_EQ(replica.stats().timeouts_sent, 1u);
+}
+
 TEST_F(ReplicaTest, FutureRoundWithoutCertificateIsRefused) {
   deliver(leader(5), proposal(block(5, genesis_qc_)));
   EXPECT_EQ(rejected(Reject::MissingTimeoutCert), 1u);

@@ -125,9 +125,13 @@ RC_GTEST_PROP(SafetyRulesProperty, NeverSignsTwoDifferentMessagesForOneRound, ()
         }
         break;
       case SafetyInput::Propose:
-        if (auto s = rules->sign_proposal(block)) {
+        if (auto s = rules->sign_proposal(block, tc)) {
           RC_ASSERT(!proposed.contains(in.round));
           proposed[in.round] = block.id;
+          // A restart must resume in this round: QC(r-1) is in the stored
+          // block, else the record holds TC(r-1).
+          const bool follows_qc = block.justify.round.next() == block.round;
+          RC_ASSERT(follows_qc || (rules->record().last_tc && rules->record().last_tc->round.next() == block.round));
         }
         break;
       case SafetyInput::Restart:
