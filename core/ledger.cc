@@ -224,36 +224,43 @@ BlockOutcome Ledger::apply(Height height, const std::vector<Transaction>& txs, c
   sort_unique(touched_accounts);
   sort_unique(touched_values);
 
-  Bytes out;
-  out.reserve(64 + 33 * result.txs.size() + 48 * touched_accounts.size());
-  put_var(out, as_bytes("synod/state/v1"));
-  put_bytes(out, state_root_.view());
-  put_u64(out, height.value);
-  put_u32(out, static_cast<std::uint32_t>(result.txs.size()));
-  for (const TxOutcome& o : result.txs) {
-    put_bytes(out, o.hash.view());
-    put_u8(out, outcome_code(o.error));
-  }
   SYNOD_ASSERT(touched_accounts.size() <= 2 * txs.size());
-  put_u32(out, static_cast<std::uint32_t>(touched_accounts.size()));
-  for (const PublicKey& key : touched_accounts) {
-    const Account& account = accounts_.at(key);
-    put_bytes(out, key.view());
-    put_u64(out, account.balance);
-    put_u64(out, account.nonce);
-  }
   SYNOD_ASSERT(touched_values.size() <= txs.size());
-  put_u32(out, static_cast<std::uint32_t>(touched_values.size()));
-  for (const auto& key : touched_values) {
-    put_bytes(out, key.first.view());
-    put_var(out, key.second);
-    put_var(out, values_.at(key));
-  }
-
+  state_root_ = next_root(height, result.txs, touched_accounts, touched_values);
   height_ = height;
-  state_root_ = digest_(out);
   result.state_root = state_root_;
   return result;
+}
+
+StateRoot Ledger::next_root(Height height, const std::vector<TxOutcome>& outcomes,
+                            const std::vector<PublicKey>& touched_accounts,
+                            const std::vector<std::pair<PublicKey, Bytes>>& touched_values) const {
+  Bytes bytes;
+  {
+    Writer out(bytes, 64 + 33 * outcomes.size() + 48 * touched_accounts.size());
+    put_var(out, as_bytes("synod/state/v1"));
+    put_bytes(out, state_root_.view());
+    put_u64(out, height.value);
+    put_u32(out, static_cast<std::uint32_t>(outcomes.size()));
+    for (const TxOutcome& o : outcomes) {
+      put_bytes(out, o.hash.view());
+      put_u8(out, outcome_code(o.error));
+    }
+    put_u32(out, static_cast<std::uint32_t>(touched_accounts.size()));
+    for (const PublicKey& key : touched_accounts) {
+      const Account& account = accounts_.at(key);
+      put_bytes(out, key.view());
+      put_u64(out, account.balance);
+      put_u64(out, account.nonce);
+    }
+    put_u32(out, static_cast<std::uint32_t>(touched_values.size()));
+    for (const auto& key : touched_values) {
+      put_bytes(out, key.first.view());
+      put_var(out, key.second);
+      put_var(out, values_.at(key));
+    }
+  }
+  return digest_(bytes);
 }
 
 std::optional<Account> Ledger::account(const PublicKey& key) const {

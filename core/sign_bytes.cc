@@ -8,7 +8,8 @@ namespace {
 constexpr std::uint8_t op_transfer = 1;
 constexpr std::uint8_t op_store = 2;
 
-void put_header(Bytes& out, std::string_view domain, const ChainId& chain) {
+template <class Out>
+void put_header(Out& out, std::string_view domain, const ChainId& chain) {
   put_var(out, as_bytes(domain));
   put_bytes(out, chain.view());
 }
@@ -23,13 +24,14 @@ Bytes header(std::string_view domain, const ChainId& chain) {
 
 Bytes tx_sign_bytes(const ChainId& chain, const Transaction& tx) {
   Bytes out;
-  out.reserve(128);
   tx_sign_bytes(chain, tx, out);
   return out;
 }
 
-void tx_sign_bytes(const ChainId& chain, const Transaction& tx, Bytes& out) {
-  out.clear();
+void tx_sign_bytes(const ChainId& chain, const Transaction& tx, Bytes& bytes) {
+  bytes.clear();
+  // tx_size_bytes bounds it: the header is shorter than the signature, which is not signed.
+  Writer out(bytes, tx_size_bytes(tx));
   put_header(out, "synod/tx/v1", chain);
   put_bytes(out, tx.sender.view());
   put_u64(out, tx.nonce);

@@ -15,6 +15,8 @@
 #include <string_view>
 #include <vector>
 
+#include "core/assert.h"
+
 namespace synod {
 
 using Bytes = std::vector<std::uint8_t>;
@@ -116,17 +118,67 @@ std::ostream& operator<<(std::ostream& os, const TxHash& b);
 std::ostream& operator<<(std::ostream& os, const PublicKey& b);
 std::ostream& operator<<(std::ostream& os, const Signature& b);
 
-// Fixed-layout, big-endian appends used by sign-bytes and hashing.
-void put_u8(Bytes& out, std::uint8_t v);
-void put_u32(Bytes& out, std::uint32_t v);
-void put_u64(Bytes& out, std::uint64_t v);
-void put_bytes(Bytes& out, ByteView v);
-void put_str(Bytes& out, std::string_view s);
-// A length-prefixed (u32) variable field, so that concatenations stay unambiguous.
-void put_var(Bytes& out, ByteView v);
-
 inline ByteView as_bytes(std::string_view s) {
   return {reinterpret_cast<const std::uint8_t*>(s.data()), s.size()};
+}
+
+// Appends to a Bytes that it sizes ahead and trims once, when it goes out of
+// scope: a field is then a bounds check and a memcpy, where appending to the
+// Bytes itself is a vector insert per field. For the encodings built on every
+// transaction's path (sign-bytes, the state root); `out` must not be read
+// while the Writer lives.
+class Writer {
+ public:
+  // `expected`: about how many bytes will be appended; more is allowed.
+  Writer(Bytes& out, std::size_t expected) : out_(out), size_(out.size()) { out_.resize(size_ + expected); }
+  ~Writer() { out_.resize(size_); }
+  Writer(const Writer&) = delete;
+  Writer& operator=(const Writer&) = delete;
+
+  void append(const std::uint8_t* data, std::size_t n) {
+    if (out_.size() - size_ < n) out_.resize(2 * (size_ + n));
+    std::memcpy(out_.data() + size_, data, n);
+    size_ += n;
+  }
+
+ private:
+  Bytes& out_;
+  std::size_t size_;  // what was appended; out_ is larger until the end
+};
+
+inline void append(Bytes& out, const std::uint8_t* data, std::size_t n) { out.insert(out.end(), data, data + n); }
+inline void append(Writer& out, const std::uint8_t* data, std::size_t n) { out.append(data, n); }
+
+// Fixed-layout, big-endian appends used by sign-bytes and hashing, to a Bytes
+// or through a Writer.
+template <class Out>
+void put_u8(Out& out, std::uint8_t v) {
+  append(out, &v, 1);
+}
+template <class Out>
+void put_u32(Out& out, std::uint32_t v) {
+  if constexpr (std::endian::native == std::endian::little) v = std::byteswap(v);
+  append(out, reinterpret_cast<const std::uint8_t*>(&v), sizeof v);
+}
+template <class Out>
+void put_u64(Out& out, std::uint64_t v) {
+  if constexpr (std::endian::native == std::endian::little) v = std::byteswap(v);
+  append(out, reinterpret_cast<const std::uint8_t*>(&v), sizeof v);
+}
+template <class Out>
+void put_bytes(Out& out, ByteView v) {
+  append(out, v.data(), v.size());
+}
+template <class Out>
+void put_str(Out& out, std::string_view s) {
+  put_bytes(out, as_bytes(s));
+}
+// A length-prefixed (u32) variable field, so that concatenations stay unambiguous.
+template <class Out>
+void put_var(Out& out, ByteView v) {
+  SYNOD_ASSERT(v.size() <= UINT32_MAX);
+  put_u32(out, static_cast<std::uint32_t>(v.size()));
+  put_bytes(out, v);
 }
 
 }  // namespace synod
