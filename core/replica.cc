@@ -348,7 +348,9 @@ void Replica::try_propose() {
   safety_dirty_ = true;
   ++stats_.proposals_sent;
   proposals_seen_.emplace(block->round, block->id);
-  insert_block(block);
+  // Blocks are stored before the record: after a crash between the two, the
+  // block proposed then is in the tree, and proposing again may rebuild it.
+  if (!tree_.contains(block->id)) insert_block(block);
   broadcast(make_message(Proposal{block, tc, *sig}));
   try_vote(block, tc);
 }

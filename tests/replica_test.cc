@@ -491,6 +491,46 @@ TEST_F(ReplicaTest, ALeaderRestartedAfterAProposalOnATcResumesInThatRound) {
   EXPECT_EQ(replica.stats().timeouts_sent, 1u);
 }
 
+// Blocks are durable before the record: a leader that crashes between the two
+// finds its own block in its store and no proposal in its record. Nothing of
+// that flush left, so it proposes in that round again when it gets there; the
+// block it rebuilds is the stored one, which must not be inserted twice.
+TEST_F(ReplicaTest, ALeaderThatCrashedBeforeRecordingItsProposalProposesItAgain) {
+  std::uint64_t r = 2;
+  while (leader(r) != self_) ++r;
+  TimeoutCert tc{Round(r - 1), {}};
+  for (std::uint32_t v = 0; v < n; ++v) {
+    if (NodeId(v) == self_) continue;
+    tc.timeouts.push_back(TimeoutSig{NodeId(v), Round(0),
+                                     ed25519_scheme().sign(test_validator_key(v), timeout_sign_bytes(chain_, tc.round, Round(0)))});
+  }
+  const NodeId peer = tc.timeouts.back().signer;
+  Timeout carrier = timeout(r, genesis_qc_, peer);
+  carrier.tc = tc;
+
+  MemStore store;
+  ManualClock clock;
+  CheckingNetwork network(store);
+  const KeyPair key = test_validator_key(self_.value);
+  {
+    Replica replica(genesis_, self_, key, ed25519_scheme(), config_, store.load().value(), 0);
+    Driver driver(replica, clock, network, store);
+    driver.set_crash_before([](Driver::Step step) { return step == Driver::Step::PersistSafety; });
+    driver.deliver(peer, carrier);
+    ASSERT_TRUE(driver.crashed());
+  }
+  const Recovery stored = store.load().value();
+  ASSERT_EQ(stored.blocks.size(), 1u);
+  EXPECT_FALSE(stored.safety && stored.safety->proposed_round == Round(r));
+  EXPECT_EQ(network.sent, 0u);
+
+  Replica replica(genesis_, self_, key, ed25519_scheme(), config_, stored, 0);
+  Driver driver(replica, clock, network, store);
+  driver.deliver(peer, carrier);
+  EXPECT_EQ(replica.stats().proposals_sent, 1u);
+  EXPECT_EQ(replica.safety_record().proposed_round, Round(r));
+}
+
 TEST_F(ReplicaTest, FutureRoundWithoutCertificateIsRefused) {
   deliver(leader(5), proposal(block(5, genesis_qc_)));
   EXPECT_EQ(rejected(Reject::MissingTimeoutCert), 1u);
