@@ -341,7 +341,7 @@ void Replica::try_propose() {
   // an ancestor's transactions still need the next rounds to commit.
   if (txs.empty() && !pending_txs && now_ < round_started_ms_ + config_.idle_block_interval_ms) return;
 
-  if (!may_sign()) return;  // AmnesiaRule: no proposal before the fence
+  if (!may_sign()) return hand_on_qc();  // AmnesiaRule: no proposal before the fence
   BlockPtr block = seal(scheme_.digest(), chain_, Block{round_, self_, high_qc_, std::move(txs), {}});
   auto sig = safety_.sign_proposal(*block, tc);
   if (!sig) return;
@@ -353,6 +353,15 @@ void Replica::try_propose() {
   if (!tree_.contains(block->id)) insert_block(block);
   broadcast(make_message(Proposal{block, tc, *sig}));
   try_vote(block, tc);
+}
+
+// AmnesiaRule 4: a leader that may not propose hands on the QC of the round
+// before its own, once, so that the QC does not die with its round.
+void Replica::hand_on_qc() {
+  if (high_qc_.round.next() != round_ || handed_on_ >= high_qc_.round) return;
+  handed_on_ = high_qc_.round;
+  ++stats_.qcs_handed_on;
+  broadcast(make_message(SyncResponse{{}, high_qc_, committed_height()}));
 }
 
 // ---- votes and quorum certificates ----------------------------------------

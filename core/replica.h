@@ -95,6 +95,7 @@ struct ReplicaStats {
   std::uint64_t sync_requests_sent = 0;
   std::uint64_t sync_requests_refused = 0;  // asked for committed history below what this node keeps
   std::uint64_t signatures_withheld = 0;  // votes and timeouts the AmnesiaRule held back
+  std::uint64_t qcs_handed_on = 0;        // QCs an amnesiac leader sent on instead of proposing
   std::uint64_t rejected(Reject r) const { return rejected_by_reason[static_cast<std::size_t>(r)]; }
 };
 
@@ -156,6 +157,7 @@ class Replica {
   void insert_block(const BlockPtr& b);
   void try_vote(const BlockPtr& b, const std::optional<TimeoutCert>& tc);
   void try_propose();
+  void hand_on_qc();
   // Signs (or resends) this round's timeout; false if the TimeoutRule refused.
   bool local_timeout();
   void want_sync(std::optional<NodeId> peer);
@@ -214,6 +216,7 @@ class Replica {
     std::optional<Round> fence;          // observed_round + 1 once the window closed
   };
   std::optional<Amnesia> amnesia_;
+  Round handed_on_;  // the last QC handed on because this leader could not propose
 
   std::vector<Transaction> forward_;  // accepted from clients, forwarded to every validator
   Outbox outbox_;

@@ -128,6 +128,46 @@ TEST_F(AmnesiaTest, CertificatesSeenDuringTheWindowRaiseTheFence) {
   EXPECT_EQ(votes().size(), 1u);
 }
 
+TEST_F(AmnesiaTest, ALeaderThatMayNotProposeHandsOnTheQcItFormedOnce) {
+  sign_up_to_round_3();
+  boot(lost_record());
+  std::uint64_t r = 4;
+  while (net_.leader(r) != net_.self) ++r;
+  BlockPtr last = b2_;
+  for (std::uint64_t k = 3; k < r; ++k) {
+    const BlockPtr b = net_.block(k, net_.qc(last));
+    propose(b);
+    last = b;
+  }
+  flush();
+  ASSERT_TRUE(replica_->amnesiac());
+
+  // The others vote for the block of round r-1 and send it here, the leader
+  // of round r, which forms QC(r-1) but may not propose.
+  for (std::uint32_t v = 0; v < SignedRounds::n; ++v) {
+    if (NodeId(v) != net_.self) replica_->on_message(NodeId(v), net_.vote(last, NodeId(v)));
+  }
+  EXPECT_EQ(replica_->round(), Round(r));
+  const auto handed_on = [](const Outbox& out) {
+    std::size_t found = 0;
+    for (const Envelope& e : out.messages) {
+      const auto* s = std::get_if<SyncResponse>(e.message.get());
+      found += s && s->blocks.empty() && s->qc ? 1 : 0;
+      EXPECT_FALSE(std::holds_alternative<Proposal>(*e.message));
+    }
+    return found;
+  };
+  const Outbox out = flush();
+  EXPECT_EQ(handed_on(out), SignedRounds::n - 1);  // to every peer
+  for (const Envelope& e : out.messages) {
+    if (const auto* s = std::get_if<SyncResponse>(e.message.get())) {
+      EXPECT_EQ(s->qc->block, last->id);
+    }
+  }
+  replica_->on_tick(now_);
+  EXPECT_EQ(handed_on(flush()), 0u);  // once per QC
+}
+
 TEST_F(AmnesiaTest, AnIntactRecordNeedsNoFence) {
   sign_up_to_round_3();
   boot(store_.load().value());

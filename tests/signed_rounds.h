@@ -37,13 +37,17 @@ class SignedRounds {
                     ed25519_scheme().sign(test_validator_key(b->proposer.value), proposal_sign_bytes(chain, b->id))};
   }
 
+  Vote vote(const BlockPtr& b, NodeId voter) const {
+    return Vote{b->id, b->round, b->height(), voter,
+                ed25519_scheme().sign(test_validator_key(voter.value),
+                                      vote_sign_bytes(chain, b->id, b->round, b->height()))};
+  }
+
   // Signed by three validators other than `self`.
   QuorumCert qc(const BlockPtr& b) const {
     QuorumCert c{b->id, b->round, b->height(), {}};
     for (std::uint32_t v = 0; v < n && c.votes.size() < 3; ++v) {
-      if (NodeId(v) == self) continue;
-      c.votes.push_back(SignerSig{NodeId(v), ed25519_scheme().sign(test_validator_key(v),
-                                                                    vote_sign_bytes(chain, b->id, b->round, b->height()))});
+      if (NodeId(v) != self) c.votes.push_back(SignerSig{NodeId(v), vote(b, NodeId(v)).sig});
     }
     return c;
   }
@@ -77,8 +81,8 @@ class SignedRounds {
   // Persists an outbox as the driver would, in its order, and returns it.
   static Outbox persist(Replica& replica, Store& store) {
     Outbox out = replica.take_outbox();
-    if (out.safety) store.save_safety(*out.safety);
     if (!out.blocks.empty()) store.save_blocks(out.blocks);
+    if (out.safety) store.save_safety(*out.safety);
     if (!out.commits.empty()) store.save_commits(out.commits);
     return out;
   }
