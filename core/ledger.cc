@@ -140,8 +140,9 @@ BlockOutcome Ledger::apply(Height height, const std::vector<Transaction>& txs, c
   result.txs.reserve(txs.size());
 
   // Everything this block changes; sorted and deduplicated below for the
-  // root, which commits to each one's final value.
-  std::vector<PublicKey> touched_accounts;
+  // root, which commits to each one's final value. Map entries stay where they
+  // are, so the accounts are kept by address: one look-up each, not three.
+  std::vector<const AccountEntry*> touched_accounts;
   std::vector<std::pair<PublicKey, Bytes>> touched_values;
   touched_accounts.reserve(2 * txs.size());
 
@@ -155,7 +156,8 @@ BlockOutcome Ledger::apply(Height height, const std::vector<Transaction>& txs, c
       continue;
     }
 
-    const auto sender_it = accounts_.find(tx.sender);
+    auto sender_it = accounts_.find(tx.sender);
+    auto receiver_it = accounts_.end();
     const Account sender = sender_it == accounts_.end() ? Account{} : sender_it->second;
 
     std::optional<TxError> error;
@@ -170,7 +172,7 @@ BlockOutcome Ledger::apply(Height height, const std::vector<Transaction>& txs, c
       if (transfer->amount > sender.balance) {
         error = TxError::InsufficientBalance;
       } else if (transfer->to != tx.sender) {
-        const auto receiver_it = accounts_.find(transfer->to);
+        receiver_it = accounts_.find(transfer->to);
         Account receiver = receiver_it == accounts_.end() ? Account{} : receiver_it->second;
         if (transfer->amount > balance_max - receiver.balance) {
           error = TxError::BalanceOverflow;
@@ -198,12 +200,14 @@ BlockOutcome Ledger::apply(Height height, const std::vector<Transaction>& txs, c
 
     if (!error) {
       SYNOD_ASSERT(effect.sender.nonce == sender.nonce + 1);
-      accounts_[tx.sender] = effect.sender;
-      touched_accounts.push_back(tx.sender);
+      if (sender_it == accounts_.end()) sender_it = accounts_.emplace(tx.sender, Account{}).first;
+      sender_it->second = effect.sender;
+      touched_accounts.push_back(&*sender_it);
       if (effect.receiver) {
         SYNOD_ASSERT(effect.receiver->first != tx.sender);
-        accounts_[effect.receiver->first] = effect.receiver->second;
-        touched_accounts.push_back(effect.receiver->first);
+        if (receiver_it == accounts_.end()) receiver_it = accounts_.emplace(effect.receiver->first, Account{}).first;
+        receiver_it->second = effect.receiver->second;
+        touched_accounts.push_back(&*receiver_it);
       }
       if (effect.stored) {
         auto key = std::make_pair(tx.sender, std::get<StoreValue>(tx.op).key);
@@ -217,12 +221,11 @@ BlockOutcome Ledger::apply(Height height, const std::vector<Transaction>& txs, c
     result.txs.push_back(TxOutcome{hash, error});
   }
   SYNOD_ASSERT(result.txs.size() == txs.size());
-  const auto sort_unique = [](auto& keys) {
-    std::ranges::sort(keys);
-    keys.erase(std::ranges::unique(keys).begin(), keys.end());
-  };
-  sort_unique(touched_accounts);
-  sort_unique(touched_values);
+  // One entry per key: equal keys are the same map entry.
+  std::ranges::sort(touched_accounts, [](const AccountEntry* a, const AccountEntry* b) { return a->first < b->first; });
+  touched_accounts.erase(std::ranges::unique(touched_accounts).begin(), touched_accounts.end());
+  std::ranges::sort(touched_values);
+  touched_values.erase(std::ranges::unique(touched_values).begin(), touched_values.end());
 
   SYNOD_ASSERT(touched_accounts.size() <= 2 * txs.size());
   SYNOD_ASSERT(touched_values.size() <= txs.size());
@@ -233,7 +236,7 @@ BlockOutcome Ledger::apply(Height height, const std::vector<Transaction>& txs, c
 }
 
 StateRoot Ledger::next_root(Height height, const std::vector<TxOutcome>& outcomes,
-                            const std::vector<PublicKey>& touched_accounts,
+                            const std::vector<const AccountEntry*>& touched_accounts,
                             const std::vector<std::pair<PublicKey, Bytes>>& touched_values) const {
   Bytes bytes;
   {
@@ -247,11 +250,10 @@ StateRoot Ledger::next_root(Height height, const std::vector<TxOutcome>& outcome
       put_u8(out, outcome_code(o.error));
     }
     put_u32(out, static_cast<std::uint32_t>(touched_accounts.size()));
-    for (const PublicKey& key : touched_accounts) {
-      const Account& account = accounts_.at(key);
-      put_bytes(out, key.view());
-      put_u64(out, account.balance);
-      put_u64(out, account.nonce);
+    for (const AccountEntry* entry : touched_accounts) {
+      put_bytes(out, entry->first.view());
+      put_u64(out, entry->second.balance);
+      put_u64(out, entry->second.nonce);
     }
     put_u32(out, static_cast<std::uint32_t>(touched_values.size()));
     for (const auto& key : touched_values) {

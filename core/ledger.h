@@ -113,11 +113,12 @@ class Ledger {
   BalanceSum total_balance() const;
 
  private:
+  using AccountEntry = std::map<PublicKey, Account>::value_type;
   BlockOutcome apply(Height height, const std::vector<Transaction>& txs, const std::vector<TxHash>& hashes);
   // The root after a block at `height` (the encoding in ledger.cc), from the
   // current one; the touched keys sorted and unique, their values already set.
   StateRoot next_root(Height height, const std::vector<TxOutcome>& outcomes,
-                      const std::vector<PublicKey>& touched_accounts,
+                      const std::vector<const AccountEntry*>& touched_accounts,
                       const std::vector<std::pair<PublicKey, Bytes>>& touched_values) const;
   ChainId chain_id_;
   Digest digest_;
