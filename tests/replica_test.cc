@@ -3,6 +3,9 @@
 // its reason counted and nothing signed.
 #include <gtest/gtest.h>
 
+#include <functional>
+#include <memory>
+
 #include "core/certs.h"
 #include "core/driver.h"
 #include "core/mem_store.h"
@@ -13,6 +16,43 @@
 
 namespace synod {
 namespace {
+
+// A network that checks, at the moment a message leaves, that the store
+// already holds the safety record allowing it (the Outbox contract).
+class CheckingNetwork final : public Network {
+ public:
+  explicit CheckingNetwork(const MemStore& store) : store_(store) {}
+  void send(NodeId, const MessagePtr& message) override {
+    if (const auto* v = std::get_if<Vote>(message.get())) {
+      const Recovery stored = store_.load().value();
+      EXPECT_TRUE(stored.safety && stored.safety->voted_round >= v->round) << "vote left before its record";
+      bool block_stored = false;
+      for (const BlockPtr& b : stored.blocks) block_stored = block_stored || b->id == v->block;
+      EXPECT_TRUE(block_stored) << "vote left before its block was durable";
+      votes.push_back(*v);
+    }
+    ++sent;
+  }
+  std::vector<Vote> votes;
+  std::size_t sent = 0;
+
+ private:
+  const MemStore& store_;
+};
+
+class ManualClock final : public Clock {
+ public:
+  TimeMs now() const override { return now_ms; }
+  TimeMs now_ms = 0;
+};
+
+// One replica's store, clock and network behind the real Driver: a test
+// crashes the driver at a chosen step and restarts from what the store kept.
+struct CrashRig {
+  MemStore store;
+  ManualClock clock;
+  CheckingNetwork network{store};
+};
 
 class ReplicaTest : public ::testing::Test {
  protected:
@@ -125,6 +165,44 @@ class ReplicaTest : public ::testing::Test {
       }
     }
     return NodeId(0);
+  }
+
+  // Boots a replica from the rig's store; `drive` feeds it (and arms the
+  // crash) until the driver stops, as a crashed process would.
+  void run_to_crash(CrashRig& rig, const std::function<void(Driver&)>& drive) {
+    Replica replica(genesis_, self_, test_validator_key(self_.value), ed25519_scheme(), config_,
+                    rig.store.load().value(), 0);
+    Driver driver(replica, rig.clock, rig.network, rig.store);
+    drive(driver);
+    ASSERT_TRUE(driver.crashed());
+  }
+  static Driver::CrashBefore before(Driver::Step crash_at) {
+    return [crash_at](Driver::Step step) { return step == crash_at; };
+  }
+  std::unique_ptr<Replica> restart(const CrashRig& rig) const {
+    return std::make_unique<Replica>(genesis_, self_, test_validator_key(self_.value), ed25519_scheme(), config_,
+                                     rig.store.load().value(), 0);
+  }
+
+  // The first round after 1 that this node leads.
+  std::uint64_t first_round_led() const {
+    std::uint64_t r = 2;
+    while (leader(r) != self_) ++r;
+    return r;
+  }
+  // Another validator's timeout of round r carrying TC(r-1) from the other
+  // three, the first of which reports a QC of round `first_high_qc`.
+  Timeout timeout_carrying_tc(std::uint64_t r, Round first_high_qc) const {
+    TimeoutCert tc{Round(r - 1), {}};
+    for (std::uint32_t v = 0; v < n; ++v) {
+      if (NodeId(v) == self_) continue;
+      const Round high = tc.timeouts.empty() ? first_high_qc : Round(0);
+      tc.timeouts.push_back(TimeoutSig{
+          NodeId(v), high, ed25519_scheme().sign(test_validator_key(v), timeout_sign_bytes(chain_, tc.round, high))});
+    }
+    Timeout carrier = timeout(r, genesis_qc_, tc.timeouts.back().signer);
+    carrier.tc = tc;
+    return carrier;
   }
 
   const KeyPair& alice_ = alice();
@@ -352,62 +430,26 @@ TEST_F(ReplicaTest, ALeaderThatCannotProposeNeverReportsAPastDeadline) {
   EXPECT_GT(replica_->next_deadline(), idle);
 }
 
-// A network that checks, at the moment a message leaves, that the store
-// already holds the safety record allowing it (the Outbox contract).
-class CheckingNetwork final : public Network {
- public:
-  explicit CheckingNetwork(const MemStore& store) : store_(store) {}
-  void send(NodeId, const MessagePtr& message) override {
-    if (const auto* v = std::get_if<Vote>(message.get())) {
-      const Recovery stored = store_.load().value();
-      EXPECT_TRUE(stored.safety && stored.safety->voted_round >= v->round) << "vote left before its record";
-      bool block_stored = false;
-      for (const BlockPtr& b : stored.blocks) block_stored = block_stored || b->id == v->block;
-      EXPECT_TRUE(block_stored) << "vote left before its block was durable";
-      votes.push_back(*v);
-    }
-    ++sent;
-  }
-  std::vector<Vote> votes;
-  std::size_t sent = 0;
-
- private:
-  const MemStore& store_;
-};
-
-class ManualClock final : public Clock {
- public:
-  TimeMs now() const override { return now_ms; }
-  TimeMs now_ms = 0;
-};
-
 TEST_F(ReplicaTest, DriverCrashBetweenPersistAndSendNeverLeadsToADifferentVote) {
-  MemStore store;
-  ManualClock clock;
-  CheckingNetwork network(store);
-  const KeyPair key = test_validator_key(self_.value);
-  const BlockPtr b1 = block(1, genesis_qc_);
-  {
-    Replica replica(genesis_, self_, key, ed25519_scheme(), config_, store.load().value(), 0);
-    Driver driver(replica, clock, network, store);
-    driver.set_crash_before([](Driver::Step step) { return step == Driver::Step::Send; });
-    driver.deliver(leader(1), proposal(b1));
-    ASSERT_TRUE(driver.crashed());
-  }
-  EXPECT_EQ(network.sent, 0u);  // the crash came before anything left
-  ASSERT_TRUE(store.load()->safety && store.load()->safety->last_vote);
-  const Vote signed_before_crash = *store.load()->safety->last_vote;
+  CrashRig rig;
+  run_to_crash(rig, [&](Driver& driver) {
+    driver.set_crash_before(before(Driver::Step::Send));
+    driver.deliver(leader(1), proposal(block(1, genesis_qc_)));
+  });
+  EXPECT_EQ(rig.network.sent, 0u);  // the crash came before anything left
+  ASSERT_TRUE(rig.store.load()->safety && rig.store.load()->safety->last_vote);
+  const Vote signed_before_crash = *rig.store.load()->safety->last_vote;
 
   // Restarted from its store, it is shown a different block for round 1 and
   // must not vote; its round then times out and it resends the stored vote.
-  Replica replica(genesis_, self_, key, ed25519_scheme(), config_, store.load().value(), 0);
-  Driver driver(replica, clock, network, store);
+  const auto replica = restart(rig);
+  Driver driver(*replica, rig.clock, rig.network, rig.store);
   driver.deliver(leader(1), proposal(block(1, genesis_qc_, {signed_transfer(chain_, alice_, 0, bob_.public_key, 5)})));
-  EXPECT_TRUE(network.votes.empty());
-  clock.now_ms = replica.next_deadline();
+  EXPECT_TRUE(rig.network.votes.empty());
+  rig.clock.now_ms = replica->next_deadline();
   driver.tick();
-  ASSERT_EQ(network.votes.size(), 1u);
-  EXPECT_EQ(network.votes[0], signed_before_crash);
+  ASSERT_EQ(rig.network.votes.size(), 1u);
+  EXPECT_EQ(rig.network.votes[0], signed_before_crash);
 }
 
 // A crash before any persisting step, after a vote for a block that carries
@@ -422,25 +464,19 @@ TEST_F(ReplicaTest, ACrashInsideTheDriverNeverLeavesARecordAboveTheStoredQcs) {
   const BlockPtr b2 = block(2, qc(b1, {0, 1, 2}));
   for (const Driver::Step crash_at : {Driver::Step::PersistBlocks, Driver::Step::PersistSafety, Driver::Step::Send}) {
     SCOPED_TRACE(static_cast<int>(crash_at));
-    MemStore store;
-    ManualClock clock;
-    CheckingNetwork network(store);
-    const KeyPair key = test_validator_key(self_.value);
-    {
-      Replica replica(genesis_, self_, key, ed25519_scheme(), config_, store.load().value(), 0);
-      Driver driver(replica, clock, network, store);
+    CrashRig rig;
+    run_to_crash(rig, [&](Driver& driver) {
       driver.deliver(leader(1), proposal(b1));
-      driver.set_crash_before([crash_at](Driver::Step step) { return step == crash_at; });
+      driver.set_crash_before(before(crash_at));
       driver.deliver(leader(2), proposal(b2));
-      ASSERT_TRUE(driver.crashed());
-    }
-    Replica replica(genesis_, self_, key, ed25519_scheme(), config_, store.load().value(), 0);
-    Driver driver(replica, clock, network, store);
-    EXPECT_GE(replica.high_qc().round, replica.safety_record().highest_qc_round);
-    clock.now_ms = replica.next_deadline();
+    });
+    const auto replica = restart(rig);
+    Driver driver(*replica, rig.clock, rig.network, rig.store);
+    EXPECT_GE(replica->high_qc().round, replica->safety_record().highest_qc_round);
+    rig.clock.now_ms = replica->next_deadline();
     driver.tick();
-    EXPECT_EQ(replica.stats().rejected(Reject::Unsafe), 0u);
-    EXPECT_EQ(replica.stats().timeouts_sent, 1u);
+    EXPECT_EQ(replica->stats().rejected(Reject::Unsafe), 0u);
+    EXPECT_EQ(replica->stats().timeouts_sent, 1u);
   }
 }
 
@@ -451,44 +487,25 @@ TEST_F(ReplicaTest, ACrashInsideTheDriverNeverLeavesARecordAboveTheStoredQcs) {
 // TC), not in an earlier one below its own proposed_round, and it must still
 // be able to time out there.
 TEST_F(ReplicaTest, ALeaderRestartedAfterAProposalOnATcResumesInThatRound) {
-  std::uint64_t r = 2;
-  while (leader(r) != self_) ++r;
-  const BlockPtr b1 = block(1, genesis_qc_);
-  // TC(r-1) from the other three, one of which holds QC(b1); this node does not.
-  TimeoutCert tc{Round(r - 1), {}};
-  for (std::uint32_t v = 0; v < n; ++v) {
-    if (NodeId(v) == self_) continue;
-    const Round high(tc.timeouts.empty() ? 1 : 0);
-    tc.timeouts.push_back(TimeoutSig{NodeId(v), high,
-                                     ed25519_scheme().sign(test_validator_key(v), timeout_sign_bytes(chain_, tc.round, high))});
-  }
-  const NodeId peer = tc.timeouts.back().signer;
-  Timeout carrier = timeout(r, genesis_qc_, peer);
-  carrier.tc = tc;
-
-  MemStore store;
-  ManualClock clock;
-  CheckingNetwork network(store);
-  const KeyPair key = test_validator_key(self_.value);
-  {
-    Replica replica(genesis_, self_, key, ed25519_scheme(), config_, store.load().value(), 0);
-    Driver driver(replica, clock, network, store);
-    driver.set_crash_before([](Driver::Step step) { return step == Driver::Step::Send; });
-    driver.deliver(peer, carrier);
-    ASSERT_TRUE(driver.crashed());
-  }
-  const Recovery stored = store.load().value();
+  const std::uint64_t r = first_round_led();
+  const Timeout carrier = timeout_carrying_tc(r, Round(1));  // QC(1), which this node lacks
+  CrashRig rig;
+  run_to_crash(rig, [&](Driver& driver) {
+    driver.set_crash_before(before(Driver::Step::Send));
+    driver.deliver(carrier.sender, carrier);
+  });
+  const Recovery stored = rig.store.load().value();
   ASSERT_TRUE(stored.safety);
   ASSERT_EQ(stored.safety->proposed_round, Round(r));
   ASSERT_LT(stored.safety->voted_round, Round(r));  // its own vote was refused
 
-  Replica replica(genesis_, self_, key, ed25519_scheme(), config_, stored, 0);
-  EXPECT_EQ(replica.round(), Round(r));
-  Driver driver(replica, clock, network, store);
-  clock.now_ms = replica.next_deadline();
+  const auto replica = restart(rig);
+  EXPECT_EQ(replica->round(), Round(r));
+  Driver driver(*replica, rig.clock, rig.network, rig.store);
+  rig.clock.now_ms = replica->next_deadline();
   driver.tick();
-  EXPECT_EQ(replica.stats().rejected(Reject::Unsafe), 0u);
-  EXPECT_EQ(replica.stats().timeouts_sent, 1u);
+  EXPECT_EQ(replica->stats().rejected(Reject::Unsafe), 0u);
+  EXPECT_EQ(replica->stats().timeouts_sent, 1u);
 }
 
 // Blocks are durable before the record: a leader that crashes between the two
@@ -496,39 +513,23 @@ TEST_F(ReplicaTest, ALeaderRestartedAfterAProposalOnATcResumesInThatRound) {
 // that flush left, so it proposes in that round again when it gets there; the
 // block it rebuilds is the stored one, which must not be inserted twice.
 TEST_F(ReplicaTest, ALeaderThatCrashedBeforeRecordingItsProposalProposesItAgain) {
-  std::uint64_t r = 2;
-  while (leader(r) != self_) ++r;
-  TimeoutCert tc{Round(r - 1), {}};
-  for (std::uint32_t v = 0; v < n; ++v) {
-    if (NodeId(v) == self_) continue;
-    tc.timeouts.push_back(TimeoutSig{NodeId(v), Round(0),
-                                     ed25519_scheme().sign(test_validator_key(v), timeout_sign_bytes(chain_, tc.round, Round(0)))});
-  }
-  const NodeId peer = tc.timeouts.back().signer;
-  Timeout carrier = timeout(r, genesis_qc_, peer);
-  carrier.tc = tc;
-
-  MemStore store;
-  ManualClock clock;
-  CheckingNetwork network(store);
-  const KeyPair key = test_validator_key(self_.value);
-  {
-    Replica replica(genesis_, self_, key, ed25519_scheme(), config_, store.load().value(), 0);
-    Driver driver(replica, clock, network, store);
-    driver.set_crash_before([](Driver::Step step) { return step == Driver::Step::PersistSafety; });
-    driver.deliver(peer, carrier);
-    ASSERT_TRUE(driver.crashed());
-  }
-  const Recovery stored = store.load().value();
+  const std::uint64_t r = first_round_led();
+  const Timeout carrier = timeout_carrying_tc(r, Round(0));
+  CrashRig rig;
+  run_to_crash(rig, [&](Driver& driver) {
+    driver.set_crash_before(before(Driver::Step::PersistSafety));
+    driver.deliver(carrier.sender, carrier);
+  });
+  const Recovery stored = rig.store.load().value();
   ASSERT_EQ(stored.blocks.size(), 1u);
   EXPECT_FALSE(stored.safety && stored.safety->proposed_round == Round(r));
-  EXPECT_EQ(network.sent, 0u);
+  EXPECT_EQ(rig.network.sent, 0u);
 
-  Replica replica(genesis_, self_, key, ed25519_scheme(), config_, stored, 0);
-  Driver driver(replica, clock, network, store);
-  driver.deliver(peer, carrier);
-  EXPECT_EQ(replica.stats().proposals_sent, 1u);
-  EXPECT_EQ(replica.safety_record().proposed_round, Round(r));
+  const auto replica = restart(rig);
+  Driver driver(*replica, rig.clock, rig.network, rig.store);
+  driver.deliver(carrier.sender, carrier);
+  EXPECT_EQ(replica->stats().proposals_sent, 1u);
+  EXPECT_EQ(replica->safety_record().proposed_round, Round(r));
 }
 
 TEST_F(ReplicaTest, FutureRoundWithoutCertificateIsRefused) {
