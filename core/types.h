@@ -136,6 +136,7 @@ class Writer {
   Writer& operator=(const Writer&) = delete;
 
   void append(const std::uint8_t* data, std::size_t n) {
+    if (n == 0) return;  // an empty field's data may be null, which memcpy must not get
     if (out_.size() - size_ < n) out_.resize(2 * (size_ + n));
     std::memcpy(out_.data() + size_, data, n);
     size_ += n;
