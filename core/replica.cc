@@ -322,6 +322,7 @@ void Replica::try_vote(const BlockPtr& b, const std::optional<TimeoutCert>& tc) 
 
 void Replica::try_propose() {
   if (leader(round_) != self_ || safety_.record().proposed_round >= round_) return;
+  if (!may_sign()) return hand_on_qc();  // AmnesiaRule: no proposal before the fence
   std::optional<TimeoutCert> tc;
   if (high_qc_.round.next() != round_) {
     if (!last_tc_ || last_tc_->round.next() != round_) return;
@@ -341,7 +342,6 @@ void Replica::try_propose() {
   // an ancestor's transactions still need the next rounds to commit.
   if (txs.empty() && !pending_txs && now_ < round_started_ms_ + config_.idle_block_interval_ms) return;
 
-  if (!may_sign()) return hand_on_qc();  // AmnesiaRule: no proposal before the fence
   BlockPtr block = seal(scheme_.digest(), chain_, Block{round_, self_, high_qc_, std::move(txs), {}});
   auto sig = safety_.sign_proposal(*block, tc);
   if (!sig) return;
@@ -358,8 +358,8 @@ void Replica::try_propose() {
 // AmnesiaRule 4: a leader that may not propose hands on the QC of the round
 // before its own, once, so that the QC does not die with its round.
 void Replica::hand_on_qc() {
-  if (high_qc_.round.next() != round_ || handed_on_ >= high_qc_.round) return;
-  handed_on_ = high_qc_.round;
+  if (high_qc_.round.next() != round_ || qc_round_handed_on_ >= high_qc_.round) return;
+  qc_round_handed_on_ = high_qc_.round;
   ++stats_.qcs_handed_on;
   broadcast(make_message(SyncResponse{{}, high_qc_, committed_height()}));
 }

@@ -216,7 +216,7 @@ class Replica {
     std::optional<Round> fence;          // observed_round + 1 once the window closed
   };
   std::optional<Amnesia> amnesia_;
-  Round handed_on_;  // the last QC handed on because this leader could not propose
+  Round qc_round_handed_on_;  // the last QC handed on because this leader could not propose
 
   std::vector<Transaction> forward_;  // accepted from clients, forwarded to every validator
   Outbox outbox_;

@@ -125,8 +125,8 @@ inline ByteView as_bytes(std::string_view s) {
 // Appends to a Bytes that it sizes ahead and trims once, when it goes out of
 // scope: a field is then a bounds check and a memcpy, where appending to the
 // Bytes itself is a vector insert per field. For the encodings built on every
-// transaction's path (sign-bytes, the state root); `out` must not be read
-// while the Writer lives.
+// transaction's path (sign-bytes, the state root); `out` must not be read,
+// nor appended from, while the Writer lives.
 class Writer {
  public:
   // `expected`: about how many bytes will be appended; more is allowed.

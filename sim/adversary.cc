@@ -7,7 +7,7 @@ namespace synod::sim {
 
 namespace {
 constexpr std::size_t remembered_qcs_max = 16;
-constexpr std::size_t remembered_rounds_max = 64;
+constexpr std::size_t remembered_entries_max = 64;
 }  // namespace
 
 Equivocator::Equivocator(Network& out, const Genesis& genesis, NodeId self, const KeyPair& key,
@@ -34,7 +34,7 @@ bool Equivocator::withholds(const MessagePtr& message) {
   if (!p || p->block->proposer != self_) return false;
   auto [it, fresh] = withholding_.emplace(p->block->round, false);
   if (fresh) it->second = rng_.chance(0.3);
-  while (withholding_.size() > remembered_rounds_max) withholding_.erase(withholding_.begin());
+  while (withholding_.size() > remembered_entries_max) withholding_.erase(withholding_.begin());
   return it->second && rng_.chance(0.5);
 }
 
@@ -78,7 +78,7 @@ Equivocator::Conflict Equivocator::conflicting(const MessagePtr& message) {
   if (const auto* v = std::get_if<Vote>(message.get())) other = conflicting_vote(*v);
   if (const auto* t = std::get_if<Timeout>(message.get())) other = {conflicting_timeout(*t), false};
   twins_.emplace(key, other);
-  while (twins_.size() > remembered_rounds_max) twins_.erase(twins_.begin());
+  while (twins_.size() > remembered_entries_max) twins_.erase(twins_.begin());
   return other;
 }
 
@@ -87,8 +87,7 @@ Equivocator::Conflict Equivocator::conflicting_proposal(const Proposal& p) {
   Block block{p.block->round, self_, p.block->justify, p.block->txs, {}};
   auto older = qcs_.lower_bound(p.block->justify.round);
   // After a TC it attacks the lock whenever it knows an older QC: it extends
-  // a QC below the honest one, one round further down each time a coin says
-  // so. Only a broken VoteRule accepts that block, and it conflicts with the
+  // the QC just below the honest one. Only a broken VoteRule accepts that block, and it conflicts with the
   // honest block, which an honest replica cut off from the rest may have
   // committed. It goes alone to every peer: an honest replica that saw both
   // would vote for the first it saw, and the attack needs a quorum.

@@ -290,8 +290,8 @@ class Injector {
   // With equivocators in the plan, the cut waits for a round whose successor
   // one of them leads: the others time out in the round they voted in, then
   // in the cut-off leader's round, and that TC hands the next round to the
-  // equivocator, which is when an attack on the lock can work. The cut lasts
-  // at least aimed_cut_ms_min, so that the attack has the time to play out.
+  // equivocator, which is when an attack on the lock can work; such a cut
+  // lasts at least aimed_cut_ms_min, so that the attack has the time to play out.
   void committed(NodeId id, Height height) {
     if (height <= highest_) return;
     highest_ = height;
@@ -300,7 +300,7 @@ class Injector {
     for (std::uint32_t i = 0; i < cluster_.size(); ++i) {
       if (NodeId(i) != id) others.push_back(NodeId(i));
     }
-    partition_for(fault::OneWayCut{others, {id}}, aimed_cut_ms_min);
+    partition_for(fault::OneWayCut{others, {id}}, plan_.equivocators.empty() ? 0 : aimed_cut_ms_min);
   }
 
   bool equivocator_follows(NodeId id) const {

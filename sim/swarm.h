@@ -119,7 +119,8 @@ struct FaultPlan {
   // Chance that the first instance to commit a height is cut off, the
   // moment it commits, from every other instance (it still hears them): the
   // Twins paper's aimed partition, which is what breaks a VoteRule without
-  // its lock clause (tests/mutant/).
+  // its lock clause (tests/mutant/). With equivocators in the plan it waits
+  // for a commit after which one of them leads (docs/simulation.md).
   double aimed_cut = 0;
   double crash = 0;
   double pause = 0;

@@ -1,5 +1,5 @@
 // What the simulator's adversary and checker keep is bounded: the Equivocator
-// remembers at most remembered_qcs_max QCs, and remembered_rounds_max
+// remembers at most remembered_qcs_max QCs, and remembered_entries_max
 // conflicting messages and withholding decisions (sim/adversary.cc),
 // forgetting the lowest rounds; the Checker keeps its first violations_max()
 // findings and drops the rest. Each test fills a bound past its limit and checks what is dropped.
@@ -17,7 +17,7 @@ namespace {
 
 // The limits in sim/adversary.cc, restated: the tests show each is reached.
 constexpr std::size_t remembered_qcs_max = 16;
-constexpr std::size_t remembered_rounds_max = 64;
+constexpr std::size_t remembered_entries_max = 64;
 
 // Keeps what the equivocator sends instead of delivering it.
 class RecordingNetwork final : public Network {
@@ -58,13 +58,13 @@ class EquivocatorLimits : public ::testing::Test {
 TEST_F(EquivocatorLimits, RemembersAtMostRememberedRoundsMaxWithholdingDecisions) {
   // Its own empty proposals without a TC have no conflict: each goes to the
   // peer unless that round's proposals are withheld from it.
-  const std::uint64_t rounds = remembered_rounds_max + 10;
+  const std::uint64_t rounds = remembered_entries_max + 10;
   for (std::uint64_t round = 1; round <= rounds; ++round) {
     send_own(Proposal{seal(sha256, genesis_.chain_id(), Block{Round(round), self_, genesis_qc(genesis_.chain_id()), {}, {}}),
                       std::nullopt, {}});
-    EXPECT_LE(equivocator_.remembered_withholding(), remembered_rounds_max);
+    EXPECT_LE(equivocator_.remembered_withholding(), remembered_entries_max);
   }
-  EXPECT_EQ(equivocator_.remembered_withholding(), remembered_rounds_max);
+  EXPECT_EQ(equivocator_.remembered_withholding(), remembered_entries_max);
   EXPECT_GT(equivocator_.stats().withheld, 0u);
   EXPECT_EQ(out_.sent.size() + equivocator_.stats().withheld, rounds);
 }
@@ -89,23 +89,23 @@ TEST_F(EquivocatorLimits, RemembersAtMostRememberedQcsMaxForgettingTheLowestRoun
 }
 
 TEST_F(EquivocatorLimits, RemembersAtMostRememberedRoundsMaxConflictsForgettingTheLowestRounds) {
-  for (std::uint64_t round = 1; round <= remembered_rounds_max; ++round) send_own(own_vote(round));
-  EXPECT_EQ(equivocator_.remembered_conflicts(), remembered_rounds_max);
-  EXPECT_EQ(equivocator_.stats().votes, remembered_rounds_max);
+  for (std::uint64_t round = 1; round <= remembered_entries_max; ++round) send_own(own_vote(round));
+  EXPECT_EQ(equivocator_.remembered_conflicts(), remembered_entries_max);
+  EXPECT_EQ(equivocator_.stats().votes, remembered_entries_max);
 
   // A vote resent in a remembered round gets the conflict already signed.
   send_own(own_vote(1));
-  EXPECT_EQ(equivocator_.stats().votes, remembered_rounds_max);
+  EXPECT_EQ(equivocator_.stats().votes, remembered_entries_max);
 
-  for (std::uint64_t round = remembered_rounds_max + 1; round <= remembered_rounds_max + 5; ++round) {
+  for (std::uint64_t round = remembered_entries_max + 1; round <= remembered_entries_max + 5; ++round) {
     send_own(own_vote(round));
   }
-  EXPECT_EQ(equivocator_.remembered_conflicts(), remembered_rounds_max);
+  EXPECT_EQ(equivocator_.remembered_conflicts(), remembered_entries_max);
   // Round 1 was forgotten: resending its vote signs a new conflict, which,
   // being the lowest round, is the one forgotten next.
   send_own(own_vote(1));
-  EXPECT_EQ(equivocator_.stats().votes, remembered_rounds_max + 6);
-  EXPECT_EQ(equivocator_.remembered_conflicts(), remembered_rounds_max);
+  EXPECT_EQ(equivocator_.stats().votes, remembered_entries_max + 6);
+  EXPECT_EQ(equivocator_.remembered_conflicts(), remembered_entries_max);
 }
 
 TEST(CheckerLimits, KeepsTheFirstViolationsMaxAndDropsTheRest) {
