@@ -87,10 +87,11 @@ Equivocator::Conflict Equivocator::conflicting_proposal(const Proposal& p) {
   Block block{p.block->round, self_, p.block->justify, p.block->txs, {}};
   auto older = qcs_.lower_bound(p.block->justify.round);
   // After a TC it attacks the lock whenever it knows an older QC: it extends
-  // the QC just below the honest one. Only a broken VoteRule accepts that block, and it conflicts with the
-  // honest block, which an honest replica cut off from the rest may have
-  // committed. It goes alone to every peer: an honest replica that saw both
-  // would vote for the first it saw, and the attack needs a quorum.
+  // the QC just below the honest one. Only a broken VoteRule accepts that
+  // block, and it conflicts with the honest block, which an honest replica cut
+  // off from the rest may have committed. It goes alone to every peer: an
+  // honest replica that saw both would vote for the first it saw, and the
+  // attack needs a quorum.
   const bool attack = p.tc && older != qcs_.begin();
   if (attack) {
     --older;
