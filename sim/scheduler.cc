@@ -11,6 +11,7 @@
 #include <exception>
 #include <list>
 #include <optional>
+#include <utility>
 
 #include "core/assert.h"
 
@@ -72,30 +73,48 @@ namespace bf = boost::fibers;
 // the wall clock or on another thread. A simulated process only ever blocks on
 // a Signal, so when nothing is ready the simulation would wait forever: that
 // is a bug in the simulation, and it stops here.
+//
+// Boost's dispatcher is kept aside rather than queued: left in the queue, it
+// would run between every two switches only to poll the wall clock for
+// sleepers (there are none: Signals sleep on virtual time) and to free
+// finished fibers. It runs when nothing else is ready, or once on request
+// after a fiber finished, to free that fiber's stack.
 class DeterministicAlgorithm final : public bf::algo::algorithm {
  public:
   void awakened(bf::context* ctx) noexcept override {
+    if (ctx->is_context(bf::type::dispatcher_context)) {
+      dispatcher_ = ctx;
+      return;
+    }
     if (ctx->is_context(bf::type::worker_context)) ++workers_ready_;
     ctx->ready_link(queue_);
   }
   bf::context* pick_next() noexcept override {
+    if (dispatcher_ != nullptr && (dispatcher_wanted_ || queue_.empty())) {
+      dispatcher_wanted_ = false;
+      return std::exchange(dispatcher_, nullptr);
+    }
     if (queue_.empty()) return nullptr;
     bf::context* ctx = &queue_.front();
     queue_.pop_front();
     if (ctx->is_context(bf::type::worker_context)) --workers_ready_;
     return ctx;
   }
-  bool has_ready_fibers() const noexcept override { return !queue_.empty(); }
+  bool has_ready_fibers() const noexcept override { return !queue_.empty() || dispatcher_ != nullptr; }
   void suspend_until(const std::chrono::steady_clock::time_point&) noexcept override {
     SYNOD_ASSERT(!"simulation deadlock: every fiber waits and no timer can wake one");
   }
   void notify() noexcept override {}
-  // Ready simulated processes; the main context and Boost's dispatcher are
-  // queued here too but are not simulated work.
+  // Ready simulated processes; the main context is queued here too but is not
+  // simulated work.
   std::size_t workers_ready() const { return workers_ready_; }
+  // The next pick is the dispatcher, which frees the fibers that finished.
+  void want_dispatcher() { dispatcher_wanted_ = true; }
 
  private:
   bf::scheduler::ready_queue_type queue_;
+  bf::context* dispatcher_ = nullptr;
+  bool dispatcher_wanted_ = false;
   std::size_t workers_ready_ = 0;
 };
 
@@ -170,6 +189,7 @@ void Scheduler::spawn(std::function<void()> body) {
 void Scheduler::run_ready() {
   DeterministicAlgorithm& algorithm = thread_algorithm();
   while (algorithm.workers_ready() > 0) boost::this_fiber::yield();
+  bool joined = false;
   for (auto it = fibers_->live.begin(); it != fibers_->live.end();) {
     if (!it->finished) {
       ++it;
@@ -177,6 +197,11 @@ void Scheduler::run_ready() {
     }
     it->fiber.join();
     it = fibers_->live.erase(it);
+    joined = true;
+  }
+  if (joined) {
+    algorithm.want_dispatcher();
+    boost::this_fiber::yield();  // the dispatcher frees the finished fibers, then main runs on
   }
   if (fibers_->failure) std::rethrow_exception(std::exchange(fibers_->failure, nullptr));
 }
