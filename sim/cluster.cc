@@ -279,10 +279,10 @@ void Cluster::route(InstanceId source, NodeId to, const MessagePtr& message) {
 // Encodes and decodes the message as a peer link would. Our own messages must
 // always decode: anything else is a codec bug.
 MessagePtr Cluster::transcode(const MessagePtr& message) {
-  if (transcoded_.first == message.get()) return transcoded_.second;
+  if (transcoded_.first == message) return transcoded_.second;
   auto decoded = decode_message(scheme_->digest(), chain_, genesis_.params, encode(*message));
   SYNOD_ASSERT(decoded.has_value());
-  transcoded_ = {message.get(), std::make_shared<const Message>(std::move(*decoded))};
+  transcoded_ = {message, std::make_shared<const Message>(std::move(*decoded))};
   return transcoded_.second;
 }
 

@@ -181,7 +181,10 @@ class Cluster final : private NodeObserver {
   std::function<void(NodeId, Height)> commit_listener_;
   Timeline timeline_;
   std::map<std::string, std::size_t> open_faults_;  // key -> index in timeline_.faults
-  std::pair<const Message*, MessagePtr> transcoded_;  // the last message through the codec
+  // The last message through the codec, and what it decoded to. The message
+  // itself is held, not only its address: a freed message's address is reused,
+  // and a later message there must not be taken for it.
+  std::pair<MessagePtr, MessagePtr> transcoded_;
 
   // Clients: each account's client keeps its own next nonce.
   std::uint64_t request_id_ = 0;
