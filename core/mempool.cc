@@ -61,21 +61,22 @@ std::expected<TxHash, TxError> Mempool::add(const Transaction& tx, const Ledger&
   return hash;
 }
 
-std::vector<Transaction> Mempool::batch(const std::set<TxHash>& exclude) const {
-  std::vector<Transaction> txs;
+Mempool::Batch Mempool::batch(const std::set<TxHash>& exclude) const {
+  Batch batch;
   std::uint64_t batch_bytes = 0;
   for (const Entry& entry : queue_) {
     if (exclude.contains(entry.hash)) continue;
     // Stop rather than skip: a later, smaller transaction must not overtake an
     // earlier one, so arrival order alone decides what is proposed.
-    if (txs.size() + 1 > params_.block_txs_max) break;
+    if (batch.txs.size() + 1 > params_.block_txs_max) break;
     if (entry.size_bytes > params_.block_bytes_max - batch_bytes) break;
-    txs.push_back(entry.tx);
+    batch.txs.push_back(entry.tx);
+    batch.hashes.push_back(entry.hash);
     batch_bytes += entry.size_bytes;
   }
-  SYNOD_ASSERT(txs.size() <= params_.block_txs_max);
+  SYNOD_ASSERT(batch.txs.size() <= params_.block_txs_max);
   SYNOD_ASSERT(batch_bytes <= params_.block_bytes_max);
-  return txs;
+  return batch;
 }
 
 void Mempool::remove_committed(const std::vector<TxOutcome>& outcomes) {

@@ -34,8 +34,13 @@ class Mempool {
   std::expected<TxHash, TxError> add(const Transaction& tx, const Ledger& ledger);
 
   // The next proposal's transactions in arrival order, skipping `exclude` (those
-  // already in uncommitted ancestors), within block_txs_max and block_bytes_max.
-  std::vector<Transaction> batch(const std::set<TxHash>& exclude) const;
+  // already in uncommitted ancestors), within block_txs_max and block_bytes_max;
+  // with their hashes, computed on entry, so that sealing the block need not.
+  struct Batch {
+    std::vector<Transaction> txs;
+    std::vector<TxHash> hashes;  // tx_hash of each of txs
+  };
+  Batch batch(const std::set<TxHash>& exclude) const;
 
   bool contains(const TxHash& hash) const { return index_.contains(hash); }
   // True if this exact transaction, signature included, is pending here: its

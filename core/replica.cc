@@ -21,18 +21,6 @@ std::string_view to_string(Reject r) {
 
 namespace {
 
-Hash32 qc_digest(Digest digest, const QuorumCert& qc) {
-  Bytes out;
-  put_bytes(out, qc.block.view());
-  put_u64(out, qc.round.value);
-  put_u64(out, qc.height.value);
-  for (const SignerSig& v : qc.votes) {
-    put_u32(out, v.signer.value);
-    put_bytes(out, v.sig.view());
-  }
-  return digest(out);
-}
-
 template <class T>
 MessagePtr make_message(T body) {
   return std::make_shared<const Message>(std::move(body));
@@ -337,12 +325,13 @@ void Replica::try_propose() {
     pending.insert(ancestor->tx_hashes.begin(), ancestor->tx_hashes.end());
     pending_txs = pending_txs || !ancestor->txs.empty();
   }
-  std::vector<Transaction> txs = mempool_.batch(pending);
+  Mempool::Batch batch = mempool_.batch(pending);
   // With nothing to order, wait a little before an empty block, but never when
   // an ancestor's transactions still need the next rounds to commit.
-  if (txs.empty() && !pending_txs && now_ < round_started_ms_ + config_.idle_block_interval_ms) return;
+  if (batch.txs.empty() && !pending_txs && now_ < round_started_ms_ + config_.idle_block_interval_ms) return;
 
-  BlockPtr block = seal(scheme_.digest(), chain_, Block{round_, self_, high_qc_, std::move(txs), {}});
+  BlockPtr block = seal(scheme_.digest(), chain_, Block{round_, self_, high_qc_, std::move(batch.txs), {}},
+                        std::move(batch.hashes));
   auto sig = safety_.sign_proposal(*block, tc);
   if (!sig) return;
   safety_dirty_ = true;
@@ -392,18 +381,20 @@ void Replica::add_vote(const Vote& v) {
   QuorumCert qc{v.block, v.round, v.height, {}};
   for (const auto& [voter, sig] : signers) qc.votes.push_back(SignerSig{voter, sig});
   ++stats_.qcs_formed;
-  verified_qcs_.emplace(qc.round, qc_digest(scheme_.digest(), qc));
+  verified_qcs_.emplace(qc.round, qc);
   process_qc(qc, std::nullopt);
 }
 
 bool Replica::check_qc(const QuorumCert& qc) {
-  const Hash32 digest = qc_digest(scheme_.digest(), qc);
-  if (verified_qcs_.contains(std::pair(qc.round, digest))) return true;
+  // Only an identical copy counts as verified: a QC for the same block with
+  // other signatures proves nothing until its own signatures check out.
+  const auto [first, last] = verified_qcs_.equal_range(qc.round);
+  if (std::any_of(first, last, [&](const auto& entry) { return entry.second == qc; })) return true;
   if (!verify_qc(CertContext{chain_, roster_, scheme_}, qc)) {
     reject(Reject::BadCertificate);
     return false;
   }
-  verified_qcs_.emplace(qc.round, digest);
+  verified_qcs_.emplace(qc.round, qc);
   return true;
 }
 
@@ -450,7 +441,7 @@ void Replica::commit(const BlockPtr& block, const QuorumCert& block_qc) {
   root_qc_ = block_qc;
   std::erase_if(proposals_seen_, [&](const auto& e) { return e.first <= block->round; });
   std::erase_if(buffered_, [&](const auto& e) { return e.first <= block->round; });
-  verified_qcs_.erase(verified_qcs_.begin(), verified_qcs_.lower_bound(std::pair(block->round, Hash32{})));
+  verified_qcs_.erase(verified_qcs_.begin(), verified_qcs_.lower_bound(block->round));
 }
 
 // ---- pacemaker: rounds, timeouts, timeout certificates ---------------------

@@ -201,7 +201,7 @@ class Replica {
   // Votes collected as the next leader, by round, then by (block, height).
   std::map<Round, std::map<std::pair<BlockId, Height>, std::map<NodeId, Signature>>> votes_;
   std::map<Round, std::map<NodeId, Timeout>> timeouts_;
-  std::set<std::pair<Round, Hash32>> verified_qcs_;  // digests of QCs already verified
+  std::multimap<Round, QuorumCert> verified_qcs_;  // QCs already verified, by round
   std::map<Round, Proposal> buffered_;  // waiting for missing ancestors
 
   bool sync_wanted_ = false;

@@ -1,5 +1,6 @@
 #include "core/sign_bytes.h"
 
+#include "core/assert.h"
 #include "core/crypto.h"
 
 namespace synod {
@@ -82,13 +83,17 @@ namespace {
 
 Hash32 payload_hash(Digest digest, const ChainId& chain, const std::vector<Transaction>& txs,
                     const std::vector<TxHash>& hashes) {
-  Bytes out = header("synod/payload/v1", chain);
-  put_u32(out, static_cast<std::uint32_t>(txs.size()));
-  for (std::size_t i = 0; i < txs.size(); ++i) {
-    put_bytes(out, hashes[i].view());
-    put_bytes(out, txs[i].sig.view());
+  Bytes bytes;
+  {
+    Writer out(bytes, 64 + txs.size() * (TxHash::size + Signature::size));
+    put_header(out, "synod/payload/v1", chain);
+    put_u32(out, static_cast<std::uint32_t>(txs.size()));
+    for (std::size_t i = 0; i < txs.size(); ++i) {
+      put_bytes(out, hashes[i].view());
+      put_bytes(out, txs[i].sig.view());
+    }
   }
-  return digest(out);
+  return digest(bytes);
 }
 
 BlockId block_id_with(Digest digest, const ChainId& chain, const Block& block, const std::vector<TxHash>& hashes) {
@@ -117,7 +122,13 @@ BlockId genesis_block_id(const ChainId& chain) {
 }
 
 BlockPtr seal(Digest digest, const ChainId& chain, Block block) {
-  block.tx_hashes = tx_hashes(digest, chain, block.txs);
+  std::vector<TxHash> hashes = tx_hashes(digest, chain, block.txs);
+  return seal(digest, chain, std::move(block), std::move(hashes));
+}
+
+BlockPtr seal(Digest digest, const ChainId& chain, Block block, std::vector<TxHash> hashes) {
+  SYNOD_ASSERT(hashes.size() == block.txs.size());
+  block.tx_hashes = std::move(hashes);
   block.id = block_id_with(digest, chain, block, block.tx_hashes);
   return std::make_shared<const Block>(std::move(block));
 }

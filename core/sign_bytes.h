@@ -28,6 +28,9 @@ BlockId genesis_block_id(const ChainId& chain);
 // Computes and stores the block's transaction hashes and id; blocks are
 // immutable afterwards.
 BlockPtr seal(Digest digest, const ChainId& chain, Block block);
+// The same with the transaction hashes already known (a mempool computed them
+// on entry): `hashes` must be tx_hash of each of block.txs.
+BlockPtr seal(Digest digest, const ChainId& chain, Block block, std::vector<TxHash> hashes);
 
 Bytes proposal_sign_bytes(const ChainId& chain, const BlockId& block);
 Bytes vote_sign_bytes(const ChainId& chain, const BlockId& block, Round round, Height height);

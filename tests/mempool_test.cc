@@ -289,7 +289,7 @@ TEST(MempoolAdd, VerifiesEachSignatureOnce) {
 
 TEST(MempoolBatch, EmptyPoolGivesEmptyBatch) {
   Pool p;
-  EXPECT_TRUE(p.mempool.batch({}).empty());
+  EXPECT_TRUE(p.mempool.batch({}).txs.empty());
 }
 
 TEST(MempoolBatch, KeepsArrivalOrder) {
@@ -301,7 +301,9 @@ TEST(MempoolBatch, KeepsArrivalOrder) {
   // Arrive out of nonce order too: the pool does not reorder.
   std::swap(arrived[0], arrived[5]);
   for (const Transaction& tx : arrived) ASSERT_TRUE(p.mempool.add(tx, p.ledger));
-  EXPECT_EQ(p.mempool.batch({}), arrived);
+  const Mempool::Batch batch = p.mempool.batch({});
+  EXPECT_EQ(batch.txs, arrived);
+  EXPECT_EQ(batch.hashes, tx_hashes(sha256, p.chain, arrived));  // what sealing the block then trusts
 }
 
 TEST(MempoolBatch, CountLimitHitExactly) {
@@ -313,10 +315,10 @@ TEST(MempoolBatch, CountLimitHitExactly) {
     txs.push_back(p.transfer(n));
     ASSERT_TRUE(p.mempool.add(txs.back(), p.ledger));
   }
-  EXPECT_EQ(p.mempool.batch({}), txs);  // exactly at the limit: all of them
+  EXPECT_EQ(p.mempool.batch({}).txs, txs);  // exactly at the limit: all of them
   ASSERT_TRUE(p.mempool.add(p.transfer(3), p.ledger));
   ASSERT_TRUE(p.mempool.add(p.transfer(4), p.ledger));
-  EXPECT_EQ(p.mempool.batch({}), txs);  // over it: the first three
+  EXPECT_EQ(p.mempool.batch({}).txs, txs);  // over it: the first three
 }
 
 TEST(MempoolBatch, BytesLimitHitExactly) {
@@ -332,7 +334,7 @@ TEST(MempoolBatch, BytesLimitHitExactly) {
       txs.push_back(p.transfer(n));
       ASSERT_TRUE(p.mempool.add(txs.back(), p.ledger));
     }
-    const std::vector<Transaction> batch = p.mempool.batch({});
+    const std::vector<Transaction> batch = p.mempool.batch({}).txs;
     ASSERT_EQ(batch.size(), expected_count) << block_bytes_max;
     EXPECT_TRUE(std::equal(batch.begin(), batch.end(), txs.begin()));
   }
@@ -349,7 +351,7 @@ TEST(MempoolBatch, StopsAtFirstTransactionThatDoesNotFit) {
   ASSERT_TRUE(p.mempool.add(first, p.ledger));
   ASSERT_TRUE(p.mempool.add(big, p.ledger));
   ASSERT_TRUE(p.mempool.add(p.transfer(2), p.ledger));
-  EXPECT_EQ(p.mempool.batch({}), std::vector<Transaction>{first});
+  EXPECT_EQ(p.mempool.batch({}).txs, std::vector<Transaction>{first});
 }
 
 TEST(MempoolBatch, SkipsExcludedAndFillsFromLaterOnes) {
@@ -362,11 +364,11 @@ TEST(MempoolBatch, SkipsExcludedAndFillsFromLaterOnes) {
     ASSERT_TRUE(p.mempool.add(txs.back(), p.ledger));
   }
   const std::set<TxHash> exclude = {tx_hash(sha256, p.chain, txs[0]), tx_hash(sha256, p.chain, txs[2])};
-  EXPECT_EQ(p.mempool.batch(exclude), (std::vector<Transaction>{txs[1], txs[3]}));
+  EXPECT_EQ(p.mempool.batch(exclude).txs, (std::vector<Transaction>{txs[1], txs[3]}));
   // Excluding everything gives nothing; excluding unknown hashes changes nothing.
   const std::vector<TxHash> all = hashes(p.chain, txs);
-  EXPECT_TRUE(p.mempool.batch(std::set<TxHash>(all.begin(), all.end())).empty());
-  EXPECT_EQ(p.mempool.batch({TxHash{}}), (std::vector<Transaction>{txs[0], txs[1]}));
+  EXPECT_TRUE(p.mempool.batch(std::set<TxHash>(all.begin(), all.end())).txs.empty());
+  EXPECT_EQ(p.mempool.batch({TxHash{}}).txs, (std::vector<Transaction>{txs[0], txs[1]}));
   EXPECT_EQ(p.mempool.size(), 5u);  // batch() does not remove
 }
 
@@ -387,7 +389,7 @@ TEST(MempoolRemove, RemoveCommittedFreesSpace) {
   EXPECT_TRUE(p.mempool.contains(tx_hash(sha256, p.chain, t1)));
   EXPECT_EQ(p.mempool.size(), 1u);
   EXPECT_EQ(p.mempool.bytes(), transfer_bytes);
-  EXPECT_EQ(p.mempool.batch({}), std::vector<Transaction>{t1});
+  EXPECT_EQ(p.mempool.batch({}).txs, std::vector<Transaction>{t1});
 
   EXPECT_TRUE(p.mempool.add(p.transfer(2), p.ledger));
   EXPECT_EQ(rejection(p.mempool.add(t0, p.ledger)), TxError::Duplicate);  // committed now
@@ -398,7 +400,7 @@ TEST(MempoolRemove, RemoveCommittedFreesSpace) {
                               TxOutcome{tx_hash(sha256, p.chain, p.transfer(2)), std::nullopt}});
   EXPECT_EQ(p.mempool.size(), 0u);
   EXPECT_EQ(p.mempool.bytes(), 0u);
-  EXPECT_TRUE(p.mempool.batch({}).empty());
+  EXPECT_TRUE(p.mempool.batch({}).txs.empty());
 }
 
 // ---- properties ----------------------------------------------------------------
@@ -441,7 +443,7 @@ RC_GTEST_PROP(MempoolProperty, BookkeepingMatchesAList,
     RC_ASSERT(mempool.size() == model.size());
     RC_ASSERT(mempool.bytes() == model_bytes);
     RC_ASSERT(mempool.bytes() <= limits.bytes_max);
-    RC_ASSERT(mempool.batch({}) == std::vector<Transaction>(model.begin(), model.end()));
+    RC_ASSERT(mempool.batch({}).txs == std::vector<Transaction>(model.begin(), model.end()));
   }
 }
 
