@@ -35,8 +35,12 @@ bool Driver::stop_before(Step step) {
 }
 
 void Driver::flush() {
-  Outbox out = replica_.take_outbox();
-  if (out.empty()) return;
+  replica_.take_outbox(outbox_);
+  if (!outbox_.empty()) carry_out(outbox_);
+  outbox_.clear();
+}
+
+void Driver::carry_out(const Outbox& out) {
   // 1. Blocks are durable before the record that votes for them, so that a
   //    restart finds every QC the record's highest_qc_round names.
   if (!out.blocks.empty()) {

@@ -42,6 +42,7 @@ class Driver {
 
  private:
   void flush();
+  void carry_out(const Outbox& out);
   bool stop_before(Step step);
 
   Replica& replica_;
@@ -51,6 +52,7 @@ class Driver {
   Subscriber* subscriber_;
   CrashBefore crash_before_;
   bool crashed_ = false;
+  Outbox outbox_;  // empty between inputs; its buffers are reused
 };
 
 }  // namespace synod

@@ -169,7 +169,8 @@ void Replica::on_tick(TimeMs now) {
   check_invariants();
 }
 
-Outbox Replica::take_outbox() {
+void Replica::take_outbox(Outbox& out) {
+  SYNOD_ASSERT(out.empty());
   if (!forward_.empty()) {
     broadcast(make_message(TxBatch{std::move(forward_)}));
     forward_.clear();
@@ -178,7 +179,7 @@ Outbox Replica::take_outbox() {
     outbox_.safety = safety_.record();
     safety_dirty_ = false;
   }
-  return std::exchange(outbox_, Outbox{});
+  std::swap(out, outbox_);
 }
 
 TimeMs Replica::next_deadline() const {

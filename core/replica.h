@@ -43,6 +43,14 @@ struct Outbox {
   bool empty() const {
     return !safety && blocks.empty() && messages.empty() && commits.empty() && replies.empty();
   }
+  // Empties it and keeps the buffers, for the next inputs' outputs.
+  void clear() {
+    safety.reset();
+    blocks.clear();
+    messages.clear();
+    commits.clear();
+    replies.clear();
+  }
 };
 
 struct ReplicaConfig {
@@ -107,7 +115,14 @@ class Replica {
   void on_message(NodeId from, const Message& message);  // untrusted input
   void on_request(const ClientRequest& request);          // untrusted input
   void on_tick(TimeMs now);
-  Outbox take_outbox();
+  // Hands over what the inputs since the last call produced: `out` must be
+  // empty, and its buffers stay with the replica for the next outputs.
+  void take_outbox(Outbox& out);
+  Outbox take_outbox() {
+    Outbox out;
+    take_outbox(out);
+    return out;
+  }
 
   // The latest time at which on_tick must be called again.
   TimeMs next_deadline() const;
