@@ -34,7 +34,7 @@ struct Transaction {
   PublicKey sender;
   std::uint64_t nonce = 0;  // must equal the sender's account nonce to execute
   std::variant<Transfer, StoreValue> op;
-  Signature sig;  // over tx_sign_bytes(chain_id, *this)
+  Signature sig;  // over tx_hash(chain_id, *this), the digest of its sign-bytes
   auto operator<=>(const Transaction&) const = default;
 };
 

@@ -276,7 +276,7 @@ bool Replica::check_txs(const Block& b) {
   for (std::size_t i = 0; i < b.txs.size(); ++i) {
     const Transaction& tx = b.txs[i];
     if (mempool_.holds_verified(b.tx_hashes[i], tx.sig)) continue;
-    if (!scheme_.verify(tx.sender, tx_sign_bytes(chain_, tx), tx.sig)) {
+    if (!scheme_.verify(tx.sender, b.tx_hashes[i].view(), tx.sig)) {
       reject(Reject::BadTxSignature);
       return false;
     }

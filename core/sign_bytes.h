@@ -14,6 +14,9 @@ Bytes tx_sign_bytes(const ChainId& chain, const Transaction& tx);
 // The same bytes into `out` (cleared first): for hot paths that reuse one buffer.
 void tx_sign_bytes(const ChainId& chain, const Transaction& tx, Bytes& out);
 // Hashes take the chain's Digest (core/crypto.h): sha256 on every real chain.
+// A transaction's signature covers its hash, not its sign-bytes: every node
+// hashes a transaction on entry anyway, and verifying then reads 32 bytes,
+// however large the transaction.
 TxHash tx_hash(Digest digest, const ChainId& chain, const Transaction& tx);
 // The same hash from tx_sign_bytes already built, for callers that verify too.
 TxHash tx_hash_of_sign_bytes(Digest digest, ByteView sign_bytes);

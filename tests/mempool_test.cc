@@ -221,7 +221,7 @@ TEST(MempoolAdd, RejectsBadSignature) {
     Transaction tx;
   };
   Transaction by_bob = p.transfer(0);
-  by_bob.sig = ed25519_scheme().sign(bob(), tx_sign_bytes(p.chain, by_bob));
+  by_bob.sig = ed25519_scheme().sign(bob(), tx_hash(sha256, p.chain, by_bob).view());
   Transaction flipped = p.transfer(0);
   flipped.sig.bytes[10] ^= 1;
   Transaction altered = p.transfer(0, 1);

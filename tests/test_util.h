@@ -89,7 +89,7 @@ inline Transaction signed_tx(const ChainId& chain, const KeyPair& from, std::uin
                              std::variant<Transfer, StoreValue> op,
                              const SignatureScheme& scheme = ed25519_scheme()) {
   Transaction tx = unsigned_tx(from, nonce, std::move(op));
-  tx.sig = scheme.sign(from, tx_sign_bytes(chain, tx));
+  tx.sig = scheme.sign(from, tx_hash(scheme.digest(), chain, tx).view());
   return tx;
 }
 
