@@ -6,12 +6,13 @@
 // the adversaries, only sign through this interface with keys they hold
 // (compromised keys are handed to the adversary on purpose).
 //
-// Its digest (transaction hashes, block ids, QC digests, state roots) is the
-// same keyed hash under a public key, two 64-bit lanes spread over 32 bytes:
-// about ten times cheaper than SHA-256 in software, and collision-free in the
-// way that matters, since no simulated process searches for collisions. None
-// of it is cryptography and none of it leaves sim/; --real-crypto runs
-// Ed25519 and SHA-256.
+// Its digest (transaction hashes, block ids, payload hashes, state roots) is
+// the same keyed hash under a public key, one 64-bit value spread over 32
+// bytes: many times cheaper than SHA-256 in software, and collision-free in
+// the way that matters, since no simulated process searches for collisions
+// (a run hashes about a million values; two of them meet with a chance near
+// 10^-8). None of it is cryptography and none of it leaves sim/;
+// --real-crypto runs Ed25519 and SHA-256.
 #pragma once
 
 #include <map>
