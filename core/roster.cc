@@ -5,6 +5,10 @@
 
 namespace synod {
 
+namespace {
+__extension__ typedef unsigned __int128 u128;
+}  // namespace
+
 ChainId Genesis::chain_id() const {
   Bytes out;
   put_var(out, as_bytes("synod/genesis-file/v1"));
@@ -53,16 +57,21 @@ std::optional<NodeId> Roster::find(const PublicKey& key) const {
 }
 
 NodeId Roster::leader(Digest digest, const ChainId& chain, Round round) const {
+  const std::uint64_t n = validators_.size();
+  const std::uint64_t epoch = round.value / n;
+  const std::uint64_t turn = round.value % n;
   Bytes seed;
-  put_var(seed, as_bytes("synod/leader/v1"));
+  put_var(seed, as_bytes("synod/leader/v2"));
   put_bytes(seed, chain.view());
-  put_u64(seed, round.value);
+  put_u64(seed, epoch);
   const Hash32 h = digest(seed);
   std::uint64_t draw = 0;
   for (int i = 0; i < 8; ++i) draw = (draw << 8) | h.bytes[i];
   // total <= 2^60, so the modulo bias is below 2^-4 of one unit; it is the
   // same on every node, which is what safety needs; fairness is approximate.
-  std::uint64_t point = draw % total_.value;
+  const std::uint64_t offset = draw % total_.value;
+  const auto spaced = static_cast<std::uint64_t>(static_cast<u128>(turn) * total_.value / n);
+  std::uint64_t point = (offset + spaced) % total_.value;  // both terms below total <= 2^60: no overflow
   for (std::size_t i = 0; i < validators_.size(); ++i) {
     if (point < validators_[i].weight.value) return NodeId(static_cast<std::uint32_t>(i));
     point -= validators_[i].weight.value;

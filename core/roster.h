@@ -63,10 +63,11 @@ class Roster {
   // More than 1/3: at least one honest validator is among the signers.
   bool exceeds_one_third(Weight w) const { return 3 * w.value > total_.value; }
 
-  // Leader(round): a seeded draw, proportional to weight, from the chain's
-  // digest of the chain id and the round (sha256 on every real chain), so
-  // every node computes the same schedule and a validator with twice the
-  // weight leads about twice as often.
+  // Leader(round), the same on every node (docs/protocol.md section 2): each
+  // epoch of n rounds takes n evenly spaced points on the weight line from a
+  // seeded offset (the chain's digest of the chain id and the epoch). A
+  // validator with twice the weight leads about twice as often, and one with
+  // at most 1/n of the weight never leads more than two rounds in a row.
   NodeId leader(Digest digest, const ChainId& chain, Round round) const;
 
  private:

@@ -6,6 +6,7 @@
 #include <rapidcheck.h>
 #include <rapidcheck/gtest.h>
 
+#include <cstring>
 #include <map>
 
 #include "core/certs.h"
@@ -64,6 +65,36 @@ TEST(LeaderSchedule, LeadsInProportionToWeight) {
   for (std::uint64_t r = 1; r <= 20000; ++r) ++led[roster.leader(sha256, ChainId{}, Round(r)).value];
   EXPECT_NEAR(led[3] / 20000.0, 0.4, 0.02);
   for (std::uint32_t i = 0; i < 3; ++i) EXPECT_NEAR(led[i] / 20000.0, 0.2, 0.02);
+}
+
+// The schedule spreads turns (docs/protocol.md section 2): within an epoch of
+// n rounds a validator of weight w leads floor(n w / W) or ceil(n w / W) of
+// them, so one with at most W / n of several never leads three rounds in a row. A draw
+// per round fails both within a few hundred epochs.
+RC_GTEST_PROP(LeaderSchedule, EachEpochGivesTurnsInProportionToWeight, ()) {
+  const auto weights = *rc::gen::nonEmpty(rc::gen::container<std::vector<std::uint64_t>>(rc::gen::inRange<std::uint64_t>(1, 20)));
+  const Roster roster(validators_with(weights));
+  const std::uint64_t n = weights.size();
+  const std::uint64_t total = roster.total().value;
+  ChainId chain;
+  const auto salt = *rc::gen::arbitrary<std::uint64_t>();
+  std::memcpy(chain.bytes.data(), &salt, sizeof salt);
+  std::vector<NodeId> led;
+  for (std::uint64_t epoch = 0; epoch < 300; ++epoch) {
+    std::vector<std::uint64_t> turns(n, 0);
+    for (std::uint64_t r = epoch * n; r < (epoch + 1) * n; ++r) {
+      led.push_back(roster.leader(sha256, chain, Round(r)));
+      ++turns[led.back().value];
+    }
+    for (std::uint64_t i = 0; i < n; ++i) {
+      RC_ASSERT(turns[i] * total >= n * weights[i] - (n * weights[i]) % total);   // at least the floor
+      RC_ASSERT(turns[i] * total <= n * weights[i] + total - 1);                   // at most the ceiling
+    }
+  }
+  for (std::size_t r = 2; r < led.size(); ++r) {
+    const bool light = n > 1 && n * weights[led[r].value] <= total;
+    RC_ASSERT(!(light && led[r] == led[r - 1] && led[r] == led[r - 2]));
+  }
 }
 
 // One input to SafetyRules, drawn at random.
