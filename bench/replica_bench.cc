@@ -43,7 +43,7 @@ Chain make_chain(std::size_t rounds, std::size_t txs_per_block) {
     std::vector<Transaction> txs;
     for (std::size_t i = 0; i < txs_per_block; ++i) {
       Transaction tx{alice.public_key, nonce++, Transfer{PublicKey{}, 1}, {}};
-      tx.sig = scheme.sign(alice, tx_hash(scheme.digest(), chain, tx).view());
+      tx.sig = scheme.sign(alice, tx_sig_bytes(tx_hash(scheme.digest(), chain, tx)));
       txs.push_back(tx);
     }
     const NodeId proposer = roster.leader(sha256, chain, Round(r));

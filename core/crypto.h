@@ -1,6 +1,6 @@
 // Hashing and signatures. SHA-256 for ids and commitments; Ed25519 for every
 // signed consensus message and transaction. Signing, verification and the
-// digest behind transaction hashes, block ids, QC digests and state roots go
+// digest behind transaction hashes, block ids, payload hashes and state roots go
 // through SignatureScheme so that the simulator can run a cheaper suite with
 // the same shape; the node always uses ed25519_scheme(), whose digest is
 // SHA-256. Never touches files or clocks.
@@ -31,7 +31,8 @@ class SignatureScheme {
   virtual ~SignatureScheme() = default;
   virtual Signature sign(const KeyPair& key, ByteView message) const = 0;
   virtual bool verify(const PublicKey& key, ByteView message, const Signature& sig) const = 0;
-  // What transaction hashes, block ids, QC digests and state roots use.
+  // What transaction hashes, block ids, payload hashes, state roots and the
+  // leader schedule use.
   virtual Digest digest() const { return &sha256; }
 };
 

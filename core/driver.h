@@ -21,6 +21,9 @@ class Subscriber {
   virtual void on_replies(const std::vector<ClientResponse>& replies) = 0;
 };
 
+// Not re-entrant: an input (deliver, request, tick) must return before the
+// next one starts, as in the node's loop and a simulated node's fiber; a
+// subscriber must not feed the driver from inside on_commits or on_replies.
 class Driver {
  public:
   // The steps of one flush, in order. A fault injector may stop the process

@@ -16,9 +16,8 @@
 
 namespace synod {
 
-// The sum of many 64-bit balances. `__extension__` keeps -Wpedantic quiet about
-// the GCC/Clang 128-bit integer; callers (checkers, tests) name it through this.
-__extension__ typedef unsigned __int128 BalanceSum;
+// The sum of many 64-bit balances; callers (checkers, tests) name it so.
+using BalanceSum = u128;
 
 struct Account {
   std::uint64_t balance = 0;

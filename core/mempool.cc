@@ -34,7 +34,7 @@ std::expected<TxHash, TxError> Mempool::add(const Transaction& tx, const Ledger&
   }
 
   tx_sign_bytes(chain_, tx, sign_bytes_);
-  const TxHash hash = tx_hash_of_sign_bytes(scheme_.digest(), sign_bytes_);  // what the signature covers
+  const TxHash hash = tx_hash_of_sign_bytes(scheme_.digest(), sign_bytes_);  // the signature covers it
   if (index_.contains(hash)) return std::unexpected(TxError::Duplicate);
   if (ledger.find_tx(hash)) return std::unexpected(TxError::Duplicate);
 
@@ -46,7 +46,7 @@ std::expected<TxHash, TxError> Mempool::add(const Transaction& tx, const Ledger&
   if (index_.size() + 1 > limits_.txs_max) return std::unexpected(TxError::PoolFull);
   if (size_bytes > limits_.bytes_max - bytes_) return std::unexpected(TxError::PoolFull);
 
-  if (!scheme_.verify(tx.sender, hash.view(), tx.sig)) {
+  if (!scheme_.verify(tx.sender, tx_sig_bytes(hash), tx.sig)) {
     return std::unexpected(TxError::BadSignature);
   }
 

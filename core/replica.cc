@@ -276,7 +276,7 @@ bool Replica::check_txs(const Block& b) {
   for (std::size_t i = 0; i < b.txs.size(); ++i) {
     const Transaction& tx = b.txs[i];
     if (mempool_.holds_verified(b.tx_hashes[i], tx.sig)) continue;
-    if (!scheme_.verify(tx.sender, b.tx_hashes[i].view(), tx.sig)) {
+    if (!scheme_.verify(tx.sender, tx_sig_bytes(b.tx_hashes[i]), tx.sig)) {
       reject(Reject::BadTxSignature);
       return false;
     }
@@ -382,7 +382,7 @@ void Replica::add_vote(const Vote& v) {
   QuorumCert qc{v.block, v.round, v.height, {}};
   for (const auto& [voter, sig] : signers) qc.votes.push_back(SignerSig{voter, sig});
   ++stats_.qcs_formed;
-  verified_qcs_.emplace(qc.round, qc);
+  remember_verified(qc);
   process_qc(qc, std::nullopt);
 }
 
@@ -395,8 +395,14 @@ bool Replica::check_qc(const QuorumCert& qc) {
     reject(Reject::BadCertificate);
     return false;
   }
-  verified_qcs_.emplace(qc.round, qc);
+  remember_verified(qc);
   return true;
+}
+
+void Replica::remember_verified(const QuorumCert& qc) {
+  // A round's QC may come signed by several sets of signers; a few are worth
+  // keeping, and a peer holding many must not grow the cache without bound.
+  if (verified_qcs_.count(qc.round) < verified_qcs_per_round_max) verified_qcs_.emplace(qc.round, qc);
 }
 
 bool Replica::check_tc(const TimeoutCert& tc) {

@@ -162,6 +162,7 @@ class Replica {
 
   // Returns false (and counts why) if the certificate does not verify.
   bool check_qc(const QuorumCert& qc);
+  void remember_verified(const QuorumCert& qc);
   bool check_tc(const TimeoutCert& tc);
   bool check_txs(const Block& b);
   void process_qc(const QuorumCert& qc, std::optional<NodeId> source);
@@ -216,6 +217,7 @@ class Replica {
   // Votes collected as the next leader, by round, then by (block, height).
   std::map<Round, std::map<std::pair<BlockId, Height>, std::map<NodeId, Signature>>> votes_;
   std::map<Round, std::map<NodeId, Timeout>> timeouts_;
+  static constexpr std::size_t verified_qcs_per_round_max = 4;
   std::multimap<Round, QuorumCert> verified_qcs_;  // QCs already verified, by round
   std::map<Round, Proposal> buffered_;  // waiting for missing ancestors
 

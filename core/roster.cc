@@ -1,12 +1,21 @@
 #include "core/roster.h"
 
+#include <utility>
+#include <vector>
+
 #include "core/assert.h"
 #include "core/crypto.h"
 
 namespace synod {
 
 namespace {
-__extension__ typedef unsigned __int128 u128;
+
+std::uint64_t big_endian_u64(const Hash32& h, std::size_t at) {
+  std::uint64_t v = 0;
+  for (std::size_t i = at; i < at + 8; ++i) v = (v << 8) | h.bytes[i];
+  return v;
+}
+
 }  // namespace
 
 ChainId Genesis::chain_id() const {
@@ -65,12 +74,16 @@ NodeId Roster::leader(Digest digest, const ChainId& chain, Round round) const {
   put_bytes(seed, chain.view());
   put_u64(seed, epoch);
   const Hash32 h = digest(seed);
-  std::uint64_t draw = 0;
-  for (int i = 0; i < 8; ++i) draw = (draw << 8) | h.bytes[i];
   // total <= 2^60, so the modulo bias is below 2^-4 of one unit; it is the
   // same on every node, which is what safety needs; fairness is approximate.
-  const std::uint64_t offset = draw % total_.value;
-  const auto spaced = static_cast<std::uint64_t>(static_cast<u128>(turn) * total_.value / n);
+  const std::uint64_t offset = big_endian_u64(h, 0) % total_.value;
+  // The epoch's points in a seeded order: taken in order, each validator's
+  // turns would follow one another in a block.
+  std::vector<std::uint64_t> order(n);
+  for (std::uint64_t i = 0; i < n; ++i) order[i] = i;
+  std::uint64_t mix = big_endian_u64(h, 8);
+  for (std::uint64_t i = n - 1; i > 0; --i) std::swap(order[i], order[splitmix64(mix) % (i + 1)]);
+  const auto spaced = static_cast<std::uint64_t>(static_cast<u128>(order[turn]) * total_.value / n);
   std::uint64_t point = (offset + spaced) % total_.value;  // both terms below total <= 2^60: no overflow
   for (std::size_t i = 0; i < validators_.size(); ++i) {
     if (point < validators_[i].weight.value) return NodeId(static_cast<std::uint32_t>(i));

@@ -1,5 +1,7 @@
 #include "core/sign_bytes.h"
 
+#include <cstring>
+
 #include "core/assert.h"
 #include "core/crypto.h"
 
@@ -52,6 +54,15 @@ TxHash tx_hash_of_sign_bytes(Digest digest, ByteView sign_bytes) {
   TxHash h;
   h.bytes = digest(sign_bytes).bytes;
   return h;
+}
+
+TxSigBytes tx_sig_bytes(const TxHash& hash) {
+  TxSigBytes out{};
+  const auto length = static_cast<std::uint32_t>(tx_sig_domain.size());
+  for (std::size_t i = 0; i < 4; ++i) out[i] = static_cast<std::uint8_t>(length >> (24 - 8 * i));
+  std::memcpy(out.data() + 4, tx_sig_domain.data(), tx_sig_domain.size());
+  std::memcpy(out.data() + 4 + tx_sig_domain.size(), hash.bytes.data(), TxHash::size);
+  return out;
 }
 
 TxHash tx_hash(Digest digest, const ChainId& chain, const Transaction& tx) {

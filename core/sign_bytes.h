@@ -5,6 +5,9 @@
 // version change (docs/protocol.md, "Sign-bytes").
 #pragma once
 
+#include <array>
+#include <string_view>
+
 #include "core/crypto.h"
 #include "core/messages.h"
 
@@ -14,10 +17,15 @@ Bytes tx_sign_bytes(const ChainId& chain, const Transaction& tx);
 // The same bytes into `out` (cleared first): for hot paths that reuse one buffer.
 void tx_sign_bytes(const ChainId& chain, const Transaction& tx, Bytes& out);
 // Hashes take the chain's Digest (core/crypto.h): sha256 on every real chain.
-// A transaction's signature covers its hash, not its sign-bytes: every node
-// hashes a transaction on entry anyway, and verifying then reads 32 bytes,
-// however large the transaction.
 TxHash tx_hash(Digest digest, const ChainId& chain, const Transaction& tx);
+// What a transaction's signature covers: `u32 len || "synod/tx-sig/v1" ||
+// tx_hash`, not the sign-bytes. Every node hashes a transaction on entry
+// anyway, so verifying reads 51 bytes however large the transaction; the
+// domain keeps a signature over some other 32-byte value (a key that is also
+// an account's may sign one elsewhere) from passing for a transaction's.
+inline constexpr std::string_view tx_sig_domain = "synod/tx-sig/v1";
+using TxSigBytes = std::array<std::uint8_t, 4 + tx_sig_domain.size() + TxHash::size>;
+TxSigBytes tx_sig_bytes(const TxHash& hash);
 // The same hash from tx_sign_bytes already built, for callers that verify too.
 TxHash tx_hash_of_sign_bytes(Digest digest, ByteView sign_bytes);
 std::vector<TxHash> tx_hashes(Digest digest, const ChainId& chain, const std::vector<Transaction>& txs);

@@ -22,6 +22,19 @@ namespace synod {
 using Bytes = std::vector<std::uint8_t>;
 using ByteView = std::span<const std::uint8_t>;
 
+// For 64x64->128-bit products; `__extension__` keeps -Wpedantic quiet.
+__extension__ typedef unsigned __int128 u128;
+
+// splitmix64: advances `state` and returns the next value of a generator that
+// is identical on every platform (the leader schedule's shuffle, the
+// simulator's seeding).
+inline std::uint64_t splitmix64(std::uint64_t& state) {
+  std::uint64_t z = (state += 0x9e3779b97f4a7c15ULL);
+  z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
+  z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
+  return z ^ (z >> 31);
+}
+
 // An integer quantity that cannot be mixed up with another one by accident.
 template <class Tag, class Rep = std::uint64_t>
 struct Quantity {

@@ -20,14 +20,6 @@ namespace synod::sim {
 // ---- Rng -------------------------------------------------------------------
 
 namespace {
-__extension__ typedef unsigned __int128 u128;
-
-std::uint64_t splitmix64(std::uint64_t& x) {
-  std::uint64_t z = (x += 0x9e3779b97f4a7c15ULL);
-  z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
-  z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
-  return z ^ (z >> 31);
-}
 std::uint64_t rotl(std::uint64_t x, int k) { return (x << k) | (x >> (64 - k)); }
 }  // namespace
 
@@ -77,8 +69,9 @@ namespace bf = boost::fibers;
 // Boost's dispatcher is kept aside rather than queued: left in the queue, it
 // would run between every two switches only to poll the wall clock for
 // sleepers (there are none: Signals sleep on virtual time) and to free
-// finished fibers. It runs when nothing else is ready, or once on request
-// after a fiber finished, to free that fiber's stack.
+// finished fibers. It runs once on request after a fiber finished, to free
+// that fiber's stack; otherwise only if nothing else were ready, which does
+// not happen while the main context is queued behind the fibers it runs.
 class DeterministicAlgorithm final : public bf::algo::algorithm {
  public:
   void awakened(bf::context* ctx) noexcept override {
@@ -109,7 +102,10 @@ class DeterministicAlgorithm final : public bf::algo::algorithm {
   // simulated work.
   std::size_t workers_ready() const { return workers_ready_; }
   // The next pick is the dispatcher, which frees the fibers that finished.
-  void want_dispatcher() { dispatcher_wanted_ = true; }
+  void want_dispatcher() {
+    SYNOD_ASSERT(dispatcher_ != nullptr);  // handed back after each of its runs
+    dispatcher_wanted_ = true;
+  }
 
  private:
   bf::scheduler::ready_queue_type queue_;

@@ -8,8 +8,6 @@ namespace synod::sim {
 
 namespace {
 
-__extension__ typedef unsigned __int128 u128;
-
 std::uint64_t mix(std::uint64_t a, std::uint64_t b) {
   const u128 r = static_cast<u128>(a) * b;
   return static_cast<std::uint64_t>(r) ^ static_cast<std::uint64_t>(r >> 64);

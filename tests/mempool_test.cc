@@ -16,21 +16,6 @@
 namespace synod {
 namespace {
 
-// Counts verifications, so tests can prove which checks ran and how often.
-class CountingScheme final : public SignatureScheme {
- public:
-  explicit CountingScheme(const SignatureScheme& inner) : inner_(inner) {}
-  Signature sign(const KeyPair& key, ByteView message) const override { return inner_.sign(key, message); }
-  bool verify(const PublicKey& key, ByteView message, const Signature& sig) const override {
-    ++verify_calls;
-    return inner_.verify(key, message, sig);
-  }
-  mutable std::size_t verify_calls = 0;
-
- private:
-  const SignatureScheme& inner_;
-};
-
 // Accepts every signature: for properties about bookkeeping, where signing
 // would only cost time.
 class AcceptAllScheme final : public SignatureScheme {
@@ -221,7 +206,9 @@ TEST(MempoolAdd, RejectsBadSignature) {
     Transaction tx;
   };
   Transaction by_bob = p.transfer(0);
-  by_bob.sig = ed25519_scheme().sign(bob(), tx_hash(sha256, p.chain, by_bob).view());
+  by_bob.sig = ed25519_scheme().sign(bob(), tx_sig_bytes(tx_hash(sha256, p.chain, by_bob)));
+  Transaction over_bare_hash = p.transfer(0);
+  over_bare_hash.sig = ed25519_scheme().sign(alice(), tx_hash(sha256, p.chain, over_bare_hash).view());
   Transaction flipped = p.transfer(0);
   flipped.sig.bytes[10] ^= 1;
   Transaction altered = p.transfer(0, 1);
@@ -230,6 +217,7 @@ TEST(MempoolAdd, RejectsBadSignature) {
   const std::vector<Case> cases = {
       {"signed for another chain id", signed_transfer(other_chain, alice(), 0, bob().public_key, 1)},
       {"signed by another key", by_bob},
+      {"signed over the bare hash, without the domain", over_bare_hash},
       {"signature bit flipped", flipped},
       {"amount changed after signing", altered},
       {"zero signature", unsigned_one},

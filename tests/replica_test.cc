@@ -62,8 +62,8 @@ class ReplicaTest : public ::testing::Test {
 
   void boot() { boot(store_.load().value()); }
   void boot(const Recovery& recovery) {
-    replica_ = std::make_unique<Replica>(genesis_, self_, test_validator_key(self_.value), ed25519_scheme(),
-                                         config_, recovery, 0);
+    replica_ = std::make_unique<Replica>(genesis_, self_, test_validator_key(self_.value), scheme_, config_,
+                                         recovery, 0);
     flush();
   }
 
@@ -214,6 +214,7 @@ class ReplicaTest : public ::testing::Test {
   QuorumCert genesis_qc_ = genesis_qc(chain_);
   NodeId self_ = pick_self(genesis_);
   ReplicaConfig config_;
+  CountingScheme scheme_{ed25519_scheme()};
   MemStore store_;
   std::unique_ptr<Replica> replica_;
 };
@@ -282,6 +283,30 @@ TEST_F(ReplicaTest, QcWithADuplicateSignerIsRefused) {
   EXPECT_EQ(rejected(Reject::BadCertificate), 1u);
   EXPECT_EQ(verify_qc(CertContext{chain_, roster_, ed25519_scheme()}, qc(b1, {0, 1, 1})).error(),
             CertError::NotCanonical);
+}
+
+// A round's QC can come signed by several signer sets, all valid: a verified
+// one is not verified again, but only a few per round are kept, so a peer
+// presenting many cannot grow the cache (each past the limit costs its own
+// verification instead).
+TEST_F(ReplicaTest, KeepsOnlyAFewVerifiedQcsPerRound) {
+  const BlockPtr b1 = block(1, genesis_qc_);
+  deliver(leader(1), proposal(b1));
+  flush();
+  const NodeId sender((self_.value + 1) % n);  // one sender: its timeouts never make a TC
+  const auto verifications = [&](const std::vector<std::uint32_t>& signers) {
+    const std::size_t before = scheme_.verify_calls;
+    deliver(sender, timeout(2, qc(b1, signers), sender));
+    return scheme_.verify_calls - before;
+  };
+  const std::vector<std::vector<std::uint32_t>> signer_sets = {{0, 1, 2}, {0, 1, 3}, {0, 2, 3}, {1, 2, 3}, {0, 1, 2, 3}};
+  std::vector<std::size_t> first;
+  for (const auto& signers : signer_sets) first.push_back(verifications(signers));
+  for (std::size_t i = 0; i + 1 < signer_sets.size(); ++i) {
+    EXPECT_GT(first[i], 1u) << "set " << i << ": the QC was verified";
+    EXPECT_EQ(verifications(signer_sets[i]), 1u) << "set " << i << ": kept, only the timeout is verified";
+  }
+  EXPECT_EQ(verifications(signer_sets.back()), first.back()) << "the fifth set was not kept";
 }
 
 TEST_F(ReplicaTest, EquivocatingProposalIsCountedAndNotVotedFor) {

@@ -69,8 +69,8 @@ TEST(LeaderSchedule, LeadsInProportionToWeight) {
 
 // The schedule spreads turns (docs/protocol.md section 2): within an epoch of
 // n rounds a validator of weight w leads floor(n w / W) or ceil(n w / W) of
-// them, so one with at most W / n of several never leads three rounds in a row. A draw
-// per round fails both within a few hundred epochs.
+// them, so one with at most W / n of several never leads three rounds in a
+// row. A draw per round fails both within a few hundred epochs.
 RC_GTEST_PROP(LeaderSchedule, EachEpochGivesTurnsInProportionToWeight, ()) {
   const auto weights = *rc::gen::nonEmpty(rc::gen::container<std::vector<std::uint64_t>>(rc::gen::inRange<std::uint64_t>(1, 20)));
   const Roster roster(validators_with(weights));
@@ -95,6 +95,24 @@ RC_GTEST_PROP(LeaderSchedule, EachEpochGivesTurnsInProportionToWeight, ()) {
     const bool light = n > 1 && n * weights[led[r].value] <= total;
     RC_ASSERT(!(light && led[r] == led[r - 1] && led[r] == led[r - 2]));
   }
+}
+
+// A heavy validator's turns are shuffled within each epoch: with a third of the
+// weight among 67 light ones it leads 22 or 23 rounds of every 68, and taken
+// in order those would be one run; shuffled, its longest run over 300 epochs
+// stays short (a run of 14 has odds near 3^-14 per round).
+TEST(LeaderSchedule, AHeavyValidatorsTurnsDoNotFollowOneAnother) {
+  std::vector<std::uint64_t> weights(68, 1);
+  weights[0] = 33;
+  const Roster roster(validators_with(weights));
+  std::uint64_t run = 0;
+  std::uint64_t longest = 0;
+  for (std::uint64_t r = 0; r < 300 * weights.size(); ++r) {
+    run = roster.leader(sha256, ChainId{}, Round(r)) == NodeId(0) ? run + 1 : 0;
+    longest = std::max(longest, run);
+  }
+  EXPECT_GE(longest, 3u);
+  EXPECT_LT(longest, 14u);
 }
 
 // One input to SafetyRules, drawn at random.

@@ -85,11 +85,26 @@ inline Transaction unsigned_tx(const KeyPair& from, std::uint64_t nonce,
   return tx;
 }
 
+// Counts verifications, so tests can prove which checks ran and how often.
+class CountingScheme final : public SignatureScheme {
+ public:
+  explicit CountingScheme(const SignatureScheme& inner) : inner_(inner) {}
+  Signature sign(const KeyPair& key, ByteView message) const override { return inner_.sign(key, message); }
+  bool verify(const PublicKey& key, ByteView message, const Signature& sig) const override {
+    ++verify_calls;
+    return inner_.verify(key, message, sig);
+  }
+  mutable std::size_t verify_calls = 0;
+
+ private:
+  const SignatureScheme& inner_;
+};
+
 inline Transaction signed_tx(const ChainId& chain, const KeyPair& from, std::uint64_t nonce,
                              std::variant<Transfer, StoreValue> op,
                              const SignatureScheme& scheme = ed25519_scheme()) {
   Transaction tx = unsigned_tx(from, nonce, std::move(op));
-  tx.sig = scheme.sign(from, tx_hash(scheme.digest(), chain, tx).view());
+  tx.sig = scheme.sign(from, tx_sig_bytes(tx_hash(scheme.digest(), chain, tx)));
   return tx;
 }
 
