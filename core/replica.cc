@@ -179,7 +179,7 @@ void Replica::take_outbox(Outbox& out) {
     outbox_.safety = safety_.record();
     safety_dirty_ = false;
   }
-  std::swap(out, outbox_);
+  out.swap(outbox_);
 }
 
 TimeMs Replica::next_deadline() const {
