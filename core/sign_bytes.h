@@ -18,6 +18,8 @@ Bytes tx_sign_bytes(const ChainId& chain, const Transaction& tx);
 void tx_sign_bytes(const ChainId& chain, const Transaction& tx, Bytes& out);
 // Hashes take the chain's Digest (core/crypto.h): sha256 on every real chain.
 TxHash tx_hash(Digest digest, const ChainId& chain, const Transaction& tx);
+// The same hash from tx_sign_bytes already built, for callers that verify too.
+TxHash tx_hash_of_sign_bytes(Digest digest, ByteView sign_bytes);
 // What a transaction's signature covers: `u32 len || "synod/tx-sig/v1" ||
 // tx_hash`, not the sign-bytes. Every node hashes a transaction on entry
 // anyway, so verifying reads 51 bytes however large the transaction; the
@@ -26,8 +28,6 @@ TxHash tx_hash(Digest digest, const ChainId& chain, const Transaction& tx);
 inline constexpr std::string_view tx_sig_domain = "synod/tx-sig/v1";
 using TxSigBytes = std::array<std::uint8_t, 4 + tx_sig_domain.size() + TxHash::size>;
 TxSigBytes tx_sig_bytes(const TxHash& hash);
-// The same hash from tx_sign_bytes already built, for callers that verify too.
-TxHash tx_hash_of_sign_bytes(Digest digest, ByteView sign_bytes);
 std::vector<TxHash> tx_hashes(Digest digest, const ChainId& chain, const std::vector<Transaction>& txs);
 std::size_t tx_size_bytes(const Transaction& tx);
 
