@@ -70,9 +70,12 @@ NodeId Roster::leader(Digest digest, const ChainId& chain, Round round) const {
   const std::uint64_t epoch = round.value / n;
   const std::uint64_t turn = round.value % n;
   Bytes seed;
-  put_var(seed, as_bytes("synod/leader/v2"));
-  put_bytes(seed, chain.view());
-  put_u64(seed, epoch);
+  {
+    Writer out(seed, 64);
+    put_var(out, as_bytes("synod/leader/v2"));
+    put_bytes(out, chain.view());
+    put_u64(out, epoch);
+  }
   const Hash32 h = digest(seed);
   // total <= 2^60, so the modulo bias is below 2^-4 of one unit; it is the
   // same on every node, which is what safety needs; fairness is approximate.
