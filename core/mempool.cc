@@ -33,8 +33,7 @@ std::expected<TxHash, TxError> Mempool::add(const Transaction& tx, const Ledger&
     if (store->value.size() > params_.value_bytes_max) return std::unexpected(TxError::TooLarge);
   }
 
-  tx_sign_bytes(chain_, tx, sign_bytes_);
-  const TxHash hash = tx_hash_of_sign_bytes(scheme_.digest(), sign_bytes_);  // the signature covers it
+  const TxHash hash = tx_hash(scheme_.digest(), chain_, tx, scratch_);  // the signature covers it
   if (index_.contains(hash)) return std::unexpected(TxError::Duplicate);
   if (ledger.find_tx(hash)) return std::unexpected(TxError::Duplicate);
 

@@ -70,7 +70,7 @@ class Mempool {
   // Look-ups only, never iterated: arrival order lives in queue_.
   std::unordered_map<TxHash, std::list<Entry>::iterator, FixedBytesHash> index_;
   std::size_t bytes_ = 0;
-  Bytes sign_bytes_;  // add()'s buffer, kept to spare an allocation per transaction
+  Bytes scratch_;  // add()'s sign-bytes buffer, kept to spare an allocation per transaction
 };
 
 }  // namespace synod

@@ -23,14 +23,8 @@ Bytes header(std::string_view domain, const ChainId& chain) {
   put_header(out, domain, chain);
   return out;
 }
-}  // namespace
 
-Bytes tx_sign_bytes(const ChainId& chain, const Transaction& tx) {
-  Bytes out;
-  tx_sign_bytes(chain, tx, out);
-  return out;
-}
-
+// What tx_hash digests; `bytes` is cleared first.
 void tx_sign_bytes(const ChainId& chain, const Transaction& tx, Bytes& bytes) {
   bytes.clear();
   // tx_size_bytes bounds it: the header is shorter than the signature, which is not signed.
@@ -50,23 +44,32 @@ void tx_sign_bytes(const ChainId& chain, const Transaction& tx, Bytes& bytes) {
   }
 }
 
-TxHash tx_hash_of_sign_bytes(Digest digest, ByteView sign_bytes) {
+}  // namespace
+
+TxHash tx_hash(Digest digest, const ChainId& chain, const Transaction& tx, Bytes& scratch) {
+  tx_sign_bytes(chain, tx, scratch);
   TxHash h;
-  h.bytes = digest(sign_bytes).bytes;
+  h.bytes = digest(scratch).bytes;
   return h;
 }
 
-TxSigBytes tx_sig_bytes(const TxHash& hash) {
-  TxSigBytes out{};
-  const auto length = static_cast<std::uint32_t>(tx_sig_domain.size());
-  for (std::size_t i = 0; i < 4; ++i) out[i] = static_cast<std::uint8_t>(length >> (24 - 8 * i));
-  std::memcpy(out.data() + 4, tx_sig_domain.data(), tx_sig_domain.size());
-  std::memcpy(out.data() + 4 + tx_sig_domain.size(), hash.bytes.data(), TxHash::size);
-  return out;
+TxHash tx_hash(Digest digest, const ChainId& chain, const Transaction& tx) {
+  Bytes scratch;
+  return tx_hash(digest, chain, tx, scratch);
 }
 
-TxHash tx_hash(Digest digest, const ChainId& chain, const Transaction& tx) {
-  return tx_hash_of_sign_bytes(digest, tx_sign_bytes(chain, tx));
+TxSigBytes tx_sig_bytes(const TxHash& hash) {
+  // The domain's length prefix, as put_var writes it, built once.
+  static const Bytes prefix = [] {
+    Bytes p;
+    put_var(p, as_bytes(tx_sig_domain));
+    return p;
+  }();
+  TxSigBytes out;
+  SYNOD_ASSERT(prefix.size() + TxHash::size == out.size());
+  std::memcpy(out.data(), prefix.data(), prefix.size());
+  std::memcpy(out.data() + prefix.size(), hash.bytes.data(), TxHash::size);
+  return out;
 }
 
 std::size_t tx_size_bytes(const Transaction& tx) {
@@ -82,11 +85,8 @@ std::size_t tx_size_bytes(const Transaction& tx) {
 std::vector<TxHash> tx_hashes(Digest digest, const ChainId& chain, const std::vector<Transaction>& txs) {
   std::vector<TxHash> hashes;
   hashes.reserve(txs.size());
-  Bytes message;
-  for (const Transaction& tx : txs) {
-    tx_sign_bytes(chain, tx, message);
-    hashes.push_back(tx_hash_of_sign_bytes(digest, message));
-  }
+  Bytes scratch;
+  for (const Transaction& tx : txs) hashes.push_back(tx_hash(digest, chain, tx, scratch));
   return hashes;
 }
 

@@ -13,13 +13,12 @@
 
 namespace synod {
 
-Bytes tx_sign_bytes(const ChainId& chain, const Transaction& tx);
-// The same bytes into `out` (cleared first): for hot paths that reuse one buffer.
-void tx_sign_bytes(const ChainId& chain, const Transaction& tx, Bytes& out);
-// Hashes take the chain's Digest (core/crypto.h): sha256 on every real chain.
+// The digest of the transaction's sign-bytes (`tx_sign_bytes`, domain
+// synod/tx/v1); hashes take the chain's Digest (core/crypto.h): sha256 on
+// every real chain.
 TxHash tx_hash(Digest digest, const ChainId& chain, const Transaction& tx);
-// The same hash from tx_sign_bytes already built, for callers that verify too.
-TxHash tx_hash_of_sign_bytes(Digest digest, ByteView sign_bytes);
+// The same, building the sign-bytes in `scratch`: for hot paths that reuse one buffer.
+TxHash tx_hash(Digest digest, const ChainId& chain, const Transaction& tx, Bytes& scratch);
 // What a transaction's signature covers: `u32 len || "synod/tx-sig/v1" ||
 // tx_hash`, not the sign-bytes. Every node hashes a transaction on entry
 // anyway, so verifying reads 51 bytes however large the transaction; the

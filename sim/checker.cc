@@ -40,8 +40,7 @@ void Checker::extend_canonical(TimeMs now, const CommittedBlock& c) {
       submitted_.erase(it);
     }
     // Hashed again here, not taken from the outcome: the checker trusts no node.
-    tx_sign_bytes(chain_, tx, sign_bytes_);
-    if (!scheme_.verify(tx.sender, tx_sig_bytes(tx_hash_of_sign_bytes(scheme_.digest(), sign_bytes_)), tx.sig)) {
+    if (!scheme_.verify(tx.sender, tx_sig_bytes(tx_hash(scheme_.digest(), chain_, tx, scratch_)), tx.sig)) {
       violate(now, "validity: a transaction with a bad signature executed" + where());
     }
     ++committed_txs_;

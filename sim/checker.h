@@ -64,7 +64,7 @@ class Checker {
   std::vector<bool> forked_;  // per instance: committed a block off the canonical chain
   // Submission time of every transaction a client sent; erased when it commits.
   std::unordered_map<TxHash, TimeMs, FixedBytesHash> submitted_;
-  Bytes sign_bytes_;  // reused for every transaction checked
+  Bytes scratch_;  // sign-bytes buffer, reused for every transaction checked
   TxIndex committed_;  // every transaction that executed on the canonical chain
   std::vector<TimeMs> latencies_ms_;
   std::uint64_t committed_txs_ = 0;

@@ -388,8 +388,7 @@ ClientResponse Cluster::submit_transfer(NodeId via, std::size_t from_account, st
 
 Transaction Cluster::client_transfer(std::size_t from, std::size_t to, std::uint64_t amount) {
   Transaction tx{accounts_.at(from).public_key, client_nonce_.at(from)++, Transfer{accounts_.at(to).public_key, amount}, {}};
-  tx_sign_bytes(chain_, tx, sign_bytes_);
-  const TxHash hash = tx_hash_of_sign_bytes(scheme_->digest(), sign_bytes_);
+  const TxHash hash = tx_hash(scheme_->digest(), chain_, tx, scratch_);
   tx.sig = scheme_->sign(accounts_[from], tx_sig_bytes(hash));
   checker_->on_submitted(hash, now());
   return tx;

@@ -195,7 +195,7 @@ class Cluster final : private NodeObserver {
   std::size_t load_next_account_ = 0;
   std::size_t load_next_node_ = 0;
   std::vector<std::uint64_t> client_nonce_;
-  Bytes sign_bytes_;  // the client's buffer for the transactions it signs
+  Bytes scratch_;  // the client's sign-bytes buffer for the transactions it signs
   std::vector<std::pair<std::uint64_t, TimeMs>> client_progress_;  // (ledger nonce, when seen)
   bool liveness_ticking_ = false;
 };
