@@ -49,7 +49,7 @@ std::expected<TxHash, TxError> Mempool::add(const Transaction& tx, const Ledger&
     return std::unexpected(TxError::BadSignature);
   }
 
-  queue_.push_back(Entry{hash, tx, size_bytes});
+  queue_.push_back(Entry{hash, tx, size_bytes, std::nullopt});
   const auto [it, inserted] = index_.emplace(hash, std::prev(queue_.end()));
   SYNOD_ASSERT(inserted);
   bytes_ += size_bytes;
@@ -60,15 +60,40 @@ std::expected<TxHash, TxError> Mempool::add(const Transaction& tx, const Ledger&
   return hash;
 }
 
-Mempool::Batch Mempool::batch(const std::set<TxHash>& exclude) const {
+Mempool::Batch Mempool::batch(const std::vector<BlockPtr>& ancestors, const Ledger& ledger, Round round) {
+  in_ancestors_.clear();
+  next_nonce_.clear();
+  // The sender's next nonce, from the ledger on first use.
+  const auto next_nonce = [&](const PublicKey& sender) -> std::uint64_t& {
+    auto it = next_nonce_.find(sender);
+    if (it == next_nonce_.end()) {
+      const std::optional<Account> account = ledger.account(sender);
+      it = next_nonce_.emplace(sender, account ? account->nonce : 0).first;
+    }
+    return it->second;
+  };
+  for (const BlockPtr& ancestor : ancestors) {
+    in_ancestors_.insert(ancestor->tx_hashes.begin(), ancestor->tx_hashes.end());
+    for (const Transaction& tx : ancestor->txs) {
+      std::uint64_t& next = next_nonce(tx.sender);
+      if (tx.nonce == next) ++next;
+    }
+  }
+
   Batch batch;
   std::uint64_t batch_bytes = 0;
-  for (const Entry& entry : queue_) {
-    if (exclude.contains(entry.hash)) continue;
+  for (Entry& entry : queue_) {
+    if (in_ancestors_.contains(entry.hash)) continue;
+    std::uint64_t& next = next_nonce(entry.tx.sender);
+    if (entry.tx.nonce > next) {
+      if (!entry.held_since) entry.held_since = round;
+      if (round.value < entry.held_since->value + limits_.gap_wait_rounds) continue;
+    }
     // Stop rather than skip: a later, smaller transaction must not overtake an
     // earlier one, so arrival order alone decides what is proposed.
     if (batch.txs.size() + 1 > params_.block_txs_max) break;
     if (entry.size_bytes > params_.block_bytes_max - batch_bytes) break;
+    if (entry.tx.nonce == next) ++next;
     batch.txs.push_back(entry.tx);
     batch.hashes.push_back(entry.hash);
     batch_bytes += entry.size_bytes;

@@ -1,14 +1,17 @@
 // Transactions waiting to be proposed. Bounded in count and bytes, deduplicated
 // by hash, and each transaction's signature is verified exactly once per node,
 // here, on entry. Proposal batches are bounded by the chain's block_txs_max and
-// block_bytes_max. Deterministic: arrival order decides, never a hash order.
+// block_bytes_max, and hold back a transaction whose predecessor (by nonce) is
+// missing, for a while (docs/protocol.md section 12). Deterministic: arrival
+// order decides, never a hash order.
 #pragma once
 
 #include <cstddef>
 #include <expected>
 #include <list>
-#include <set>
+#include <optional>
 #include <unordered_map>
+#include <unordered_set>
 #include <vector>
 
 #include "core/crypto.h"
@@ -21,6 +24,9 @@ struct MempoolLimits {
   std::size_t bytes_max = 64u << 20;
   // A transaction may run at most this far ahead of its sender's account nonce.
   std::uint64_t nonce_ahead_max = 1000;
+  // A batch holds back a transaction whose nonce is ahead of its sender's next
+  // one for at most this many rounds; then it is proposed, and fails.
+  std::uint64_t gap_wait_rounds = 8;
 };
 
 class Mempool {
@@ -33,16 +39,26 @@ class Mempool {
   // POOL_FULL, then BAD_SIGNATURE (the only expensive check, done once).
   std::expected<TxHash, TxError> add(const Transaction& tx, const Ledger& ledger);
 
-  // The next proposal's transactions in arrival order, skipping `exclude` (those
-  // already in uncommitted ancestors), within block_txs_max and block_bytes_max;
-  // with their hashes, computed on entry, so that sealing the block need not.
+  // The transactions of a proposal in `round` extending `ancestors` (the
+  // uncommitted blocks on its path, oldest first): pending ones in arrival
+  // order, skipping those already in the ancestors, within block_txs_max and
+  // block_bytes_max; with their hashes, computed on entry, so that sealing the
+  // block need not. A transaction whose nonce is ahead of its sender's next
+  // nonce (the ledger's, advanced by the sender's transactions in the
+  // ancestors and earlier in the batch) is held back until it has been held
+  // back for gap_wait_rounds rounds; this call starts that count.
   struct Batch {
     std::vector<Transaction> txs;
     std::vector<TxHash> hashes;  // tx_hash of each of txs
   };
-  Batch batch(const std::set<TxHash>& exclude) const;
+  Batch batch(const std::vector<BlockPtr>& ancestors, const Ledger& ledger, Round round);
 
   bool contains(const TxHash& hash) const { return index_.contains(hash); }
+  // The pending transaction with this hash, or null.
+  const Transaction* find(const TxHash& hash) const {
+    const auto it = index_.find(hash);
+    return it == index_.end() ? nullptr : &it->second->tx;
+  }
   // True if this exact transaction, signature included, is pending here: its
   // signature was verified on entry. The hash alone does not cover the
   // signature, so a block carrying other signature bytes must be re-verified.
@@ -61,6 +77,7 @@ class Mempool {
     TxHash hash;
     Transaction tx;
     std::size_t size_bytes = 0;
+    std::optional<Round> held_since;  // the first round a batch held it back
   };
   ChainId chain_;
   ChainParams params_;
@@ -71,6 +88,9 @@ class Mempool {
   std::unordered_map<TxHash, std::list<Entry>::iterator, FixedBytesHash> index_;
   std::size_t bytes_ = 0;
   Bytes scratch_;  // add()'s sign-bytes buffer, kept to spare an allocation per transaction
+  // batch()'s working sets, kept to spare their allocations; look-ups only.
+  std::unordered_set<TxHash, FixedBytesHash> in_ancestors_;
+  std::unordered_map<PublicKey, std::uint64_t, FixedBytesHash> next_nonce_;
 };
 
 }  // namespace synod

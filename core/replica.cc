@@ -130,6 +130,7 @@ void Replica::on_request(const ClientRequest& request) {
     if (added) {
       response.body = TxAccepted{*added};
       forward_.push_back(submit->tx);
+      forwarded_.push_back(Forwarded{*added, round_});
     } else {
       response.body = TxRejected{tx_hash(scheme_.digest(), chain_, submit->tx), added.error()};
     }
@@ -171,10 +172,7 @@ void Replica::on_tick(TimeMs now) {
 
 void Replica::take_outbox(Outbox& out) {
   SYNOD_ASSERT(out.empty());
-  if (!forward_.empty()) {
-    broadcast(make_message(TxBatch{std::move(forward_)}));
-    forward_.clear();
-  }
+  if (!forward_.empty()) send_forwards();
   if (safety_dirty_) {
     outbox_.safety = safety_.record();
     safety_dirty_ = false;
@@ -320,13 +318,9 @@ void Replica::try_propose() {
   const BlockPtr parent = tree_.get(high_qc_.block);
   if (!parent || tree_.size() >= config_.tree_blocks_max) return;  // waiting for catch-up
 
-  std::set<TxHash> pending;
-  bool pending_txs = false;
-  for (const BlockPtr& ancestor : tree_.path_from_root(parent->id)) {
-    pending.insert(ancestor->tx_hashes.begin(), ancestor->tx_hashes.end());
-    pending_txs = pending_txs || !ancestor->txs.empty();
-  }
-  Mempool::Batch batch = mempool_.batch(pending);
+  const std::vector<BlockPtr> ancestors = tree_.path_from_root(parent->id);
+  const bool pending_txs = std::ranges::any_of(ancestors, [](const BlockPtr& a) { return !a->txs.empty(); });
+  Mempool::Batch batch = mempool_.batch(ancestors, ledger_, round_);
   // With nothing to order, wait a little before an empty block, but never when
   // an ancestor's transactions still need the next rounds to commit.
   if (batch.txs.empty() && !pending_txs && now_ < round_started_ms_ + config_.idle_block_interval_ms) return;
@@ -469,7 +463,10 @@ void Replica::set_round(Round round) {
 NodeId Replica::leader(Round round) const {
   if (round == round_) return leader_;
   if (round == round_.next()) return next_leader_;
-  return roster_.leader(scheme_.digest(), chain_, round);
+  if (!far_leader_ || far_leader_->first != round) {
+    far_leader_.emplace(round, roster_.leader(scheme_.digest(), chain_, round));
+  }
+  return far_leader_->second;
 }
 
 void Replica::advance_round(Round round, bool after_qc) {
@@ -481,6 +478,7 @@ void Replica::advance_round(Round round, bool after_qc) {
   round_deadline_ms_ = now_ + round_timeout_ms();
   votes_.erase(votes_.begin(), votes_.lower_bound(Round(round.value - 1)));
   timeouts_.erase(timeouts_.begin(), timeouts_.lower_bound(round));
+  forward_again(!after_qc);
   try_propose();
 }
 
@@ -713,6 +711,53 @@ void Replica::on_tx_batch(const TxBatch& b) {
   // normal (a duplicate of what a client sent us directly) and not counted.
   for (const Transaction& tx : b.txs) (void)mempool_.add(tx, ledger_);
   try_propose();  // an idle leader proposes as soon as there is something to order
+}
+
+// ---- forwarding (docs/protocol.md section 12) -------------------------------
+
+// Oldest first: an entry is due once tx_forward_retry_rounds rounds passed
+// since its last forward, or at once when a TC ended the round (the leader a
+// transaction went to may be the one that failed). Entries whose transaction
+// left the pool leave here too.
+void Replica::forward_again(bool after_tc) {
+  for (std::size_t left = forwarded_.size(); left > 0; --left) {
+    const Forwarded f = forwarded_.front();
+    const Transaction* tx = mempool_.find(f.hash);
+    if (tx != nullptr && !after_tc && round_.value < f.round.value + tx_forward_retry_rounds) break;
+    forwarded_.pop_front();
+    if (tx == nullptr) continue;  // committed, or failed in a block
+    forward_.push_back(*tx);
+    forwarded_.push_back(Forwarded{f.hash, round_});
+    ++stats_.txs_forwarded_again;
+  }
+}
+
+// To the leaders of the next two proposals, in batches the wire accepts: this
+// round's and the next while this round's proposal has not been seen (it may
+// still come: an idle leader, or a round entered through a TC), else the next
+// two rounds'.
+void Replica::send_forwards() {
+  std::vector<MessagePtr> batches;
+  std::vector<Transaction> txs;
+  std::uint64_t bytes = 0;
+  for (Transaction& tx : forward_) {
+    const std::size_t size = tx_size_bytes(tx);
+    if (!txs.empty() && (txs.size() + 1 > params_.block_txs_max || size > params_.block_bytes_max - bytes)) {
+      batches.push_back(make_message(TxBatch{std::exchange(txs, {})}));
+      bytes = 0;
+    }
+    txs.push_back(std::move(tx));
+    bytes += size;
+  }
+  batches.push_back(make_message(TxBatch{std::move(txs)}));
+  forward_.clear();
+  const Round next = proposals_seen_.contains(round_) ? round_.next() : round_;
+  const NodeId first = leader(next);
+  const NodeId second = leader(next.next());
+  for (const MessagePtr& m : batches) {
+    if (first != self_) send(first, m);
+    if (second != self_ && second != first) send(second, m);
+  }
 }
 
 // ---- output ----------------------------------------------------------------

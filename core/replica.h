@@ -11,6 +11,7 @@
 #include <memory>
 #include <optional>
 #include <set>
+#include <utility>
 #include <vector>
 
 #include "core/block_tree.h"
@@ -113,6 +114,7 @@ struct ReplicaStats {
   std::uint64_t sync_requests_refused = 0;  // asked for committed history below what this node keeps
   std::uint64_t signatures_withheld = 0;  // votes and timeouts the AmnesiaRule held back
   std::uint64_t qcs_handed_on = 0;        // QCs an amnesiac leader sent on instead of proposing
+  std::uint64_t txs_forwarded_again = 0;  // clients' transactions still pending rounds after a forward
   std::uint64_t rejected(Reject r) const { return rejected_by_reason[static_cast<std::size_t>(r)]; }
 };
 
@@ -168,6 +170,8 @@ class Replica {
   void on_sync_request(NodeId from, const SyncRequest& r);
   void on_sync_response(NodeId from, const SyncResponse& r);
   void on_tx_batch(const TxBatch& b);
+  void forward_again(bool after_tc);
+  void send_forwards();
 
   // Returns false (and counts why) if the certificate does not verify.
   bool check_qc(const QuorumCert& qc);
@@ -215,6 +219,7 @@ class Replica {
   Round round_;
   NodeId leader_ = NodeId(0);       // Leader(round_)
   NodeId next_leader_ = NodeId(0);  // Leader(round_ + 1)
+  mutable std::optional<std::pair<Round, NodeId>> far_leader_;  // the last other round asked about
   TimeMs round_deadline_ms_ = 0;
   TimeMs round_started_ms_ = 0;
   std::uint32_t consecutive_timeouts_ = 0;
@@ -244,7 +249,16 @@ class Replica {
   std::optional<Amnesia> amnesia_;
   Round qc_round_handed_on_;  // the last QC handed on because this leader could not propose
 
-  std::vector<Transaction> forward_;  // accepted from clients, forwarded to every validator
+  // Forwarding (docs/protocol.md section 12): this node's clients'
+  // transactions, each with the round of its last forward, oldest first;
+  // entries of transactions no longer pending leave as they reach the front.
+  static constexpr std::uint64_t tx_forward_retry_rounds = 4;
+  struct Forwarded {
+    TxHash hash;
+    Round round;
+  };
+  std::deque<Forwarded> forwarded_;
+  std::vector<Transaction> forward_;  // to send to the next two leaders at the next flush
   Outbox outbox_;
   ReplicaStats stats_;
 };

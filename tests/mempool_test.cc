@@ -6,7 +6,6 @@
 
 #include <algorithm>
 #include <list>
-#include <set>
 #include <string>
 #include <vector>
 
@@ -39,6 +38,16 @@ struct Pool {
     return signed_transfer(chain, from, nonce, bob().public_key, amount);
   }
 
+  // A proposal's batch in `round` on top of `ancestors` and the ledger.
+  Mempool::Batch batch(const std::vector<BlockPtr>& ancestors = {}, std::uint64_t round = 1) {
+    return mempool.batch(ancestors, ledger, Round(round));
+  }
+
+  // An uncommitted block carrying `txs`, as an ancestor of the next proposal.
+  BlockPtr pending_block(std::vector<Transaction> txs) const {
+    return seal(sha256, chain, Block{Round(1), NodeId(0), QuorumCert{}, std::move(txs), {}});
+  }
+
   Genesis genesis;
   ChainId chain;
   Ledger ledger;
@@ -51,12 +60,6 @@ const std::size_t transfer_bytes = tx_size_bytes(Transaction{});  // every trans
 std::optional<TxError> rejection(const std::expected<TxHash, TxError>& result) {
   if (result) return std::nullopt;
   return result.error();
-}
-
-std::vector<TxHash> hashes(const ChainId& chain, const std::vector<Transaction>& txs) {
-  std::vector<TxHash> out;
-  for (const Transaction& tx : txs) out.push_back(tx_hash(sha256, chain, tx));
-  return out;
 }
 
 // ---- admission ---------------------------------------------------------------
@@ -277,19 +280,17 @@ TEST(MempoolAdd, VerifiesEachSignatureOnce) {
 
 TEST(MempoolBatch, EmptyPoolGivesEmptyBatch) {
   Pool p;
-  EXPECT_TRUE(p.mempool.batch({}).txs.empty());
+  EXPECT_TRUE(p.batch().txs.empty());
 }
 
 TEST(MempoolBatch, KeepsArrivalOrder) {
   Pool p;
+  // Two senders interleaved, each in nonce order: the pool does not reorder.
   std::vector<Transaction> arrived;
-  for (std::uint64_t n = 0; n < 12; ++n) {
-    arrived.push_back(p.transfer(n, 1, n % 2 ? bob() : alice()));
-  }
-  // Arrive out of nonce order too: the pool does not reorder.
-  std::swap(arrived[0], arrived[5]);
+  for (std::uint64_t n = 0; n < 6; ++n) arrived.push_back(p.transfer(n / 2, 1, n % 2 ? bob() : alice()));
+  std::swap(arrived[0], arrived[1]);
   for (const Transaction& tx : arrived) ASSERT_TRUE(p.mempool.add(tx, p.ledger));
-  const Mempool::Batch batch = p.mempool.batch({});
+  const Mempool::Batch batch = p.batch();
   EXPECT_EQ(batch.txs, arrived);
   EXPECT_EQ(batch.hashes, tx_hashes(sha256, p.chain, arrived));  // what sealing the block then trusts
 }
@@ -303,10 +304,10 @@ TEST(MempoolBatch, CountLimitHitExactly) {
     txs.push_back(p.transfer(n));
     ASSERT_TRUE(p.mempool.add(txs.back(), p.ledger));
   }
-  EXPECT_EQ(p.mempool.batch({}).txs, txs);  // exactly at the limit: all of them
+  EXPECT_EQ(p.batch().txs, txs);  // exactly at the limit: all of them
   ASSERT_TRUE(p.mempool.add(p.transfer(3), p.ledger));
   ASSERT_TRUE(p.mempool.add(p.transfer(4), p.ledger));
-  EXPECT_EQ(p.mempool.batch({}).txs, txs);  // over it: the first three
+  EXPECT_EQ(p.batch().txs, txs);  // over it: the first three
 }
 
 TEST(MempoolBatch, BytesLimitHitExactly) {
@@ -322,7 +323,7 @@ TEST(MempoolBatch, BytesLimitHitExactly) {
       txs.push_back(p.transfer(n));
       ASSERT_TRUE(p.mempool.add(txs.back(), p.ledger));
     }
-    const std::vector<Transaction> batch = p.mempool.batch({}).txs;
+    const std::vector<Transaction> batch = p.batch().txs;
     ASSERT_EQ(batch.size(), expected_count) << block_bytes_max;
     EXPECT_TRUE(std::equal(batch.begin(), batch.end(), txs.begin()));
   }
@@ -339,25 +340,56 @@ TEST(MempoolBatch, StopsAtFirstTransactionThatDoesNotFit) {
   ASSERT_TRUE(p.mempool.add(first, p.ledger));
   ASSERT_TRUE(p.mempool.add(big, p.ledger));
   ASSERT_TRUE(p.mempool.add(p.transfer(2), p.ledger));
-  EXPECT_EQ(p.mempool.batch({}).txs, std::vector<Transaction>{first});
+  EXPECT_EQ(p.batch().txs, std::vector<Transaction>{first});
 }
 
-TEST(MempoolBatch, SkipsExcludedAndFillsFromLaterOnes) {
+TEST(MempoolBatch, SkipsWhatAncestorsCarryAndFillsFromLaterOnes) {
   ChainParams params;
   params.block_txs_max = 2;
   Pool p({}, params);
-  std::vector<Transaction> txs;
-  for (std::uint64_t n = 0; n < 5; ++n) {
-    txs.push_back(p.transfer(n));
-    ASSERT_TRUE(p.mempool.add(txs.back(), p.ledger));
-  }
-  const std::set<TxHash> exclude = {tx_hash(sha256, p.chain, txs[0]), tx_hash(sha256, p.chain, txs[2])};
-  EXPECT_EQ(p.mempool.batch(exclude).txs, (std::vector<Transaction>{txs[1], txs[3]}));
-  // Excluding everything gives nothing; excluding unknown hashes changes nothing.
-  const std::vector<TxHash> all = hashes(p.chain, txs);
-  EXPECT_TRUE(p.mempool.batch(std::set<TxHash>(all.begin(), all.end())).txs.empty());
-  EXPECT_EQ(p.mempool.batch({TxHash{}}).txs, (std::vector<Transaction>{txs[0], txs[1]}));
+  const std::vector<Transaction> txs = {p.transfer(0), p.transfer(0, 1, bob()), p.transfer(1),
+                                        p.transfer(1, 1, bob()), p.transfer(2)};
+  for (const Transaction& tx : txs) ASSERT_TRUE(p.mempool.add(tx, p.ledger));
+  EXPECT_EQ(p.batch({p.pending_block({txs[1]})}).txs, (std::vector<Transaction>{txs[0], txs[2]}));
+  EXPECT_EQ(p.batch({p.pending_block({txs[0]}), p.pending_block({txs[2]})}).txs,
+            (std::vector<Transaction>{txs[1], txs[3]}));
+  // Ancestors carrying everything leave nothing; one carrying a transaction
+  // this pool never saw changes nothing.
+  EXPECT_TRUE(p.batch({p.pending_block(txs)}).txs.empty());
+  EXPECT_EQ(p.batch({p.pending_block({p.transfer(0, 1, carol())})}).txs, (std::vector<Transaction>{txs[0], txs[1]}));
   EXPECT_EQ(p.mempool.size(), 5u);  // batch() does not remove
+}
+
+TEST(MempoolBatch, HoldsBackANonceGapUntilThePredecessorIsOnTheChain) {
+  Pool p;
+  const Transaction second = p.transfer(1);
+  ASSERT_TRUE(p.mempool.add(second, p.ledger));
+  EXPECT_TRUE(p.batch().txs.empty());  // nonce 1 would fail: the account's nonce is 0
+  const Transaction first = p.transfer(0);
+  ASSERT_TRUE(p.mempool.add(first, p.ledger));
+  // One pass in arrival order: the successor waits for the next proposal,
+  // which extends the block carrying its predecessor.
+  EXPECT_EQ(p.batch().txs, std::vector<Transaction>{first});
+  EXPECT_EQ(p.batch({p.pending_block({first})}).txs, std::vector<Transaction>{second});
+  // A predecessor the ledger executed counts the same.
+  p.mempool.remove_committed(p.ledger.execute(Height(1), {first}).txs);
+  EXPECT_EQ(p.batch().txs, std::vector<Transaction>{second});
+}
+
+TEST(MempoolBatch, ProposesAHeldBackTransactionAfterGapWaitRounds) {
+  Pool p(MempoolLimits{.gap_wait_rounds = 8});
+  const Transaction gapped = p.transfer(3);
+  ASSERT_TRUE(p.mempool.add(gapped, p.ledger));
+  EXPECT_TRUE(p.batch({}, 5).txs.empty());  // held back from round 5
+  EXPECT_TRUE(p.batch({}, 12).txs.empty());
+  EXPECT_EQ(p.batch({}, 13).txs, std::vector<Transaction>{gapped});  // then proposed, to fail
+}
+
+TEST(MempoolBatch, ProposesANonceAlreadyTakenSoThatItFailsAndLeaves) {
+  Pool p;
+  const Transaction taken = p.transfer(0, 7);
+  ASSERT_TRUE(p.mempool.add(taken, p.ledger));
+  EXPECT_EQ(p.batch({p.pending_block({p.transfer(0, 1)})}).txs, std::vector<Transaction>{taken});
 }
 
 // ---- removal -------------------------------------------------------------------
@@ -377,7 +409,7 @@ TEST(MempoolRemove, RemoveCommittedFreesSpace) {
   EXPECT_TRUE(p.mempool.contains(tx_hash(sha256, p.chain, t1)));
   EXPECT_EQ(p.mempool.size(), 1u);
   EXPECT_EQ(p.mempool.bytes(), transfer_bytes);
-  EXPECT_EQ(p.mempool.batch({}).txs, std::vector<Transaction>{t1});
+  EXPECT_EQ(p.batch().txs, std::vector<Transaction>{t1});
 
   EXPECT_TRUE(p.mempool.add(p.transfer(2), p.ledger));
   EXPECT_EQ(rejection(p.mempool.add(t0, p.ledger)), TxError::Duplicate);  // committed now
@@ -388,7 +420,7 @@ TEST(MempoolRemove, RemoveCommittedFreesSpace) {
                               TxOutcome{tx_hash(sha256, p.chain, p.transfer(2)), std::nullopt}});
   EXPECT_EQ(p.mempool.size(), 0u);
   EXPECT_EQ(p.mempool.bytes(), 0u);
-  EXPECT_TRUE(p.mempool.batch({}).txs.empty());
+  EXPECT_TRUE(p.batch().txs.empty());
 }
 
 // ---- properties ----------------------------------------------------------------
@@ -401,7 +433,8 @@ RC_GTEST_PROP(MempoolProperty, BookkeepingMatchesAList,
   const ChainId chain = genesis.chain_id();
   const Ledger ledger(genesis, sha256);
   const AcceptAllScheme scheme;
-  const MempoolLimits limits{.txs_max = 8, .bytes_max = 1500, .nonce_ahead_max = 1u << 16};
+  // Random nonces: gap_wait_rounds 0 proposes them without holding any back.
+  const MempoolLimits limits{.txs_max = 8, .bytes_max = 1500, .nonce_ahead_max = 1u << 16, .gap_wait_rounds = 0};
   Mempool mempool(chain, genesis.params, limits, scheme);
   const KeyPair sender = test_key("sender");
 
@@ -431,7 +464,7 @@ RC_GTEST_PROP(MempoolProperty, BookkeepingMatchesAList,
     RC_ASSERT(mempool.size() == model.size());
     RC_ASSERT(mempool.bytes() == model_bytes);
     RC_ASSERT(mempool.bytes() <= limits.bytes_max);
-    RC_ASSERT(mempool.batch({}).txs == std::vector<Transaction>(model.begin(), model.end()));
+    RC_ASSERT(mempool.batch({}, ledger, Round(1)).txs == std::vector<Transaction>(model.begin(), model.end()));
   }
 }
 

@@ -5,6 +5,7 @@
 
 #include <functional>
 #include <memory>
+#include <set>
 
 #include "core/certs.h"
 #include "core/driver.h"
@@ -154,6 +155,21 @@ class ReplicaTest : public ::testing::Test {
   }
 
   std::uint64_t rejected(Reject r) const { return replica_->stats().rejected(r); }
+
+  // Where the outbox's forwarded transactions go, one entry per batch.
+  static std::multiset<NodeId> forwards(const Outbox& out) {
+    std::multiset<NodeId> to;
+    for (const Envelope& e : out.messages) {
+      if (std::holds_alternative<TxBatch>(*e.message)) to.insert(e.to);
+    }
+    return to;
+  }
+  // The leaders of rounds r and r + 1, without this node and repeats.
+  std::multiset<NodeId> leaders_of(std::uint64_t r) const {
+    std::set<NodeId> leaders = {leader(r), leader(r + 1)};
+    leaders.erase(self_);
+    return {leaders.begin(), leaders.end()};
+  }
 
   // A node that leads neither round 1 nor round 2, so it only votes there.
   static NodeId pick_self(const Genesis& g) {
@@ -642,10 +658,62 @@ TEST_F(ReplicaTest, ClientRequestsAreAnsweredWithTypedResults) {
   EXPECT_EQ(std::get<TxRejected>(out.replies[2].body).reason, TxError::BadSignature);
   EXPECT_EQ(std::get<AccountInfo>(out.replies[3].body).balance, 1000u);
   EXPECT_EQ(std::get<TxStatus>(out.replies[4].body).state, TxStatus::State::Pending);
-  // The accepted transaction is forwarded to every other validator, once.
-  std::size_t batches = 0;
-  for (const Envelope& e : out.messages) batches += std::holds_alternative<TxBatch>(*e.message) ? 1 : 0;
-  EXPECT_EQ(batches, n - 1);
+  // The accepted transaction is forwarded once to each of the leaders of the
+  // next two proposals: no proposal of round 1 has come yet.
+  EXPECT_EQ(forwards(out), leaders_of(1));
+  for (const Envelope& e : out.messages) {
+    if (const auto* b = std::get_if<TxBatch>(e.message.get())) {
+      EXPECT_EQ(b->txs, std::vector<Transaction>{tx});
+    }
+  }
+}
+
+TEST_F(ReplicaTest, ForwardsAClientTransactionAgainWhileItStaysPending) {
+  const Transaction tx = signed_transfer(chain_, alice_, 0, bob_.public_key, 5);
+  replica_->on_request(ClientRequest{1, SubmitTx{tx}});
+  ASSERT_EQ(forwards(flush()), leaders_of(1));
+  // Rounds 2 to 6 pass with empty blocks: in round 5, four rounds after the
+  // forward, the transaction goes to the leaders of rounds 6 and 7, since
+  // round 5's proposal is the one that moved this node there.
+  auto [blocks, last_qc] = certified_chain(6);
+  for (std::uint64_t r = 2; r <= 6; ++r) {
+    deliver(leader(r), proposal(blocks[r - 1]));
+    EXPECT_EQ(forwards(flush()), r == 5 ? leaders_of(6) : std::multiset<NodeId>{}) << "round " << r;
+  }
+  EXPECT_EQ(replica_->stats().txs_forwarded_again, 1u);
+}
+
+TEST_F(ReplicaTest, ForwardsAClientTransactionAgainWhenATimeoutCertEndsTheRound) {
+  const Transaction tx = signed_transfer(chain_, alice_, 0, bob_.public_key, 5);
+  replica_->on_request(ClientRequest{1, SubmitTx{tx}});
+  ASSERT_EQ(forwards(flush()), leaders_of(1));
+  // Round 1 ends in a TC: its leader may be the one that failed, so the
+  // transaction goes at once to the leaders of rounds 2 and 3.
+  for (std::uint32_t i = 0; i < n; ++i) {
+    if (NodeId(i) != self_ && replica_->round() == Round(1)) deliver(NodeId(i), timeout(1, genesis_qc_, NodeId(i)));
+  }
+  ASSERT_EQ(replica_->round(), Round(2));
+  EXPECT_EQ(forwards(flush()), leaders_of(2));
+  EXPECT_EQ(replica_->stats().txs_forwarded_again, 1u);
+}
+
+TEST_F(ReplicaTest, DoesNotForwardAgainATransactionThatCommitted) {
+  const Transaction tx = signed_transfer(chain_, alice_, 0, bob_.public_key, 5);
+  replica_->on_request(ClientRequest{1, SubmitTx{tx}});
+  ASSERT_EQ(forwards(flush()), leaders_of(1));
+  // Block 2 carries it; block 4's QC of block 3 commits it before round 5.
+  std::vector<BlockPtr> blocks;
+  QuorumCert justify = genesis_qc_;
+  for (std::uint64_t r = 1; r <= 6; ++r) {
+    blocks.push_back(block(r, justify, r == 2 ? std::vector<Transaction>{tx} : std::vector<Transaction>{}));
+    justify = qc(blocks.back(), {0, 1, 2});
+  }
+  for (std::uint64_t r = 1; r <= 6; ++r) {
+    deliver(leader(r), proposal(blocks[r - 1]));
+    EXPECT_TRUE(forwards(flush()).empty()) << "round " << r;
+  }
+  EXPECT_EQ(replica_->ledger().find_tx(tx_hash(sha256, chain_, tx))->height, Height(2));
+  EXPECT_EQ(replica_->stats().txs_forwarded_again, 0u);
 }
 
 }  // namespace
