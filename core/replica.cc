@@ -737,27 +737,27 @@ void Replica::forward_again(bool after_tc) {
 // still come: an idle leader, or a round entered through a TC), else the next
 // two rounds'.
 void Replica::send_forwards() {
-  std::vector<MessagePtr> batches;
+  const Round next = proposals_seen_.contains(round_) ? round_.next() : round_;
+  const NodeId first = leader(next);
+  const NodeId second = leader(next.next());
+  const auto send_batch = [&](std::vector<Transaction> txs) {
+    const MessagePtr m = make_message(TxBatch{std::move(txs)});
+    if (first != self_) send(first, m);
+    if (second != self_ && second != first) send(second, m);
+  };
   std::vector<Transaction> txs;
   std::uint64_t bytes = 0;
   for (Transaction& tx : forward_) {
     const std::size_t size = tx_size_bytes(tx);
     if (!txs.empty() && (txs.size() + 1 > params_.block_txs_max || size > params_.block_bytes_max - bytes)) {
-      batches.push_back(make_message(TxBatch{std::exchange(txs, {})}));
+      send_batch(std::exchange(txs, {}));
       bytes = 0;
     }
     txs.push_back(std::move(tx));
     bytes += size;
   }
-  batches.push_back(make_message(TxBatch{std::move(txs)}));
+  send_batch(std::move(txs));
   forward_.clear();
-  const Round next = proposals_seen_.contains(round_) ? round_.next() : round_;
-  const NodeId first = leader(next);
-  const NodeId second = leader(next.next());
-  for (const MessagePtr& m : batches) {
-    if (first != self_) send(first, m);
-    if (second != self_ && second != first) send(second, m);
-  }
 }
 
 // ---- output ----------------------------------------------------------------
