@@ -15,8 +15,8 @@
 // --real-crypto runs Ed25519 and SHA-256.
 #pragma once
 
-#include <map>
 #include <string_view>
+#include <unordered_map>
 
 #include "core/crypto.h"
 
@@ -34,7 +34,9 @@ class SimSignatureScheme final : public SignatureScheme {
   static Hash32 sim_digest(ByteView data);
 
  private:
-  std::map<PublicKey, std::array<std::uint8_t, 32>> secrets_;
+  // Look-ups only, never iterated. Its keys are hashes of secrets this class
+  // made, so no simulated adversary can choose them to collide.
+  std::unordered_map<PublicKey, std::array<std::uint8_t, 32>, FixedBytesHash> secrets_;
 };
 
 }  // namespace synod::sim
