@@ -60,7 +60,6 @@ Replica::Replica(const Genesis& genesis, NodeId self, const KeyPair& key, const 
   SYNOD_ASSERT(config_.sync_blocks_max > 0);
   SYNOD_ASSERT(config_.sync_blocks_max <= ::synod::sync_blocks_max);
   SYNOD_ASSERT(config_.buffered_proposals_max > 0);
-  set_round(round_);
 
   // Replay the committed chain, from genesis or from the ledger state a pruned
   // store kept below its oldest block; the store's state roots must match ours.
@@ -96,8 +95,8 @@ Replica::Replica(const Genesis& genesis, NodeId self, const KeyPair& key, const 
   for (const BlockPtr& b : recovery.blocks) {
     if (tree_.contains(b->id)) process_qc(b->justify, std::nullopt);
   }
-  set_round(std::max({round_, high_qc_.round.next(), last_tc_ ? last_tc_->round.next() : Round(1),
-                      safety_.record().voted_round}));
+  round_ = std::max({round_, high_qc_.round.next(), last_tc_ ? last_tc_->round.next() : Round(1),
+                     safety_.record().voted_round});
   round_started_ms_ = now_;
   round_deadline_ms_ = now_ + round_timeout_ms();
   try_propose();
@@ -453,27 +452,25 @@ TimeMs Replica::round_timeout_ms() const {
   return std::min(grown, config_.round_timeout_ms_max);
 }
 
-void Replica::set_round(Round round) {
-  // Each draw is a digest; moving to the next round reuses the one made for it.
-  leader_ = round == round_.next() ? next_leader_ : roster_.leader(scheme_.digest(), chain_, round);
-  round_ = round;
-  next_leader_ = roster_.leader(scheme_.digest(), chain_, round.next());
-}
-
 NodeId Replica::leader(Round round) const {
-  if (round == round_) return leader_;
-  if (round == round_.next()) return next_leader_;
-  if (!far_leader_ || far_leader_->first != round) {
-    far_leader_.emplace(round, roster_.leader(scheme_.digest(), chain_, round));
+  const std::uint64_t n = roster_.size();
+  const std::uint64_t epoch = round.value / n;
+  for (const EpochLeaders& e : epoch_leaders_) {
+    if (!e.leaders.empty() && e.epoch == epoch) return e.leaders[round.value % n];
   }
-  return far_leader_->second;
+  // Two epochs kept: the current round's and the one asked about, which is
+  // usually the next (the handlers look one or two rounds ahead).
+  const EpochLeaders& first = epoch_leaders_[0];
+  EpochLeaders& slot = epoch_leaders_[!first.leaders.empty() && first.epoch == round_.value / n ? 1 : 0];
+  slot = EpochLeaders{epoch, roster_.epoch_leaders(scheme_.digest(), chain_, epoch)};
+  return slot.leaders[round.value % n];
 }
 
 void Replica::advance_round(Round round, bool after_qc) {
   if (round <= round_) return;
   // RoundTimeout: the timer's growth resets on a QC; rounds ended by a TC keep it.
   if (after_qc) consecutive_timeouts_ = 0;
-  set_round(round);
+  round_ = round;
   round_started_ms_ = now_;
   round_deadline_ms_ = now_ + round_timeout_ms();
   votes_.erase(votes_.begin(), votes_.lower_bound(Round(round.value - 1)));

@@ -150,9 +150,9 @@ class Replica {
   const ReplicaStats& stats() const { return stats_; }
   const SafetyRecord& safety_record() const { return safety_.record(); }
   const Roster& roster() const { return roster_; }
-  // The schedule's leader of `round`, drawn with this chain's digest; the
-  // current and the next round's come from a cache, since the handlers ask
-  // for those two on every input.
+  // The schedule's leader of `round`, drawn with this chain's digest; two
+  // epochs' leaders are cached, since the handlers ask for the current and
+  // the next rounds' on every input.
   NodeId leader(Round round) const;
   const ChainId& chain_id() const { return chain_; }
   // AmnesiaRule: true while a replica that lost its safety record may not
@@ -182,7 +182,6 @@ class Replica {
   void process_tc(const TimeoutCert& tc);
   void commit(const BlockPtr& block, const QuorumCert& block_qc);
   void advance_round(Round round, bool after_qc);
-  void set_round(Round round);
   void insert_block(const BlockPtr& b);
   void try_vote(const BlockPtr& b, const std::optional<TimeoutCert>& tc);
   void try_propose();
@@ -217,9 +216,11 @@ class Replica {
 
   TimeMs now_ = 0;
   Round round_;
-  NodeId leader_ = NodeId(0);       // Leader(round_)
-  NodeId next_leader_ = NodeId(0);  // Leader(round_ + 1)
-  mutable std::optional<std::pair<Round, NodeId>> far_leader_;  // the last other round asked about
+  struct EpochLeaders {
+    std::uint64_t epoch = 0;
+    std::vector<NodeId> leaders;  // empty: nothing cached
+  };
+  mutable std::array<EpochLeaders, 2> epoch_leaders_;  // a cache of Roster::epoch_leaders
   TimeMs round_deadline_ms_ = 0;
   TimeMs round_started_ms_ = 0;
   std::uint32_t consecutive_timeouts_ = 0;

@@ -67,8 +67,11 @@ std::optional<NodeId> Roster::find(const PublicKey& key) const {
 
 NodeId Roster::leader(Digest digest, const ChainId& chain, Round round) const {
   const std::uint64_t n = validators_.size();
-  const std::uint64_t epoch = round.value / n;
-  const std::uint64_t turn = round.value % n;
+  return epoch_leaders(digest, chain, round.value / n)[round.value % n];
+}
+
+std::vector<NodeId> Roster::epoch_leaders(Digest digest, const ChainId& chain, std::uint64_t epoch) const {
+  const std::uint64_t n = validators_.size();
   Bytes seed;
   {
     Writer out(seed, 64);
@@ -86,14 +89,16 @@ NodeId Roster::leader(Digest digest, const ChainId& chain, Round round) const {
   for (std::uint64_t i = 0; i < n; ++i) order[i] = i;
   std::uint64_t mix = big_endian_u64(h, 8);
   for (std::uint64_t i = n - 1; i > 0; --i) std::swap(order[i], order[splitmix64(mix) % (i + 1)]);
-  const auto spaced = static_cast<std::uint64_t>(static_cast<u128>(order[turn]) * total_.value / n);
-  std::uint64_t point = (offset + spaced) % total_.value;  // both terms below total <= 2^60: no overflow
-  for (std::size_t i = 0; i < validators_.size(); ++i) {
-    if (point < validators_[i].weight.value) return NodeId(static_cast<std::uint32_t>(i));
-    point -= validators_[i].weight.value;
+  std::vector<NodeId> leaders;
+  leaders.reserve(n);
+  for (std::uint64_t turn = 0; turn < n; ++turn) {
+    const auto spaced = static_cast<std::uint64_t>(static_cast<u128>(order[turn]) * total_.value / n);
+    std::uint64_t point = (offset + spaced) % total_.value;  // both terms below total <= 2^60: no overflow
+    std::size_t i = 0;
+    while (point >= validators_[i].weight.value) point -= validators_[i++].weight.value;
+    leaders.push_back(NodeId(static_cast<std::uint32_t>(i)));
   }
-  SYNOD_ASSERT(false);
-  return NodeId(0);
+  return leaders;
 }
 
 }  // namespace synod

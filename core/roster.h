@@ -69,6 +69,9 @@ class Roster {
   // validator with twice the weight leads about twice as often, and one with
   // at most 1/n of the weight never leads more than two rounds in a row.
   NodeId leader(Digest digest, const ChainId& chain, Round round) const;
+  // The leaders of the n rounds of `epoch` (rounds epoch * n to epoch * n + n - 1),
+  // in round order: one digest for all of them.
+  std::vector<NodeId> epoch_leaders(Digest digest, const ChainId& chain, std::uint64_t epoch) const;
 
  private:
   std::vector<Validator> validators_;
