@@ -23,7 +23,8 @@ const ChainId& bench_chain() {
 Bytes vote_message() {
   BlockId block;
   block.bytes = sha256(as_bytes("block")).bytes;
-  return vote_sign_bytes(bench_chain(), block, Round(1'000'000), Height(999'999));
+  const VoteSignBytes message = vote_sign_bytes(bench_chain(), block, Round(1'000'000), Height(999'999));
+  return Bytes(message.begin(), message.end());
 }
 
 using SchemeFn = const SignatureScheme& (*)();

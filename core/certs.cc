@@ -49,7 +49,7 @@ std::expected<void, CertError> verify_qc(const CertContext& ctx, const QuorumCer
     return {};
   }
   if (auto ok = check_signers(ctx.roster, qc.votes); !ok) return ok;
-  const Bytes message = vote_sign_bytes(ctx.chain, qc.block, qc.round, qc.height);
+  const VoteSignBytes message = vote_sign_bytes(ctx.chain, qc.block, qc.round, qc.height);
   for (const SignerSig& v : qc.votes) {
     if (!ctx.scheme.verify(ctx.roster.at(v.signer).key, message, v.sig)) {
       return std::unexpected(CertError::BadSignature);
@@ -63,7 +63,7 @@ std::expected<void, CertError> verify_tc(const CertContext& ctx, const TimeoutCe
   if (auto ok = check_signers(ctx.roster, tc.timeouts); !ok) return ok;
   for (const TimeoutSig& t : tc.timeouts) {
     if (!(t.high_qc_round < tc.round)) return std::unexpected(CertError::BadSignature);
-    const Bytes message = timeout_sign_bytes(ctx.chain, tc.round, t.high_qc_round);
+    const TimeoutSignBytes message = timeout_sign_bytes(ctx.chain, tc.round, t.high_qc_round);
     if (!ctx.scheme.verify(ctx.roster.at(t.signer).key, message, t.sig)) {
       return std::unexpected(CertError::BadSignature);
     }

@@ -45,29 +45,36 @@ void put_tx_sign_bytes(Out& out, const ChainId& chain, const Transaction& tx) {
   }
 }
 
-// A transfer's sign-bytes have a fixed size: built on the stack, they spare
-// the hot path a buffer's growth and zero-fill.
-constexpr std::size_t transfer_sign_bytes_size =
-    4 + std::string_view("synod/tx/v1").size() + ChainId::size + PublicKey::size + 8 + 1 + PublicKey::size + 8;
-struct TransferSignBytes {
-  std::array<std::uint8_t, transfer_sign_bytes_size> bytes;
+// Fixed-size sign-bytes, built on the stack: no buffer to grow or zero-fill
+// on the hot paths. finish() checks that the layout filled them exactly.
+template <std::size_t N>
+struct ArrayOut {
+  std::array<std::uint8_t, N> bytes;
   std::size_t size = 0;
+  const std::array<std::uint8_t, N>& finish() const {
+    SYNOD_ASSERT(size == N);
+    return bytes;
+  }
 };
-void append(TransferSignBytes& out, const std::uint8_t* data, std::size_t n) {
-  SYNOD_ASSERT(n <= out.bytes.size() - out.size);
+template <std::size_t N>
+void append(ArrayOut<N>& out, const std::uint8_t* data, std::size_t n) {
+  SYNOD_ASSERT(n <= N - out.size);
   std::memcpy(out.bytes.data() + out.size, data, n);
   out.size += n;
 }
+
+// A transfer's sign-bytes have a fixed size.
+constexpr std::size_t transfer_sign_bytes_size =
+    4 + std::string_view("synod/tx/v1").size() + ChainId::size + PublicKey::size + 8 + 1 + PublicKey::size + 8;
 
 }  // namespace
 
 TxHash tx_hash(Digest digest, const ChainId& chain, const Transaction& tx, Bytes& scratch) {
   TxHash h;
   if (std::holds_alternative<Transfer>(tx.op)) {
-    TransferSignBytes out;
+    ArrayOut<transfer_sign_bytes_size> out;
     put_tx_sign_bytes(out, chain, tx);
-    SYNOD_ASSERT(out.size == out.bytes.size());
-    h.bytes = digest(out.bytes).bytes;
+    h.bytes = digest(out.finish()).bytes;
   } else {
     scratch.clear();
     {
@@ -171,25 +178,28 @@ BlockPtr seal(Digest digest, const ChainId& chain, Block block, std::vector<TxHa
   return std::make_shared<const Block>(std::move(block));
 }
 
-Bytes proposal_sign_bytes(const ChainId& chain, const BlockId& block) {
-  Bytes out = header("synod/proposal/v1", chain);
+ProposalSignBytes proposal_sign_bytes(const ChainId& chain, const BlockId& block) {
+  ArrayOut<ProposalSignBytes{}.size()> out;
+  put_header(out, proposal_domain, chain);
   put_bytes(out, block.view());
-  return out;
+  return out.finish();
 }
 
-Bytes vote_sign_bytes(const ChainId& chain, const BlockId& block, Round round, Height height) {
-  Bytes out = header("synod/vote/v1", chain);
+VoteSignBytes vote_sign_bytes(const ChainId& chain, const BlockId& block, Round round, Height height) {
+  ArrayOut<VoteSignBytes{}.size()> out;
+  put_header(out, vote_domain, chain);
   put_u64(out, round.value);
   put_u64(out, height.value);
   put_bytes(out, block.view());
-  return out;
+  return out.finish();
 }
 
-Bytes timeout_sign_bytes(const ChainId& chain, Round round, Round high_qc_round) {
-  Bytes out = header("synod/timeout/v1", chain);
+TimeoutSignBytes timeout_sign_bytes(const ChainId& chain, Round round, Round high_qc_round) {
+  ArrayOut<TimeoutSignBytes{}.size()> out;
+  put_header(out, timeout_domain, chain);
   put_u64(out, round.value);
   put_u64(out, high_qc_round.value);
-  return out;
+  return out.finish();
 }
 
 }  // namespace synod

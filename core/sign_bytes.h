@@ -42,8 +42,16 @@ BlockPtr seal(Digest digest, const ChainId& chain, Block block);
 // on entry): `hashes` must be tx_hash of each of block.txs.
 BlockPtr seal(Digest digest, const ChainId& chain, Block block, std::vector<TxHash> hashes);
 
-Bytes proposal_sign_bytes(const ChainId& chain, const BlockId& block);
-Bytes vote_sign_bytes(const ChainId& chain, const BlockId& block, Round round, Height height);
-Bytes timeout_sign_bytes(const ChainId& chain, Round round, Round high_qc_round);
+// What proposals, votes and timeouts sign: fixed layouts, built on the stack
+// (docs/protocol.md section 4).
+inline constexpr std::string_view proposal_domain = "synod/proposal/v1";
+inline constexpr std::string_view vote_domain = "synod/vote/v1";
+inline constexpr std::string_view timeout_domain = "synod/timeout/v1";
+using ProposalSignBytes = std::array<std::uint8_t, 4 + proposal_domain.size() + ChainId::size + BlockId::size>;
+using VoteSignBytes = std::array<std::uint8_t, 4 + vote_domain.size() + ChainId::size + 8 + 8 + BlockId::size>;
+using TimeoutSignBytes = std::array<std::uint8_t, 4 + timeout_domain.size() + ChainId::size + 8 + 8>;
+ProposalSignBytes proposal_sign_bytes(const ChainId& chain, const BlockId& block);
+VoteSignBytes vote_sign_bytes(const ChainId& chain, const BlockId& block, Round round, Height height);
+TimeoutSignBytes timeout_sign_bytes(const ChainId& chain, Round round, Round high_qc_round);
 
 }  // namespace synod

@@ -40,7 +40,8 @@ Bytes vote_message() {
   const ChainId chain = sha256(as_bytes("synod/crypto-test"));
   BlockId block;
   block.bytes = sha256(as_bytes("block")).bytes;
-  return vote_sign_bytes(chain, block, Round(7), Height(6));
+  const VoteSignBytes message = vote_sign_bytes(chain, block, Round(7), Height(6));
+  return Bytes(message.begin(), message.end());
 }
 
 TEST(CryptoSha256, KnownVectors) {
