@@ -40,22 +40,17 @@ std::vector<BlockPtr> BlockTree::path_from_root(const BlockId& id) const {
 void BlockTree::prune_to(const BlockId& id) {
   BlockPtr new_root = get(id);
   SYNOD_ASSERT(new_root != nullptr);
-  std::map<BlockId, BlockPtr> kept;
-  std::multimap<BlockId, BlockId> kept_children;
-  std::vector<BlockId> frontier{id};
-  while (!frontier.empty()) {
-    const BlockId current = frontier.back();
-    frontier.pop_back();
-    kept.emplace(current, blocks_.at(current));
-    auto [begin, end] = children_.equal_range(current);
-    for (auto it = begin; it != end; ++it) {
-      kept_children.emplace(current, it->second);
-      frontier.push_back(it->second);
-    }
+  // The new root and its descendants stay, in place; every other block leaves.
+  std::vector<BlockId> kept{id};
+  for (std::size_t i = 0; i < kept.size(); ++i) {
+    auto [begin, end] = children_.equal_range(kept[i]);
+    for (auto it = begin; it != end; ++it) kept.push_back(it->second);
   }
+  std::ranges::sort(kept);
+  const auto is_kept = [&](const BlockId& b) { return std::ranges::binary_search(kept, b); };
+  std::erase_if(blocks_, [&](const auto& entry) { return !is_kept(entry.first); });
+  std::erase_if(children_, [&](const auto& entry) { return !is_kept(entry.first); });  // keyed by parent
   root_ = std::move(new_root);
-  blocks_ = std::move(kept);
-  children_ = std::move(kept_children);
 }
 
 }  // namespace synod
