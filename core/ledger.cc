@@ -4,9 +4,8 @@
 // Owns: the account map, the value map, the committed-transaction index and
 // the state root. Must never: read a clock, draw randomness, verify signatures
 // (that happened once, on mempool entry or in the quorum that certified the
-// block), let the order of an unordered container decide anything (the
-// account map is only looked up, and summed), or do work proportional to the
-// size of the state when committing a block.
+// block), iterate an unordered container, or do work proportional to the size
+// of the state when committing a block.
 //
 // Execution rules (DESIGN section 4; to be quoted in docs/protocol.md). Each
 // transaction, in block order:
@@ -85,9 +84,8 @@ struct Effect {
 
 Ledger::Ledger(const Genesis& genesis, Digest digest)
     : chain_id_(genesis.chain_id()), digest_(digest), params_(genesis.params), height_(0) {
-  std::map<PublicKey, Account> sorted;  // the root needs the accounts in key order
   for (const Allocation& a : genesis.allocations) {
-    Account& account = sorted[a.account];
+    Account& account = accounts_[a.account];
     // An allocation sum past 2^64 - 1 is an invalid genesis, not Byzantine input.
     SYNOD_ASSERT(a.balance <= balance_max - account.balance);
     account.balance += a.balance;
@@ -96,15 +94,14 @@ Ledger::Ledger(const Genesis& genesis, Digest digest)
   Bytes out;
   put_var(out, as_bytes("synod/state-genesis/v1"));
   put_bytes(out, chain_id_.view());
-  SYNOD_ASSERT(sorted.size() <= std::numeric_limits<std::uint32_t>::max());
-  put_u32(out, static_cast<std::uint32_t>(sorted.size()));
-  for (const auto& [key, account] : sorted) {
+  SYNOD_ASSERT(accounts_.size() <= std::numeric_limits<std::uint32_t>::max());
+  put_u32(out, static_cast<std::uint32_t>(accounts_.size()));
+  for (const auto& [key, account] : accounts_) {  // std::map: sorted by key
     SYNOD_ASSERT(account.nonce == 0);
     put_bytes(out, key.view());
     put_u64(out, account.balance);
   }
   state_root_ = digest_(out);
-  accounts_.insert(sorted.begin(), sorted.end());
 }
 
 Ledger::Ledger(const Genesis& genesis, Digest digest, LedgerState state)
@@ -113,7 +110,7 @@ Ledger::Ledger(const Genesis& genesis, Digest digest, LedgerState state)
       params_(genesis.params),
       height_(state.height),
       state_root_(state.state_root),
-      accounts_(state.accounts.begin(), state.accounts.end()),
+      accounts_(std::move(state.accounts)),
       values_(std::move(state.values)) {
   // A kept state lies above genesis, and nothing in it is from a later block.
   SYNOD_ASSERT(height_ > Height(0));
@@ -330,8 +327,7 @@ void TxIndex::grow() {
 }
 
 BalanceSum Ledger::total_balance() const {
-  // O(accounts): for checkers and tests, never on the commit path. A sum: the
-  // map's order does not change it.
+  // O(accounts): for checkers and tests, never on the commit path.
   BalanceSum total = 0;
   for (const auto& [key, account] : accounts_) total += account.balance;
   return total;

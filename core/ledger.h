@@ -7,7 +7,6 @@
 
 #include <map>
 #include <optional>
-#include <unordered_map>
 #include <utility>
 #include <vector>
 
@@ -113,11 +112,7 @@ class Ledger {
   BalanceSum total_balance() const;
 
  private:
-  // Look-ups only, except total_balance's sum, which no order changes: the
-  // genesis root walks the allocations sorted, and each block's root sorts
-  // the accounts it touched.
-  using Accounts = std::unordered_map<PublicKey, Account, FixedBytesHash>;
-  using AccountEntry = Accounts::value_type;
+  using AccountEntry = std::map<PublicKey, Account>::value_type;
   BlockOutcome apply(Height height, const std::vector<Transaction>& txs, const std::vector<TxHash>& hashes);
   // The root after a block at `height` (the encoding in ledger.cc), from the
   // current one; the touched keys sorted and unique, their values already set.
@@ -129,7 +124,7 @@ class Ledger {
   ChainParams params_;
   Height height_;
   StateRoot state_root_;
-  Accounts accounts_;
+  std::map<PublicKey, Account> accounts_;
   std::map<std::pair<PublicKey, Bytes>, Bytes> values_;
   TxIndex committed_txs_;
 };
