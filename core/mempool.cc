@@ -8,7 +8,9 @@
 // here is only checked against a window, the ledger decides at commit).
 #include "core/mempool.h"
 
+#include <algorithm>
 #include <iterator>
+#include <map>
 #include <variant>
 
 #include "core/assert.h"
@@ -62,41 +64,57 @@ std::expected<TxHash, TxError> Mempool::add(const Transaction& tx, const Ledger&
 
 Mempool::Batch Mempool::batch(const std::vector<BlockPtr>& ancestors, const Ledger& ledger, Round round) {
   in_ancestors_.clear();
-  next_nonce_.clear();
-  // The sender's next nonce, from the ledger on first use.
-  const auto next_nonce = [&](const PublicKey& sender) -> std::uint64_t& {
-    auto it = next_nonce_.find(sender);
-    if (it == next_nonce_.end()) {
+  // Ordered, not hashed: senders are keys clients pick.
+  std::map<PublicKey, std::uint64_t> next_nonce;
+  const auto next_of = [&](const PublicKey& sender) -> std::uint64_t& {
+    auto it = next_nonce.find(sender);
+    if (it == next_nonce.end()) {
       const std::optional<Account> account = ledger.account(sender);
-      it = next_nonce_.emplace(sender, account ? account->nonce : 0).first;
+      it = next_nonce.emplace(sender, account ? account->nonce : 0).first;
     }
     return it->second;
   };
   for (const BlockPtr& ancestor : ancestors) {
     in_ancestors_.insert(ancestor->tx_hashes.begin(), ancestor->tx_hashes.end());
     for (const Transaction& tx : ancestor->txs) {
-      std::uint64_t& next = next_nonce(tx.sender);
+      std::uint64_t& next = next_of(tx.sender);
       if (tx.nonce == next) ++next;
     }
   }
 
   Batch batch;
   std::uint64_t batch_bytes = 0;
-  for (Entry& entry : queue_) {
-    if (in_ancestors_.contains(entry.hash)) continue;
-    std::uint64_t& next = next_nonce(entry.tx.sender);
-    if (entry.tx.nonce > next) {
-      if (!entry.held_since) entry.held_since = round;
-      if (round.value < entry.held_since->value + limits_.gap_wait_rounds) continue;
-    }
-    // Stop rather than skip: a later, smaller transaction must not overtake an
-    // earlier one, so arrival order alone decides what is proposed.
-    if (batch.txs.size() + 1 > params_.block_txs_max) break;
-    if (entry.size_bytes > params_.block_bytes_max - batch_bytes) break;
+  // Stop rather than skip: a later, smaller transaction must not overtake an
+  // earlier one, so arrival order alone decides what is proposed (a held-back
+  // one excepted). False when the entry does not fit.
+  const auto take = [&](const Entry& entry) {
+    if (batch.txs.size() + 1 > params_.block_txs_max) return false;
+    if (entry.size_bytes > params_.block_bytes_max - batch_bytes) return false;
+    std::uint64_t& next = next_of(entry.tx.sender);
     if (entry.tx.nonce == next) ++next;
     batch.txs.push_back(entry.tx);
     batch.hashes.push_back(entry.hash);
     batch_bytes += entry.size_bytes;
+    return true;
+  };
+  // Nonce gaps wait for a second pass, lowest nonce first: a predecessor this
+  // pass placed lets its successor follow it in the same batch.
+  std::vector<Entry*> held;
+  for (Entry& entry : queue_) {
+    if (in_ancestors_.contains(entry.hash)) continue;
+    if (limits_.gap_wait_rounds > 0 && entry.tx.nonce > next_of(entry.tx.sender)) {
+      if (!entry.held_since) entry.held_since = round;
+      held.push_back(&entry);
+      continue;
+    }
+    if (!take(entry)) return batch;
+  }
+  std::ranges::stable_sort(held, {}, [](const Entry* e) { return e->tx.nonce; });
+  for (const Entry* entry : held) {
+    SYNOD_ASSERT(round >= *entry->held_since);
+    const bool waited = round.value - entry->held_since->value >= limits_.gap_wait_rounds;
+    if (entry->tx.nonce > next_of(entry->tx.sender) && !waited) continue;
+    if (!take(*entry)) break;
   }
   SYNOD_ASSERT(batch.txs.size() <= params_.block_txs_max);
   SYNOD_ASSERT(batch_bytes <= params_.block_bytes_max);

@@ -25,7 +25,8 @@ struct MempoolLimits {
   // A transaction may run at most this far ahead of its sender's account nonce.
   std::uint64_t nonce_ahead_max = 1000;
   // A batch holds back a transaction whose nonce is ahead of its sender's next
-  // one for at most this many rounds; then it is proposed, and fails.
+  // one for at most this many rounds; then it is proposed, and fails. 0: no
+  // holding back, arrival order only.
   std::uint64_t gap_wait_rounds = 8;
 };
 
@@ -45,8 +46,9 @@ class Mempool {
   // block_bytes_max; with their hashes, computed on entry, so that sealing the
   // block need not. A transaction whose nonce is ahead of its sender's next
   // nonce (the ledger's, advanced by the sender's transactions in the
-  // ancestors and earlier in the batch) is held back until it has been held
-  // back for gap_wait_rounds rounds; this call starts that count.
+  // ancestors and earlier in the batch) is held back to the end of the batch,
+  // then proposed if its predecessor was placed before it, or if
+  // gap_wait_rounds rounds passed since a batch first held it back.
   struct Batch {
     std::vector<Transaction> txs;
     std::vector<TxHash> hashes;  // tx_hash of each of txs
@@ -88,9 +90,8 @@ class Mempool {
   std::unordered_map<TxHash, std::list<Entry>::iterator, FixedBytesHash> index_;
   std::size_t bytes_ = 0;
   Bytes scratch_;  // add()'s sign-bytes buffer, kept to spare an allocation per transaction
-  // batch()'s working sets, kept to spare their allocations; look-ups only.
+  // batch()'s working set, kept to spare its allocation; look-ups only.
   std::unordered_set<TxHash, FixedBytesHash> in_ancestors_;
-  std::unordered_map<PublicKey, std::uint64_t, FixedBytesHash> next_nonce_;
 };
 
 }  // namespace synod

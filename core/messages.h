@@ -144,7 +144,8 @@ struct SyncResponse {
   Height committed_height;  // the responder's, so the requester knows to ask again
 };
 
-// Transactions a node accepted and forwards so that any leader can propose them.
+// Transactions a node accepted from its clients, forwarded to the leaders of
+// the next two proposals (docs/protocol.md section 12).
 struct TxBatch {
   std::vector<Transaction> txs;
 };

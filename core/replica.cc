@@ -171,6 +171,7 @@ void Replica::on_tick(TimeMs now) {
 
 void Replica::take_outbox(Outbox& out) {
   SYNOD_ASSERT(out.empty());
+  if (forward_retry_ != ForwardRetry::None) forward_again();
   if (!forward_.empty()) send_forwards();
   if (safety_dirty_) {
     outbox_.safety = safety_.record();
@@ -203,6 +204,7 @@ void Replica::check_invariants() const {
   SYNOD_ASSERT(ledger_.height() == committed_height());
   SYNOD_ASSERT(tree_.size() <= config_.tree_blocks_max + 1);
   SYNOD_ASSERT(buffered_.size() <= config_.buffered_proposals_max);
+  SYNOD_ASSERT(forwarded_.size() <= 2 * mempool_.size() + forwarded_slack);
   SYNOD_ASSERT(committed_.size() <= config_.committed_blocks_kept_max);
   SYNOD_ASSERT(committed_.empty() || committed_.back().block == tree_.root());
   SYNOD_ASSERT(root_qc_.block == tree_.root()->id);
@@ -433,6 +435,7 @@ void Replica::commit(const BlockPtr& block, const QuorumCert& block_qc) {
     SYNOD_ASSERT(qc.block == b->id);
     CommittedBlock c{b, ledger_.execute(*b), qc};
     mempool_.remove_committed(c.outcome.txs);
+    compact_forwarded();
     outbox_.commits.push_back(c);
     committed_.push_back(std::move(c));
     if (committed_.size() > config_.committed_blocks_kept_max) committed_.pop_front();
@@ -475,7 +478,8 @@ void Replica::advance_round(Round round, bool after_qc) {
   round_deadline_ms_ = now_ + round_timeout_ms();
   votes_.erase(votes_.begin(), votes_.lower_bound(Round(round.value - 1)));
   timeouts_.erase(timeouts_.begin(), timeouts_.lower_bound(round));
-  forward_again(!after_qc);
+  // Retried at the next flush, once however many rounds this input passed.
+  forward_retry_ = std::max(forward_retry_, after_qc ? ForwardRetry::Due : ForwardRetry::All);
   try_propose();
 }
 
@@ -713,20 +717,30 @@ void Replica::on_tx_batch(const TxBatch& b) {
 // ---- forwarding (docs/protocol.md section 12) -------------------------------
 
 // Oldest first: an entry is due once tx_forward_retry_rounds rounds passed
-// since its last forward, or at once when a TC ended the round (the leader a
+// since its last forward, or at once when a TC ended a round (the leader a
 // transaction went to may be the one that failed). Entries whose transaction
 // left the pool leave here too.
-void Replica::forward_again(bool after_tc) {
+void Replica::forward_again() {
+  const bool all = forward_retry_ == ForwardRetry::All;
+  forward_retry_ = ForwardRetry::None;
   for (std::size_t left = forwarded_.size(); left > 0; --left) {
     const Forwarded f = forwarded_.front();
     const Transaction* tx = mempool_.find(f.hash);
-    if (tx != nullptr && !after_tc && round_.value < f.round.value + tx_forward_retry_rounds) break;
+    if (tx != nullptr && !all && round_.value < f.round.value + tx_forward_retry_rounds) break;
     forwarded_.pop_front();
     if (tx == nullptr) continue;  // committed, or failed in a block
     forward_.push_back(*tx);
     forwarded_.push_back(Forwarded{f.hash, round_});
     ++stats_.txs_forwarded_again;
   }
+}
+
+// Entries whose transaction left the pool wait for the front otherwise; past
+// twice the pool (plus a slack) they are swept, which keeps forwarded_ within
+// the bound check_invariants asserts at a cost of O(1) per entry.
+void Replica::compact_forwarded() {
+  if (forwarded_.size() <= 2 * mempool_.size() + forwarded_slack) return;
+  std::erase_if(forwarded_, [&](const Forwarded& f) { return !mempool_.contains(f.hash); });
 }
 
 // To the leaders of the next two proposals, in batches the wire accepts: this
@@ -746,7 +760,7 @@ void Replica::send_forwards() {
   std::uint64_t bytes = 0;
   for (Transaction& tx : forward_) {
     const std::size_t size = tx_size_bytes(tx);
-    if (!txs.empty() && (txs.size() + 1 > params_.block_txs_max || size > params_.block_bytes_max - bytes)) {
+    if (!txs.empty() && (txs.size() + 1 > params_.block_txs_max || bytes + size > params_.block_bytes_max)) {
       send_batch(std::exchange(txs, {}));
       bytes = 0;
     }

@@ -170,7 +170,8 @@ class Replica {
   void on_sync_request(NodeId from, const SyncRequest& r);
   void on_sync_response(NodeId from, const SyncResponse& r);
   void on_tx_batch(const TxBatch& b);
-  void forward_again(bool after_tc);
+  void forward_again();
+  void compact_forwarded();
   void send_forwards();
 
   // Returns false (and counts why) if the certificate does not verify.
@@ -252,13 +253,19 @@ class Replica {
 
   // Forwarding (docs/protocol.md section 12): this node's clients'
   // transactions, each with the round of its last forward, oldest first;
-  // entries of transactions no longer pending leave as they reach the front.
+  // entries of transactions no longer pending leave as they reach the front,
+  // or in a sweep (compact_forwarded).
   static constexpr std::uint64_t tx_forward_retry_rounds = 4;
+  static constexpr std::size_t forwarded_slack = 64;
   struct Forwarded {
     TxHash hash;
     Round round;
   };
   std::deque<Forwarded> forwarded_;
+  // Set by entering a round: the due entries (after a QC) or all of them
+  // (after a TC) go again at the next flush.
+  enum class ForwardRetry { None, Due, All };
+  ForwardRetry forward_retry_ = ForwardRetry::None;
   std::vector<Transaction> forward_;  // to send to the next two leaders at the next flush
   Outbox outbox_;
   ReplicaStats stats_;

@@ -95,7 +95,10 @@ std::vector<NodeId> Roster::epoch_leaders(Digest digest, const ChainId& chain, s
     const auto spaced = static_cast<std::uint64_t>(static_cast<u128>(order[turn]) * total_.value / n);
     std::uint64_t point = (offset + spaced) % total_.value;  // both terms below total <= 2^60: no overflow
     std::size_t i = 0;
-    while (point >= validators_[i].weight.value) point -= validators_[i++].weight.value;
+    while (point >= validators_[i].weight.value) {
+      point -= validators_[i++].weight.value;
+      SYNOD_ASSERT(i < validators_.size());  // point < total
+    }
     leaders.push_back(NodeId(static_cast<std::uint32_t>(i)));
   }
   return leaders;

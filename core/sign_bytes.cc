@@ -13,6 +13,7 @@ namespace synod {
 namespace {
 constexpr std::uint8_t op_transfer = 1;
 constexpr std::uint8_t op_store = 2;
+constexpr std::string_view tx_domain = "synod/tx/v1";
 
 template <class Out>
 void put_header(Out& out, std::string_view domain, const ChainId& chain) {
@@ -30,7 +31,7 @@ Bytes header(std::string_view domain, const ChainId& chain) {
 // What tx_hash digests.
 template <class Out>
 void put_tx_sign_bytes(Out& out, const ChainId& chain, const Transaction& tx) {
-  put_header(out, "synod/tx/v1", chain);
+  put_header(out, tx_domain, chain);
   put_bytes(out, tx.sender.view());
   put_u64(out, tx.nonce);
   if (const auto* t = std::get_if<Transfer>(&tx.op)) {
@@ -65,7 +66,7 @@ void append(ArrayOut<N>& out, const std::uint8_t* data, std::size_t n) {
 
 // A transfer's sign-bytes have a fixed size.
 constexpr std::size_t transfer_sign_bytes_size =
-    4 + std::string_view("synod/tx/v1").size() + ChainId::size + PublicKey::size + 8 + 1 + PublicKey::size + 8;
+    4 + tx_domain.size() + ChainId::size + PublicKey::size + 8 + 1 + PublicKey::size + 8;
 
 }  // namespace
 

@@ -13,8 +13,8 @@
 
 namespace synod {
 
-// The digest of the transaction's sign-bytes (`tx_sign_bytes`, domain
-// synod/tx/v1); hashes take the chain's Digest (core/crypto.h): sha256 on
+// The digest of the transaction's sign-bytes (domain synod/tx/v1,
+// docs/protocol.md section 4); hashes take the chain's Digest (core/crypto.h): sha256 on
 // every real chain.
 TxHash tx_hash(Digest digest, const ChainId& chain, const Transaction& tx);
 // The same, building the sign-bytes in `scratch`: for hot paths that reuse one buffer.

@@ -93,9 +93,10 @@ struct FixedBytes {
   }
 };
 
-// For unordered containers keyed by hashes and keys: their first eight bytes
-// are already uniform. Never iterate such a container where order could leak
-// into behaviour (determinism); look-ups only.
+// For unordered containers keyed by digests: their first eight bytes are
+// already uniform. Not for bytes a client picks freely (a transfer's receiver
+// key), which could be made to share one bucket. Never iterate such a
+// container where order could leak into behaviour (determinism); look-ups only.
 struct FixedBytesHash {
   template <typename Tag, std::size_t N>
   std::size_t operator()(const FixedBytes<Tag, N>& b) const {

@@ -367,9 +367,9 @@ TEST(MempoolBatch, HoldsBackANonceGapUntilThePredecessorIsOnTheChain) {
   EXPECT_TRUE(p.batch().txs.empty());  // nonce 1 would fail: the account's nonce is 0
   const Transaction first = p.transfer(0);
   ASSERT_TRUE(p.mempool.add(first, p.ledger));
-  // One pass in arrival order: the successor waits for the next proposal,
-  // which extends the block carrying its predecessor.
-  EXPECT_EQ(p.batch().txs, std::vector<Transaction>{first});
+  // The held-back successor follows its predecessor in the same batch.
+  EXPECT_EQ(p.batch().txs, (std::vector<Transaction>{first, second}));
+  // A predecessor in an ancestor counts the same.
   EXPECT_EQ(p.batch({p.pending_block({first})}).txs, std::vector<Transaction>{second});
   // A predecessor the ledger executed counts the same.
   p.mempool.remove_committed(p.ledger.execute(Height(1), {first}).txs);
@@ -385,11 +385,29 @@ TEST(MempoolBatch, ProposesAHeldBackTransactionAfterGapWaitRounds) {
   EXPECT_EQ(p.batch({}, 13).txs, std::vector<Transaction>{gapped});  // then proposed, to fail
 }
 
+TEST(MempoolBatch, AWaitedOutTransactionStillFollowsAPredecessorThatArrived) {
+  Pool p(MempoolLimits{.gap_wait_rounds = 8});
+  const Transaction second = p.transfer(1);
+  ASSERT_TRUE(p.mempool.add(second, p.ledger));
+  EXPECT_TRUE(p.batch({}, 1).txs.empty());
+  const Transaction first = p.transfer(0);
+  ASSERT_TRUE(p.mempool.add(first, p.ledger));
+  // Released by time, yet placed after the predecessor that arrived after it:
+  // in arrival order it would fail BAD_NONCE in the very block that makes it valid.
+  EXPECT_EQ(p.batch({}, 20).txs, (std::vector<Transaction>{first, second}));
+}
+
 TEST(MempoolBatch, ProposesANonceAlreadyTakenSoThatItFailsAndLeaves) {
   Pool p;
+  const Transaction other = p.transfer(0, 1);
   const Transaction taken = p.transfer(0, 7);
   ASSERT_TRUE(p.mempool.add(taken, p.ledger));
-  EXPECT_EQ(p.batch({p.pending_block({p.transfer(0, 1)})}).txs, std::vector<Transaction>{taken});
+  const std::vector<Transaction> batch = p.batch({p.pending_block({other})}).txs;
+  ASSERT_EQ(batch, std::vector<Transaction>{taken});
+  const BlockOutcome outcome = p.ledger.execute(Height(1), {other, taken});
+  EXPECT_EQ(outcome.txs[1].error, TxError::BadNonce);
+  p.mempool.remove_committed(outcome.txs);
+  EXPECT_EQ(p.mempool.size(), 0u);
 }
 
 // ---- removal -------------------------------------------------------------------

@@ -668,6 +668,22 @@ TEST_F(ReplicaTest, ClientRequestsAreAnsweredWithTypedResults) {
   }
 }
 
+TEST_F(ReplicaTest, ForwardsToTheOtherLeaderOnlyWhenItLeadsOneOfTheNextTwoProposals) {
+  // The first round R whose next round this node leads, with every round up
+  // to R led by others (whose proposals the test plays).
+  std::uint64_t r = 1;
+  while (leader(r + 1) != self_) ++r;
+  for (std::uint64_t i = 1; i <= r; ++i) ASSERT_NE(leader(i), self_);
+  auto [blocks, last_qc] = certified_chain(r);
+  for (std::uint64_t i = 1; i <= r; ++i) deliver(leader(i), proposal(blocks[i - 1]));
+  flush();
+  replica_->on_request(ClientRequest{1, SubmitTx{signed_transfer(chain_, alice_, 0, bob_.public_key, 5)}});
+  const std::multiset<NodeId> to = forwards(flush());
+  EXPECT_EQ(to, leaders_of(r + 1));
+  EXPECT_FALSE(to.contains(self_));
+  EXPECT_LE(to.size(), 1u);
+}
+
 TEST_F(ReplicaTest, ForwardsAClientTransactionAgainWhileItStaysPending) {
   const Transaction tx = signed_transfer(chain_, alice_, 0, bob_.public_key, 5);
   replica_->on_request(ClientRequest{1, SubmitTx{tx}});
@@ -676,6 +692,9 @@ TEST_F(ReplicaTest, ForwardsAClientTransactionAgainWhileItStaysPending) {
   // forward, the transaction goes to the leaders of rounds 6 and 7, since
   // round 5's proposal is the one that moved this node there.
   auto [blocks, last_qc] = certified_chain(6);
+  // In a round this node leads, the QC inside the played proposal lets it
+  // propose first, and it builds the very same block: the played one is then
+  // a duplicate.
   for (std::uint64_t r = 2; r <= 6; ++r) {
     deliver(leader(r), proposal(blocks[r - 1]));
     EXPECT_EQ(forwards(flush()), r == 5 ? leaders_of(6) : std::multiset<NodeId>{}) << "round " << r;
@@ -708,6 +727,7 @@ TEST_F(ReplicaTest, DoesNotForwardAgainATransactionThatCommitted) {
     blocks.push_back(block(r, justify, r == 2 ? std::vector<Transaction>{tx} : std::vector<Transaction>{}));
     justify = qc(blocks.back(), {0, 1, 2});
   }
+  // As above: a round this node leads gets the same block from its own proposal.
   for (std::uint64_t r = 1; r <= 6; ++r) {
     deliver(leader(r), proposal(blocks[r - 1]));
     EXPECT_TRUE(forwards(flush()).empty()) << "round " << r;
