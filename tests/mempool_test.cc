@@ -6,6 +6,7 @@
 
 #include <algorithm>
 #include <list>
+#include <map>
 #include <string>
 #include <vector>
 
@@ -483,6 +484,33 @@ RC_GTEST_PROP(MempoolProperty, BookkeepingMatchesAList,
     RC_ASSERT(mempool.bytes() == model_bytes);
     RC_ASSERT(mempool.bytes() <= limits.bytes_max);
     RC_ASSERT(mempool.batch({}, ledger, Round(1)).txs == std::vector<Transaction>(model.begin(), model.end()));
+  }
+}
+
+// Random arrivals from two senders with nonces out of order: one batch never
+// proposes a nonce ahead of its sender's next one (fresh holds have not
+// waited), and leaves out no pending transaction that would execute next.
+RC_GTEST_PROP(MempoolProperty, ABatchHoldsBackGapsAndLeavesNoNextNonceBehind,
+              (const std::vector<std::pair<bool, std::uint8_t>>& arrivals)) {
+  const Genesis genesis = test_genesis(1);
+  const ChainId chain = genesis.chain_id();
+  const Ledger ledger(genesis, sha256);
+  const AcceptAllScheme scheme;
+  Mempool mempool(chain, genesis.params, MempoolLimits{.gap_wait_rounds = 8}, scheme);
+  const KeyPair senders[2] = {test_key("sender-a"), test_key("sender-b")};
+  std::vector<Transaction> pending;
+  for (const auto& [second, n] : arrivals) {
+    const Transaction tx = unsigned_tx(senders[second ? 1 : 0], n % 8, Transfer{test_key("to").public_key, n});
+    if (mempool.add(tx, ledger)) pending.push_back(tx);
+  }
+  const std::vector<Transaction> batch = mempool.batch({}, ledger, Round(1)).txs;
+  std::map<PublicKey, std::uint64_t> next;  // both senders start at nonce 0
+  for (const Transaction& tx : batch) {
+    RC_ASSERT(tx.nonce <= next[tx.sender]);
+    if (tx.nonce == next[tx.sender]) ++next[tx.sender];
+  }
+  for (const Transaction& tx : pending) {
+    if (std::find(batch.begin(), batch.end(), tx) == batch.end()) RC_ASSERT(tx.nonce != next[tx.sender]);
   }
 }
 
