@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 
 #include <functional>
+#include <map>
 #include <memory>
 #include <set>
 
@@ -682,6 +683,26 @@ TEST_F(ReplicaTest, ForwardsToTheOtherLeaderOnlyWhenItLeadsOneOfTheNextTwoPropos
   EXPECT_EQ(to, leaders_of(r + 1));
   EXPECT_FALSE(to.contains(self_));
   EXPECT_LE(to.size(), 1u);
+}
+
+TEST_F(ReplicaTest, SplitsForwardedTransactionsIntoBatchesTheWireAccepts) {
+  std::vector<Transaction> txs;
+  for (std::uint64_t nonce = 0; nonce < 5; ++nonce) {
+    txs.push_back(signed_transfer(chain_, alice_, nonce, bob_.public_key, 1));
+    replica_->on_request(ClientRequest{nonce + 1, SubmitTx{txs.back()}});
+  }
+  // One flush, five transactions, block_txs_max 2: batches of 2, 2 and 1 to
+  // each leader, in order.
+  std::map<NodeId, std::vector<Transaction>> got;
+  for (const Envelope& e : flush().messages) {
+    if (const auto* b = std::get_if<TxBatch>(e.message.get())) {
+      EXPECT_LE(b->txs.size(), params_.block_txs_max);
+      got[e.to].insert(got[e.to].end(), b->txs.begin(), b->txs.end());
+    }
+  }
+  const std::multiset<NodeId> leaders = leaders_of(1);
+  ASSERT_EQ(got.size(), leaders.size());
+  for (NodeId leader : leaders) EXPECT_EQ(got[leader], txs);
 }
 
 TEST_F(ReplicaTest, ForwardsAClientTransactionAgainWhileItStaysPending) {
