@@ -59,6 +59,8 @@ Cluster::Cluster(ClusterOptions options)
   chain_ = genesis_.chain_id();
   client_nonce_.assign(options_.accounts, 0);
   client_progress_.assign(options_.accounts, {0, 0});
+  committed_nonce_.assign(options_.accounts, 0);
+  for (std::size_t i = 0; i < accounts_.size(); ++i) account_index_.emplace(accounts_[i].public_key, i);
 
   std::set<NodeId> compromised(options_.twins.begin(), options_.twins.end());
   compromised.insert(options_.equivocators.begin(), options_.equivocators.end());
@@ -153,6 +155,15 @@ void Cluster::on_refused(InstanceId id, const StoreError& error) {
 void Cluster::on_commits(InstanceId id, const std::vector<CommittedBlock>& commits) {
   for (const CommittedBlock& c : commits) {
     record(EventKind::Commit, id, static_cast<std::uint32_t>(c.block->height().value), fingerprint(c.block->id));
+    if (c.block->height().value > committed_nonce_height_) {
+      committed_nonce_height_ = c.block->height().value;
+      for (std::size_t i = 0; i < c.block->txs.size(); ++i) {
+        if (c.outcome.txs[i].error) continue;  // failed: the nonce did not move
+        const Transaction& tx = c.block->txs[i];
+        const auto it = account_index_.find(tx.sender);
+        if (it != account_index_.end()) committed_nonce_[it->second] = std::max(committed_nonce_[it->second], tx.nonce + 1);
+      }
+    }
     if (options_.timeline) timeline_.commits.push_back(Timeline::Commit{now(), id, c.block->height().value});
     if (trace_.has_sink()) {
       trace_.line([&] {
@@ -405,18 +416,15 @@ void Cluster::load_tick() {
   load_timer_.reset();
   if (load_interval_ms_ == 0) return;
   load_timer_ = scheduler_.at(now() + load_interval_ms_, [this] { load_tick(); });
-  std::vector<NodeId> up;
+  std::vector<NodeId>& up = load_up_;
+  up.clear();
   for (std::uint32_t i = 0; i < size(); ++i) {
     if (state(NodeId(i)) == NodeState::Up && is_up(NodeId(i))) up.push_back(NodeId(i));
   }
   if (up.empty() || accounts_.size() < 2) return;
   const std::size_t from = load_next_account_++ % accounts_.size();
   const NodeId via = up[load_next_node_++ % up.size()];
-  std::uint64_t ledger_nonce = 0;
-  for (NodeId n : up) {
-    const auto account = replica(n)->ledger().account(accounts_[from].public_key);
-    ledger_nonce = std::max(ledger_nonce, account.value_or(Account{}).nonce);
-  }
+  const std::uint64_t ledger_nonce = committed_nonce_[from];
   auto& [seen_nonce, seen_ms] = client_progress_[from];
   if (ledger_nonce != seen_nonce) {
     seen_nonce = ledger_nonce;

@@ -17,6 +17,7 @@
 #include <optional>
 #include <set>
 #include <string>
+#include <unordered_map>
 #include <vector>
 
 #include "sim/adversary.h"
@@ -197,6 +198,13 @@ class Cluster final : private NodeObserver {
   std::vector<std::uint64_t> client_nonce_;
   Bytes scratch_;  // the client's sign-bytes buffer for the transactions it signs
   std::vector<std::pair<std::uint64_t, TimeMs>> client_progress_;  // (ledger nonce, when seen)
+  // Each account's nonce after the first commit of every height any instance
+  // made: what the furthest-ahead ledger says, kept as commits arrive instead
+  // of asking every node's ledger per transaction.
+  std::unordered_map<PublicKey, std::size_t, FixedBytesHash> account_index_;  // look-ups only
+  std::vector<std::uint64_t> committed_nonce_;
+  std::uint64_t committed_nonce_height_ = 0;
+  std::vector<NodeId> load_up_;  // load_tick's live instances, kept for its capacity
   bool liveness_ticking_ = false;
 };
 
