@@ -444,17 +444,26 @@ TEST(MempoolRemove, RemoveCommittedFreesSpace) {
 
 // ---- properties ----------------------------------------------------------------
 
+// A one-validator chain and a mempool that accepts every signature.
+struct BarePool {
+  explicit BarePool(MempoolLimits limits) : mempool(chain, genesis.params, limits, scheme) {}
+  Genesis genesis = test_genesis(1);
+  ChainId chain = genesis.chain_id();
+  Ledger ledger{genesis, sha256};
+  AcceptAllScheme scheme;
+  Mempool mempool;
+};
+
 // Random adds and removals keep the count, the bytes and the arrival order
 // exactly as a plain list would, and never pass the limits.
 RC_GTEST_PROP(MempoolProperty, BookkeepingMatchesAList,
               (const std::vector<std::pair<bool, std::uint16_t>>& ops)) {
-  const Genesis genesis = test_genesis(1);
-  const ChainId chain = genesis.chain_id();
-  const Ledger ledger(genesis, sha256);
-  const AcceptAllScheme scheme;
   // Random nonces: gap_wait_rounds 0 proposes them without holding any back.
   const MempoolLimits limits{.txs_max = 8, .bytes_max = 1500, .nonce_ahead_max = 1u << 16, .gap_wait_rounds = 0};
-  Mempool mempool(chain, genesis.params, limits, scheme);
+  BarePool p(limits);
+  const ChainId& chain = p.chain;
+  const Ledger& ledger = p.ledger;
+  Mempool& mempool = p.mempool;
   const KeyPair sender = test_key("sender");
 
   std::list<Transaction> model;  // accepted, in arrival order
@@ -492,11 +501,9 @@ RC_GTEST_PROP(MempoolProperty, BookkeepingMatchesAList,
 // waited), and leaves out no pending transaction that would execute next.
 RC_GTEST_PROP(MempoolProperty, ABatchHoldsBackGapsAndLeavesNoNextNonceBehind,
               (const std::vector<std::pair<bool, std::uint8_t>>& arrivals)) {
-  const Genesis genesis = test_genesis(1);
-  const ChainId chain = genesis.chain_id();
-  const Ledger ledger(genesis, sha256);
-  const AcceptAllScheme scheme;
-  Mempool mempool(chain, genesis.params, MempoolLimits{.gap_wait_rounds = 8}, scheme);
+  BarePool p(MempoolLimits{.gap_wait_rounds = 8});
+  const Ledger& ledger = p.ledger;
+  Mempool& mempool = p.mempool;
   const KeyPair senders[2] = {test_key("sender-a"), test_key("sender-b")};
   std::vector<Transaction> pending;
   for (const auto& [second, n] : arrivals) {
