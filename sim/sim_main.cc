@@ -157,10 +157,14 @@ int main(int argc, char** argv) {
     options.seed = s;
     ++runs;
     if (determinism) {
-      if (auto diff = check_determinism(options)) {
+      const DeterminismCheck check = check_determinism(options);
+      events += 2 * check.run.events;  // it ran twice
+      virtual_ms += 2 * check.run.virtual_ms;
+      if (check.divergence) {
         ++failed;
         std::printf("seed %llu: NOT DETERMINISTIC: %s\nreproduce: %s --check-determinism\n",
-                    static_cast<unsigned long long>(s), diff->c_str(), reproduce_command(options, program).c_str());
+                    static_cast<unsigned long long>(s), check.divergence->c_str(),
+                    reproduce_command(options, program).c_str());
       } else if (!quiet) {
         std::printf("seed %llu: deterministic\n", static_cast<unsigned long long>(s));
       }

@@ -468,12 +468,13 @@ std::string reproduce_command(const RunOptions& o, std::string_view program) {
   return os.str();
 }
 
-std::optional<std::string> check_determinism(RunOptions options) {
+DeterminismCheck check_determinism(RunOptions options) {
   options.keep_trace = true;
   options.trace_sink = nullptr;
-  const RunResult first = run_simulation(options);
+  DeterminismCheck check{run_simulation(options), std::nullopt};
+  const RunResult& first = check.run;
   const RunResult second = run_simulation(options);
-  if (first.trace_hash == second.trace_hash && first.trace == second.trace) return std::nullopt;
+  if (first.trace_hash == second.trace_hash && first.trace == second.trace) return check;
   const std::size_t common = std::min(first.trace.size(), second.trace.size());
   std::size_t i = 0;
   while (i < common && first.trace[i] == second.trace[i]) ++i;
@@ -481,7 +482,8 @@ std::optional<std::string> check_determinism(RunOptions options) {
   os << "runs diverge at event " << i << ": ";
   os << (i < first.trace.size() ? to_string(first.trace[i]) : "(end)") << " vs ";
   os << (i < second.trace.size() ? to_string(second.trace[i]) : "(end)");
-  return os.str();
+  check.divergence = os.str();
+  return check;
 }
 
 }  // namespace synod::sim

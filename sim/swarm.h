@@ -163,7 +163,12 @@ RunResult run_simulation(const RunOptions& options);
 // the mutant build's synod-sim-mutant.
 std::string reproduce_command(const RunOptions& options, std::string_view program = "synod-sim");
 
-// Runs the seed twice; empty if both traces agree, else the first difference.
-std::optional<std::string> check_determinism(RunOptions options);
+// Runs the seed twice: the first run, and the first difference of the
+// second run's trace from it (empty if both agree).
+struct DeterminismCheck {
+  RunResult run;
+  std::optional<std::string> divergence;
+};
+DeterminismCheck check_determinism(RunOptions options);
 
 }  // namespace synod::sim

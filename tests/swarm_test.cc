@@ -15,7 +15,7 @@ TEST(Swarm, SameSeedReplaysTheSameTrace) {
   options.seed = 11;
   options.duration_ms = 10'000;
   options.liveness_ms = 10'000;
-  EXPECT_EQ(check_determinism(options), std::nullopt);
+  EXPECT_EQ(check_determinism(options).divergence, std::nullopt);
   const RunResult a = run_simulation(options);
   options.seed = 12;
   const RunResult b = run_simulation(options);
