@@ -723,14 +723,25 @@ void Replica::on_tx_batch(const TxBatch& b) {
 void Replica::forward_again() {
   const bool all = forward_retry_ == ForwardRetry::All;
   forward_retry_ = ForwardRetry::None;
+  // After a TC, what a certified block carries is on its way to commit: it is
+  // only stamped again, and goes again if it is still pending four rounds on.
+  std::vector<TxHash> certified;
+  if (all) {
+    for (const BlockPtr& b : tree_.path_from_root(high_qc_.block)) {
+      certified.insert(certified.end(), b->tx_hashes.begin(), b->tx_hashes.end());
+    }
+    std::ranges::sort(certified);
+  }
   for (std::size_t left = forwarded_.size(); left > 0; --left) {
     const Forwarded f = forwarded_.front();
     const Transaction* tx = mempool_.find(f.hash);
-    if (tx != nullptr && !all && round_.value < f.round.value + tx_forward_retry_rounds) break;
+    const bool due = round_.value >= f.round.value + tx_forward_retry_rounds;
+    if (tx != nullptr && !all && !due) break;
     forwarded_.pop_front();
     if (tx == nullptr) continue;  // committed, or failed in a block
-    forward_.push_back(*tx);
     forwarded_.push_back(Forwarded{f.hash, round_});
+    if (!due && std::ranges::binary_search(certified, f.hash)) continue;
+    forward_.push_back(*tx);
     ++stats_.txs_forwarded_again;
   }
 }

@@ -737,6 +737,26 @@ TEST_F(ReplicaTest, ForwardsAClientTransactionAgainWhenATimeoutCertEndsTheRound)
   EXPECT_EQ(replica_->stats().txs_forwarded_again, 1u);
 }
 
+TEST_F(ReplicaTest, AfterATimeoutCertDoesNotForwardAgainWhatACertifiedBlockCarries) {
+  const Transaction tx = signed_transfer(chain_, alice_, 0, bob_.public_key, 5);
+  replica_->on_request(ClientRequest{1, SubmitTx{tx}});
+  ASSERT_EQ(forwards(flush()), leaders_of(1));
+  // Block 1 carries it and block 2's proposal certifies block 1; then round 2
+  // ends in a TC. The transaction is on its way to commit: it stays here.
+  const BlockPtr b1 = block(1, genesis_qc_, {tx});
+  deliver(leader(1), proposal(b1));
+  const QuorumCert qc1 = qc(b1, {0, 1, 2});
+  deliver(leader(2), proposal(block(2, qc1)));
+  ASSERT_EQ(replica_->round(), Round(2));
+  flush();
+  for (std::uint32_t i = 0; i < n; ++i) {
+    if (NodeId(i) != self_ && replica_->round() == Round(2)) deliver(NodeId(i), timeout(2, qc1, NodeId(i)));
+  }
+  ASSERT_EQ(replica_->round(), Round(3));
+  EXPECT_TRUE(forwards(flush()).empty());
+  EXPECT_EQ(replica_->stats().txs_forwarded_again, 0u);
+}
+
 TEST_F(ReplicaTest, DoesNotForwardAgainATransactionThatCommitted) {
   const Transaction tx = signed_transfer(chain_, alice_, 0, bob_.public_key, 5);
   replica_->on_request(ClientRequest{1, SubmitTx{tx}});
