@@ -22,15 +22,6 @@ namespace {
 
 constexpr std::string_view magic = "SYNR";
 
-std::uint32_t get_u32(ByteView in, std::size_t at) {
-  return (std::uint32_t{in[at]} << 24) | (std::uint32_t{in[at + 1]} << 16) | (std::uint32_t{in[at + 2]} << 8) |
-         std::uint32_t{in[at + 3]};
-}
-
-std::uint16_t get_u16(ByteView in, std::size_t at) {
-  return static_cast<std::uint16_t>((in[at] << 8) | in[at + 1]);
-}
-
 Bytes seal(RecordKind kind, const Bytes& payload) {
   SYNOD_ASSERT(payload.size() <= record_payload_bytes_max);
   Bytes out;
@@ -53,9 +44,9 @@ Bytes seal(RecordKind kind, const Bytes& payload) {
 std::expected<ByteView, RecordError> open(RecordKind kind, ByteView in) {
   if (in.size() < record_header_bytes) return std::unexpected(RecordError::Truncated);
   if (!std::equal(magic.begin(), magic.end(), in.begin())) return std::unexpected(RecordError::BadMagic);
-  if (get_u16(in, 4) != record_version) return std::unexpected(RecordError::BadVersion);
-  if (get_u16(in, 6) != static_cast<std::uint16_t>(kind)) return std::unexpected(RecordError::WrongKind);
-  const std::size_t length = get_u32(in, 8);
+  if (get_be(in, 4, 2) != record_version) return std::unexpected(RecordError::BadVersion);
+  if (get_be(in, 6, 2) != static_cast<std::uint16_t>(kind)) return std::unexpected(RecordError::WrongKind);
+  const std::size_t length = get_be(in, 8, 4);
   if (length > record_payload_bytes_max) return std::unexpected(RecordError::TooLarge);
   const std::size_t total = record_overhead_bytes + length;
   if (in.size() < total) return std::unexpected(RecordError::Truncated);
@@ -102,10 +93,6 @@ std::expected<BlockPtr, RecordError> open_block(Digest digest, const ChainId& ch
 
 namespace {
 constexpr std::size_t header_payload_bytes = 8 + 8 + 3 * 32;
-
-std::uint64_t get_u64(ByteView in, std::size_t at) {
-  return (std::uint64_t{get_u32(in, at)} << 32) | get_u32(in, at + 4);
-}
 }  // namespace
 
 BlockHeader header_of(const CommittedBlock& committed) {
@@ -128,7 +115,7 @@ std::expected<BlockHeader, RecordError> open_block_header(ByteView bytes) {
   const auto payload = open(RecordKind::BlockHeader, bytes);
   if (!payload) return std::unexpected(payload.error());
   if (payload->size() != header_payload_bytes) return std::unexpected(RecordError::Malformed);
-  BlockHeader header{Height(get_u64(*payload, 0)), Round(get_u64(*payload, 8)), {}, {}, {}};
+  BlockHeader header{Height(get_be(*payload, 0, 8)), Round(get_be(*payload, 8, 8)), {}, {}, {}};
   SYNOD_ASSERT(BlockId::from(payload->subspan(16, 32), header.id));
   SYNOD_ASSERT(BlockId::from(payload->subspan(48, 32), header.parent));
   SYNOD_ASSERT(StateRoot::from(payload->subspan(80, 32), header.state_root));

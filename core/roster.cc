@@ -8,16 +8,6 @@
 
 namespace synod {
 
-namespace {
-
-std::uint64_t big_endian_u64(const Hash32& h, std::size_t at) {
-  std::uint64_t v = 0;
-  for (std::size_t i = at; i < at + 8; ++i) v = (v << 8) | h.bytes[i];
-  return v;
-}
-
-}  // namespace
-
 ChainId Genesis::chain_id() const {
   Bytes out;
   put_var(out, as_bytes("synod/genesis-file/v1"));
@@ -82,12 +72,12 @@ std::vector<NodeId> Roster::epoch_leaders(Digest digest, const ChainId& chain, s
   const Hash32 h = digest(seed);
   // total <= 2^60, so the modulo bias is below 2^-4 of one unit; it is the
   // same on every node, which is what safety needs; fairness is approximate.
-  const std::uint64_t offset = big_endian_u64(h, 0) % total_.value;
+  const std::uint64_t offset = get_be(h.view(), 0, 8) % total_.value;
   // The epoch's points in a seeded order: taken in order, each validator's
   // turns would follow one another in a block.
   std::vector<std::uint64_t> order(n);
   for (std::uint64_t i = 0; i < n; ++i) order[i] = i;
-  std::uint64_t mix = big_endian_u64(h, 8);
+  std::uint64_t mix = get_be(h.view(), 8, 8);
   for (std::uint64_t i = n - 1; i > 0; --i) std::swap(order[i], order[splitmix64(mix) % (i + 1)]);
   std::vector<NodeId> leaders;
   leaders.reserve(n);

@@ -164,6 +164,13 @@ class Writer {
 inline void append(Bytes& out, const std::uint8_t* data, std::size_t n) { out.insert(out.end(), data, data + n); }
 inline void append(Writer& out, const std::uint8_t* data, std::size_t n) { out.append(data, n); }
 
+// The inverse of put_u8/u32/u64: `bytes` (at most 8) big-endian bytes at `at`.
+inline std::uint64_t get_be(ByteView in, std::size_t at, std::size_t bytes) {
+  std::uint64_t v = 0;
+  for (std::size_t i = 0; i < bytes; ++i) v = (v << 8) | in[at + i];
+  return v;
+}
+
 // Fixed-layout, big-endian appends used by sign-bytes and hashing, to a Bytes
 // or through a Writer.
 template <class Out>

@@ -45,12 +45,6 @@ constexpr std::string_view k_pruned = "pruned_height";
 // Two meta pages: anything shorter is not an LMDB file we wrote.
 constexpr std::uintmax_t ledger_bytes_min = 2 * 4096;
 
-std::uint64_t get_be(ByteView in, std::size_t at, std::size_t bytes) {
-  std::uint64_t v = 0;
-  for (std::size_t i = 0; i < bytes; ++i) v = (v << 8) | in[at + i];
-  return v;
-}
-
 Bytes be64(std::uint64_t v) {
   Bytes out;
   put_u64(out, v);
