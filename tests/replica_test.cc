@@ -757,6 +757,42 @@ TEST_F(ReplicaTest, AfterATimeoutCertDoesNotForwardAgainWhatACertifiedBlockCarri
   EXPECT_EQ(replica_->stats().txs_forwarded_again, 0u);
 }
 
+// The fixture on a chain whose blocks hold up to 100 transactions.
+class ReplicaWideBlocksTest : public ReplicaTest {
+ protected:
+  ReplicaWideBlocksTest() {
+    params_.block_txs_max = 100;
+    genesis_ = test_genesis(n, {}, {test_allocation(alice_, 1000)}, params_);
+    chain_ = genesis_.chain_id();
+    roster_ = Roster(genesis_.validators);
+    genesis_qc_ = genesis_qc(chain_);
+    self_ = pick_self(genesis_);
+  }
+};
+
+TEST_F(ReplicaWideBlocksTest, SweepsItsForwardListWhenManyCommitBehindAPendingOne) {
+  // 70 client transactions; block 1 carries 69 of them (all but nonce 0, so
+  // they fail, and leave the pool) and commits two rounds later. The entry of
+  // nonce 0 is still pending and not due, so the 69 stale entries behind it
+  // would outgrow twice the pool plus 64: check_invariants asserts the sweep.
+  std::vector<Transaction> txs;
+  for (std::uint64_t nonce = 0; nonce < 70; ++nonce) {
+    txs.push_back(signed_transfer(chain_, alice_, nonce, bob_.public_key, 1));
+    ASSERT_TRUE(std::holds_alternative<TxAccepted>([&] {
+      replica_->on_request(ClientRequest{nonce + 1, SubmitTx{txs.back()}});
+      return flush().replies.at(0).body;
+    }()));
+  }
+  const BlockPtr b1 = block(1, genesis_qc_, std::vector<Transaction>(txs.begin() + 1, txs.end()));
+  const BlockPtr b2 = block(2, qc(b1, {0, 1, 2}));
+  const BlockPtr b3 = block(3, qc(b2, {0, 1, 2}));
+  for (const BlockPtr& b : {b1, b2, b3}) deliver(b->proposer, proposal(b));
+  flush();
+  EXPECT_EQ(replica_->ledger().height(), Height(1));
+  EXPECT_EQ(replica_->mempool().size(), 1u);
+  EXPECT_EQ(replica_->stats().txs_forwarded_again, 0u);
+}
+
 TEST_F(ReplicaTest, DoesNotForwardAgainATransactionThatCommitted) {
   const Transaction tx = signed_transfer(chain_, alice_, 0, bob_.public_key, 5);
   replica_->on_request(ClientRequest{1, SubmitTx{tx}});
