@@ -150,7 +150,8 @@ BlockOutcome Ledger::apply(Height height, const std::vector<Transaction>& txs, c
     const Transaction& tx = txs[index];
     const TxHash& hash = hashes[index];
 
-    if (committed_txs_.contains(hash)) {
+    TxLocation* location = committed_txs_.claim(hash);
+    if (location == nullptr) {
       // The first record is the transaction's fate; keep it untouched.
       result.txs.push_back(TxOutcome{hash, TxError::AlreadyCommitted});
       continue;
@@ -216,8 +217,7 @@ BlockOutcome Ledger::apply(Height height, const std::vector<Transaction>& txs, c
       }
     }
 
-    const bool inserted = committed_txs_.insert(hash, TxLocation{height, index, error});
-    SYNOD_ASSERT(inserted);
+    *location = TxLocation{height, index, error};
     result.txs.push_back(TxOutcome{hash, error});
   }
   SYNOD_ASSERT(result.txs.size() == txs.size());
@@ -288,41 +288,49 @@ std::optional<TxLocation> Ledger::find_tx(const TxHash& hash) const {
 std::size_t TxIndex::slot_of(const TxHash& hash) const {
   std::uint64_t prefix;
   std::memcpy(&prefix, hash.bytes.data(), sizeof prefix);
-  return static_cast<std::size_t>(prefix) & (slots_.size() - 1);
+  return static_cast<std::size_t>(prefix) & (tags_.size() - 1);
 }
 
 const TxLocation* TxIndex::find(const TxHash& hash) const {
-  if (slots_.empty()) return nullptr;
+  if (tags_.empty()) return nullptr;
   const std::uint8_t tag = tag_of(hash);
-  for (std::size_t i = slot_of(hash);; i = (i + 1) & (slots_.size() - 1)) {
+  for (std::size_t i = slot_of(hash);; i = (i + 1) & (tags_.size() - 1)) {
     if (tags_[i] == 0) return nullptr;  // never erased: an empty slot ends the run
-    if (tags_[i] == tag && slots_[i].hash == hash) return &slots_[i].location;
+    if (tags_[i] == tag && entries_[slots_[i]].hash == hash) return &entries_[slots_[i]].location;
   }
 }
 
 bool TxIndex::insert(const TxHash& hash, const TxLocation& location) {
-  if (4 * (size_ + 1) > 3 * slots_.size()) grow();
+  TxLocation* claimed = claim(hash);
+  if (claimed == nullptr) return false;
+  *claimed = location;
+  return true;
+}
+
+TxLocation* TxIndex::claim(const TxHash& hash) {
+  if (2 * (entries_.size() + 1) > tags_.size()) grow();
   const std::uint8_t tag = tag_of(hash);
-  for (std::size_t i = slot_of(hash);; i = (i + 1) & (slots_.size() - 1)) {
-    if (tags_[i] == tag && slots_[i].hash == hash) return false;
-    if (tags_[i] != 0) continue;
-    tags_[i] = tag;
-    slots_[i] = Slot{hash, location};
-    ++size_;
-    SYNOD_ASSERT(4 * size_ <= 3 * slots_.size());
-    return true;
+  for (std::size_t i = slot_of(hash);; i = (i + 1) & (tags_.size() - 1)) {
+    if (tags_[i] == 0) {
+      SYNOD_ASSERT(entries_.size() < std::numeric_limits<std::uint32_t>::max());
+      tags_[i] = tag;
+      slots_[i] = static_cast<std::uint32_t>(entries_.size());
+      return &entries_.emplace_back(Entry{hash, {}}).location;
+    }
+    if (tags_[i] == tag && entries_[slots_[i]].hash == hash) return nullptr;
   }
 }
 
 void TxIndex::grow() {
-  const std::size_t count = std::max<std::size_t>(64, 2 * slots_.size());
-  const std::vector<std::uint8_t> old_tags = std::exchange(tags_, std::vector<std::uint8_t>(count));
-  const std::vector<Slot> old = std::exchange(slots_, std::vector<Slot>(count));
-  size_ = 0;
-  for (std::size_t i = 0; i < old.size(); ++i) {
-    if (old_tags[i] == 0) continue;
-    const bool inserted = insert(old[i].hash, old[i].location);
-    SYNOD_ASSERT(inserted);
+  const std::size_t count = std::max<std::size_t>(64, 2 * tags_.size());
+  tags_.assign(count, 0);
+  slots_.assign(count, 0);
+  // The entries are distinct: each goes to the first empty slot of its run.
+  for (std::size_t e = 0; e < entries_.size(); ++e) {
+    std::size_t i = slot_of(entries_[e].hash);
+    while (tags_[i] != 0) i = (i + 1) & (count - 1);
+    tags_[i] = tag_of(entries_[e].hash);
+    slots_[i] = static_cast<std::uint32_t>(e);
   }
 }
 

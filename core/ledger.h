@@ -45,22 +45,27 @@ struct TxLocation {
 
 // Every transaction a ledger committed, with its fate: inserted once, looked
 // up on every admission and execution, never erased (pruning keeps it whole,
-// docs/storage.md). One flat array with linear probing, kept at most 3/4
-// full, so an insert allocates only when the array doubles. Slots are found
-// by the hash's first 8 bytes, which are uniform: the hash is a digest. Each
-// slot has a one-byte tag in a separate array (0 for empty, else a hash byte
-// with its top bit set): most look-ups are of new transactions, and they end
-// in the tag array, small enough to stay in cache, without touching a slot.
+// docs/storage.md). The entries sit in one array in insertion order; an open
+// table with linear probing, kept at most half full, maps a hash to its
+// entry. Slots are found by the hash's first 8 bytes, which are uniform: the
+// hash is a digest. A slot is a one-byte tag (0 for empty, else a hash byte
+// with its top bit set) and a 4-byte entry number, so the table stays small
+// enough for the cache: most look-ups are of new transactions and end at an
+// empty slot, and doubling the table moves 5 bytes per entry, not the entry.
 class TxIndex {
  public:
   const TxLocation* find(const TxHash& hash) const;
   bool contains(const TxHash& hash) const { return find(hash) != nullptr; }
   // False, and nothing changes, if `hash` is already there.
   bool insert(const TxHash& hash, const TxLocation& location);
-  std::size_t size() const { return size_; }
+  // A new entry for `hash`, whose location the caller sets before the next
+  // call; nullptr, and nothing changes, if `hash` is already there. One probe
+  // where contains() then insert() would take two.
+  TxLocation* claim(const TxHash& hash);
+  std::size_t size() const { return entries_.size(); }
 
  private:
-  struct Slot {
+  struct Entry {
     TxHash hash;
     TxLocation location;
   };
@@ -68,9 +73,9 @@ class TxIndex {
   static std::uint8_t tag_of(const TxHash& hash) { return hash.bytes[8] | 0x80; }
   void grow();
 
-  std::vector<std::uint8_t> tags_;  // one per slot; 0: empty
-  std::vector<Slot> slots_;         // empty, or a power of two long
-  std::size_t size_ = 0;
+  std::vector<Entry> entries_;
+  std::vector<std::uint8_t> tags_;     // one per slot; 0: empty
+  std::vector<std::uint32_t> slots_;   // the entry's number; as long as tags_, empty or a power of two
 };
 
 // Everything a Ledger holds after the block at `height`: what a store that
