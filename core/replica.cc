@@ -119,7 +119,6 @@ void Replica::on_message(NodeId from, const Message& message) {
       message);
   finish_sync_if_connected();
   try_propose();  // a block or certificate that arrived may be what the leader waited for
-  check_invariants();
 }
 
 void Replica::on_request(const ClientRequest& request) {
@@ -150,7 +149,6 @@ void Replica::on_request(const ClientRequest& request) {
   }
   outbox_.replies.push_back(std::move(response));
   try_propose();
-  check_invariants();
 }
 
 void Replica::on_tick(TimeMs now) {
@@ -166,7 +164,6 @@ void Replica::on_tick(TimeMs now) {
   }
   try_propose();
   finish_sync_if_connected();
-  check_invariants();
 }
 
 void Replica::take_outbox(Outbox& out) {
@@ -178,6 +175,8 @@ void Replica::take_outbox(Outbox& out) {
     safety_dirty_ = false;
   }
   out.swap(outbox_);
+  // Once per input: the driver takes the outbox after each one.
+  check_invariants();
 }
 
 TimeMs Replica::next_deadline() const {

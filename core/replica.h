@@ -127,7 +127,8 @@ class Replica {
   void on_request(const ClientRequest& request);          // untrusted input
   void on_tick(TimeMs now);
   // Hands over what the inputs since the last call produced: `out` must be
-  // empty, and its buffers stay with the replica for the next outputs.
+  // empty, and its buffers stay with the replica for the next outputs. Checks
+  // the invariants: a driver calls it after every input.
   void take_outbox(Outbox& out);
   Outbox take_outbox() {
     Outbox out;
