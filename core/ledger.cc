@@ -221,9 +221,12 @@ BlockOutcome Ledger::apply(Height height, const std::vector<Transaction>& txs, c
     result.txs.push_back(TxOutcome{hash, error});
   }
   SYNOD_ASSERT(result.txs.size() == txs.size());
-  // One entry per key: equal keys are the same map entry.
-  std::ranges::sort(touched_accounts, [](const AccountEntry* a, const AccountEntry* b) { return a->first < b->first; });
+  // One entry per key: equal keys are the same map entry, so duplicates go
+  // first, by address (a cheap comparison; busy accounts repeat within a
+  // block), and only the distinct entries are sorted by key.
+  std::ranges::sort(touched_accounts);
   touched_accounts.erase(std::ranges::unique(touched_accounts).begin(), touched_accounts.end());
+  std::ranges::sort(touched_accounts, [](const AccountEntry* a, const AccountEntry* b) { return a->first < b->first; });
   std::ranges::sort(touched_values);
   touched_values.erase(std::ranges::unique(touched_values).begin(), touched_values.end());
 
