@@ -29,7 +29,8 @@ class Checker {
  public:
   Checker(const Genesis& genesis, const SignatureScheme& scheme, std::vector<bool> honest);
 
-  void on_submitted(const TxHash& hash, TimeMs at);
+  // A client signed `hash` with `sig` at `at`.
+  void on_submitted(const TxHash& hash, const Signature& sig, TimeMs at);
   void on_commits(InstanceId id, TimeMs now, const std::vector<CommittedBlock>& commits, BalanceSum total_balance);
   void on_boot(InstanceId id, TimeMs now, const Recovery& recovery);
 
@@ -63,7 +64,11 @@ class Checker {
   std::vector<std::uint64_t> acknowledged_;  // per instance: highest acknowledged height
   std::vector<bool> forked_;  // per instance: committed a block off the canonical chain
   // Submission time of every transaction a client sent; erased when it commits.
-  std::unordered_map<TxHash, TimeMs, FixedBytesHash> submitted_;
+  struct Submitted {
+    Signature sig;
+    TimeMs at;
+  };
+  std::unordered_map<TxHash, Submitted, FixedBytesHash> submitted_;
   Bytes scratch_;  // sign-bytes buffer, reused for every transaction checked
   TxIndex committed_;  // every transaction that executed on the canonical chain
   std::vector<TimeMs> latencies_ms_;

@@ -401,7 +401,7 @@ Transaction Cluster::client_transfer(std::size_t from, std::size_t to, std::uint
   Transaction tx{accounts_.at(from).public_key, client_nonce_.at(from)++, Transfer{accounts_.at(to).public_key, amount}, {}};
   const TxHash hash = tx_hash(scheme_->digest(), chain_, tx, scratch_);
   tx.sig = scheme_->sign(accounts_[from], tx_sig_bytes(hash));
-  checker_->on_submitted(hash, now());
+  checker_->on_submitted(hash, tx.sig, now());
   return tx;
 }
 

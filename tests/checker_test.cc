@@ -50,7 +50,7 @@ class CheckerTest : public ::testing::Test {
 
 TEST_F(CheckerTest, ASubmittedTransactionExecutedOnceIsFine) {
   const Transaction tx = transfer(0);
-  checker_.on_submitted(hash(tx), TimeMs(0));
+  checker_.on_submitted(hash(tx), tx.sig, TimeMs(0));
   commit(0, block(1, genesis_block_, {tx}));
   EXPECT_TRUE(findings().empty());
   EXPECT_EQ(checker_.committed_txs(), 1u);
@@ -58,12 +58,22 @@ TEST_F(CheckerTest, ASubmittedTransactionExecutedOnceIsFine) {
 
 TEST_F(CheckerTest, ATransactionExecutedAtTwoHeightsBreaksIntegrity) {
   const Transaction tx = transfer(0);
-  checker_.on_submitted(hash(tx), TimeMs(0));
+  checker_.on_submitted(hash(tx), tx.sig, TimeMs(0));
   const CommittedBlock first = block(1, genesis_block_, {tx});
   commit(0, first);
   commit(0, block(2, first.block->id, {tx}));
   ASSERT_FALSE(findings().empty());
   EXPECT_EQ(findings().front(), "integrity: a transaction executed twice at height 2");
+}
+
+TEST_F(CheckerTest, ASubmittedTransactionWhoseSignatureANodeChangedBreaksValidity) {
+  const Transaction tx = transfer(0);
+  checker_.on_submitted(hash(tx), tx.sig, TimeMs(0));
+  Transaction forged = tx;  // the same hash: the signature is not part of it
+  forged.sig.bytes[0] ^= 1;
+  commit(0, block(1, genesis_block_, {forged}));
+  ASSERT_EQ(findings().size(), 1u);
+  EXPECT_EQ(findings().front(), "validity: a transaction with a bad signature executed at height 1");
 }
 
 TEST_F(CheckerTest, ATransactionNoClientSubmittedBreaksValidity) {
