@@ -25,17 +25,32 @@ Mempool::Mempool(const ChainId& chain, const ChainParams& params, MempoolLimits 
   SYNOD_ASSERT(limits_.bytes_max > 0);
 }
 
+// Cheapest checks first; the signature, the only expensive one, comes last so
+// that junk never costs a verification.
 std::expected<TxHash, TxError> Mempool::add(const Transaction& tx, const Ledger& ledger) {
-  // Cheapest checks first; the signature, the only expensive one, comes last so
-  // that junk never costs a verification.
+  const auto size_bytes = check_size(tx);
+  if (!size_bytes) return std::unexpected(size_bytes.error());
+  return admit(tx, tx_hash(scheme_.digest(), chain_, tx, scratch_), *size_bytes, ledger);
+}
+
+std::expected<TxHash, TxError> Mempool::add(const Transaction& tx, const TxHash& hash, const Ledger& ledger) {
+  const auto size_bytes = check_size(tx);
+  if (!size_bytes) return std::unexpected(size_bytes.error());
+  return admit(tx, hash, *size_bytes, ledger);
+}
+
+std::expected<std::size_t, TxError> Mempool::check_size(const Transaction& tx) const {
   const std::size_t size_bytes = tx_size_bytes(tx);
   if (size_bytes > params_.tx_bytes_max) return std::unexpected(TxError::TooLarge);
   if (const auto* store = std::get_if<StoreValue>(&tx.op)) {
     if (store->key.size() > params_.key_bytes_max) return std::unexpected(TxError::TooLarge);
     if (store->value.size() > params_.value_bytes_max) return std::unexpected(TxError::TooLarge);
   }
+  return size_bytes;
+}
 
-  const TxHash hash = tx_hash(scheme_.digest(), chain_, tx, scratch_);  // the signature covers it
+std::expected<TxHash, TxError> Mempool::admit(const Transaction& tx, const TxHash& hash, std::size_t size_bytes,
+                                              const Ledger& ledger) {
   if (index_.contains(hash)) return std::unexpected(TxError::Duplicate);
   if (ledger.find_tx(hash)) return std::unexpected(TxError::Duplicate);
 

@@ -39,6 +39,8 @@ class Mempool {
   // committed), BAD_NONCE (below the account's nonce or too far ahead),
   // POOL_FULL, then BAD_SIGNATURE (the only expensive check, done once).
   std::expected<TxHash, TxError> add(const Transaction& tx, const Ledger& ledger);
+  // The same, for a transaction of a sealed message: `hash` is its tx_hash.
+  std::expected<TxHash, TxError> add(const Transaction& tx, const TxHash& hash, const Ledger& ledger);
 
   // The transactions of a proposal in `round` extending `ancestors` (the
   // uncommitted blocks on its path, oldest first): pending ones in arrival
@@ -86,6 +88,10 @@ class Mempool {
   MempoolLimits limits_;
   const SignatureScheme& scheme_;
   std::list<Entry> queue_;  // arrival order
+  // TOO_LARGE, or the transaction's size in bytes.
+  std::expected<std::size_t, TxError> check_size(const Transaction& tx) const;
+  std::expected<TxHash, TxError> admit(const Transaction& tx, const TxHash& hash, std::size_t size_bytes,
+                                       const Ledger& ledger);
   // Look-ups only, never iterated: arrival order lives in queue_.
   std::unordered_map<TxHash, std::list<Entry>::iterator, FixedBytesHash> index_;
   std::size_t bytes_ = 0;

@@ -145,9 +145,12 @@ struct SyncResponse {
 };
 
 // Transactions a node accepted from its clients, forwarded to the leaders of
-// the next two proposals (docs/protocol.md section 12).
+// the next two proposals (docs/protocol.md section 12). Sealed like a block:
+// the decoder that read it computed the hashes (in the simulator's object
+// mode, the sender did), so admission need not hash each transaction again.
 struct TxBatch {
   std::vector<Transaction> txs;
+  std::vector<TxHash> tx_hashes;  // tx_hash of each of txs, in order; not on the wire
 };
 
 using Message = std::variant<Proposal, Vote, Timeout, SyncRequest, SyncResponse, TxBatch>;

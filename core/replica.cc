@@ -127,7 +127,7 @@ void Replica::on_request(const ClientRequest& request) {
     auto added = mempool_.add(submit->tx, ledger_);
     if (added) {
       response.body = TxAccepted{*added};
-      forward_.push_back(submit->tx);
+      forward_.push_back(*added);
       forwarded_.push_back(Forwarded{*added, round_});
     } else {
       response.body = TxRejected{tx_hash(scheme_.digest(), chain_, submit->tx), added.error()};
@@ -709,7 +709,8 @@ void Replica::retry_buffered_proposals() {
 void Replica::on_tx_batch(const TxBatch& b) {
   // Forwarded transactions are admitted like a client's; a rejection here is
   // normal (a duplicate of what a client sent us directly) and not counted.
-  for (const Transaction& tx : b.txs) (void)mempool_.add(tx, ledger_);
+  SYNOD_ASSERT(b.tx_hashes.size() == b.txs.size());  // sealed
+  for (std::size_t i = 0; i < b.txs.size(); ++i) (void)mempool_.add(b.txs[i], b.tx_hashes[i], ledger_);
   try_propose();  // an idle leader proposes as soon as there is something to order
 }
 
@@ -740,7 +741,7 @@ void Replica::forward_again() {
     if (tx == nullptr) continue;  // committed, or failed in a block
     forwarded_.push_back(Forwarded{f.hash, round_});
     if (!due && std::ranges::binary_search(certified, f.hash)) continue;
-    forward_.push_back(*tx);
+    forward_.push_back(f.hash);
     ++stats_.txs_forwarded_again;
   }
 }
@@ -761,23 +762,27 @@ void Replica::send_forwards() {
   const Round next = proposals_seen_.contains(round_) ? round_.next() : round_;
   const NodeId first = leader(next);
   const NodeId second = leader(next.next());
-  const auto send_batch = [&](std::vector<Transaction> txs) {
-    const MessagePtr m = make_message(TxBatch{std::move(txs)});
+  TxBatch batch;
+  std::uint64_t bytes = 0;
+  const auto send_batch = [&] {
+    const MessagePtr m = make_message(std::exchange(batch, {}));
     if (first != self_) send(first, m);
     if (second != self_ && second != first) send(second, m);
+    bytes = 0;
   };
-  std::vector<Transaction> txs;
-  std::uint64_t bytes = 0;
-  for (Transaction& tx : forward_) {
-    const std::size_t size = tx_size_bytes(tx);
-    if (!txs.empty() && (txs.size() + 1 > params_.block_txs_max || bytes + size > params_.block_bytes_max)) {
-      send_batch(std::exchange(txs, {}));
-      bytes = 0;
+  for (const TxHash& hash : forward_) {
+    const Transaction* tx = mempool_.find(hash);
+    if (tx == nullptr) continue;  // committed since it was queued here
+    const std::size_t size = tx_size_bytes(*tx);
+    if (!batch.txs.empty() &&
+        (batch.txs.size() + 1 > params_.block_txs_max || bytes + size > params_.block_bytes_max)) {
+      send_batch();
     }
-    txs.push_back(std::move(tx));
+    batch.txs.push_back(*tx);
+    batch.tx_hashes.push_back(hash);
     bytes += size;
   }
-  send_batch(std::move(txs));
+  send_batch();
   forward_.clear();
 }
 

@@ -267,7 +267,7 @@ class Replica {
   // (after a TC) go again at the next flush.
   enum class ForwardRetry { None, Due, All };
   ForwardRetry forward_retry_ = ForwardRetry::None;
-  std::vector<Transaction> forward_;  // to send to the next two leaders at the next flush
+  std::vector<TxHash> forward_;  // pending here, to send to the next two leaders at the next flush
   Outbox outbox_;
   ReplicaStats stats_;
 };

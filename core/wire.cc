@@ -412,10 +412,12 @@ std::expected<Message, DecodeError> read_sync_response(Digest digest, const Chai
   return s;
 }
 
-std::expected<Message, DecodeError> read_tx_batch(const ChainParams& params, const pb::TxBatch& in) {
+std::expected<Message, DecodeError> read_tx_batch(Digest digest, const ChainId& chain, const ChainParams& params,
+                                                  const pb::TxBatch& in) {
   auto txs = read_txs(in.txs(), params);
   if (!txs) return fail(txs.error());
-  return TxBatch{std::move(*txs)};
+  std::vector<TxHash> hashes = tx_hashes(digest, chain, *txs);
+  return TxBatch{std::move(*txs), std::move(hashes)};
 }
 
 // ---- the pre-scan -------------------------------------------------------------
@@ -776,7 +778,7 @@ std::expected<Message, DecodeError> decode_message(Digest digest, const ChainId&
     case pb::Message::kSyncRequest:
       return SyncRequest{Height(in->sync_request().committed_height())};
     case pb::Message::kSyncResponse: return read_sync_response(digest, chain, params, in->sync_response());
-    case pb::Message::kTxBatch: return read_tx_batch(params, in->tx_batch());
+    case pb::Message::kTxBatch: return read_tx_batch(digest, chain, params, in->tx_batch());
     case pb::Message::BODY_NOT_SET: return fail(DecodeError::MissingField);
   }
   return fail(DecodeError::MissingField);

@@ -151,7 +151,11 @@ rc::Gen<SyncResponse> gen_sync_response() {
 }
 
 rc::Gen<TxBatch> gen_tx_batch() {
-  return rc::gen::exec([] { return TxBatch{*gen_txs(12)}; });
+  return rc::gen::exec([] {
+    std::vector<Transaction> txs = *gen_txs(12);
+    std::vector<TxHash> hashes = tx_hashes(sha256, test_chain(), txs);
+    return TxBatch{std::move(txs), std::move(hashes)};
+  });
 }
 
 rc::Gen<Message> gen_message() {
@@ -236,7 +240,8 @@ bool same(const SyncResponse& a, const SyncResponse& b) {
   }
   return a.qc == b.qc && a.committed_height == b.committed_height;
 }
-bool same(const TxBatch& a, const TxBatch& b) { return a.txs == b.txs; }
+// The decoder seals it: the hashes it computed must be the sender's.
+bool same(const TxBatch& a, const TxBatch& b) { return a.txs == b.txs && a.tx_hashes == b.tx_hashes; }
 bool same(const SubmitTx& a, const SubmitTx& b) { return a.tx == b.tx; }
 bool same(const QueryAccount& a, const QueryAccount& b) { return a.account == b.account; }
 bool same(const QueryTx& a, const QueryTx& b) { return a.hash == b.hash; }
