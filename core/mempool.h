@@ -77,6 +77,11 @@ class Mempool {
   std::size_t bytes() const { return bytes_; }
 
  private:
+  // TOO_LARGE, or the transaction's size in bytes.
+  std::expected<std::size_t, TxError> check_size(const Transaction& tx) const;
+  std::expected<TxHash, TxError> admit(const Transaction& tx, const TxHash& hash, std::size_t size_bytes,
+                                       const Ledger& ledger);
+
   struct Entry {
     TxHash hash;
     Transaction tx;
@@ -88,10 +93,6 @@ class Mempool {
   MempoolLimits limits_;
   const SignatureScheme& scheme_;
   std::list<Entry> queue_;  // arrival order
-  // TOO_LARGE, or the transaction's size in bytes.
-  std::expected<std::size_t, TxError> check_size(const Transaction& tx) const;
-  std::expected<TxHash, TxError> admit(const Transaction& tx, const TxHash& hash, std::size_t size_bytes,
-                                       const Ledger& ledger);
   // Look-ups only, never iterated: arrival order lives in queue_.
   std::unordered_map<TxHash, std::list<Entry>::iterator, FixedBytesHash> index_;
   std::size_t bytes_ = 0;

@@ -765,6 +765,7 @@ void Replica::send_forwards() {
   TxBatch batch;
   std::uint64_t bytes = 0;
   const auto send_batch = [&] {
+    if (batch.txs.empty()) return;  // every one committed since it was queued
     const MessagePtr m = make_message(std::exchange(batch, {}));
     if (first != self_) send(first, m);
     if (second != self_ && second != first) send(second, m);

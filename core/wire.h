@@ -54,7 +54,8 @@ Bytes encode(const Message& message);
 Bytes encode(const ClientRequest& request);
 Bytes encode(const ClientResponse& response);
 
-// `digest` and `chain` seal decoded blocks (core/sign_bytes.h); `params` are
+// `digest` and `chain` seal decoded blocks (core/sign_bytes.h) and TxBatches
+// (their transactions' hashes, which admission takes); `params` are
 // the limits every honest node of that chain enforces. A TxBatch is bounded
 // like a block's transactions, since a node forwards no more than a leader
 // could propose at once.

@@ -31,14 +31,14 @@ void Checker::extend_canonical(TimeMs now, const CommittedBlock& c) {
     if (outcome.error) continue;  // failed deterministically: moved nothing
     const Transaction& tx = c.block->txs[i];
     const auto where = [&] { return " at height " + std::to_string(c.block->height().value); };
-    if (!committed_.insert(outcome.hash, TxLocation{c.block->height(), static_cast<std::uint32_t>(i), std::nullopt})) {
-      violate(now, "integrity: a transaction executed twice" + where());
-    }
     // Hashed again here, not taken from the outcome: the checker trusts no node.
     const TxHash hash = tx_hash(scheme_.digest(), chain_, tx, scratch_);
-    const auto it = submitted_.find(outcome.hash);
+    if (!committed_.insert(hash, TxLocation{c.block->height(), static_cast<std::uint32_t>(i), std::nullopt})) {
+      violate(now, "integrity: a transaction executed twice" + where());
+    }
+    const auto it = submitted_.find(hash);
     // Exactly what a client signed, with its signature, needs no second verification.
-    const bool as_submitted = it != submitted_.end() && hash == outcome.hash && it->second.sig == tx.sig;
+    const bool as_submitted = it != submitted_.end() && it->second.sig == tx.sig;
     if (!as_submitted && !scheme_.verify(tx.sender, tx_sig_bytes(hash), tx.sig)) {
       violate(now, "validity: a transaction with a bad signature executed" + where());
     }

@@ -63,7 +63,8 @@ class Checker {
   std::vector<Entry> canonical_;  // by height - 1: the first honest commit at each height
   std::vector<std::uint64_t> acknowledged_;  // per instance: highest acknowledged height
   std::vector<bool> forked_;  // per instance: committed a block off the canonical chain
-  // Submission time of every transaction a client sent; erased when it commits.
+  // The signature and submission time of every transaction a client sent;
+  // erased when it commits.
   struct Submitted {
     Signature sig;
     TimeMs at;

@@ -542,7 +542,7 @@ TxHash hash_with(std::uint64_t prefix, std::uint64_t rest) {
 
 TEST(TxIndex, FindsEveryInsertedHashAcrossGrowthAndNoOther) {
   TxIndex index;
-  constexpr std::uint64_t count = 10'000;  // grows from 64 slots through eight doublings
+  constexpr std::uint64_t count = 10'000;  // grows from 64 slots through nine doublings
   for (std::uint64_t i = 0; i < count; ++i) {
     ASSERT_TRUE(index.insert(hash_with(i * 0x9e3779b97f4a7c15ULL, i), TxLocation{Height(i), 0, std::nullopt}));
   }

@@ -665,8 +665,20 @@ TEST_F(ReplicaTest, ClientRequestsAreAnsweredWithTypedResults) {
   for (const Envelope& e : out.messages) {
     if (const auto* b = std::get_if<TxBatch>(e.message.get())) {
       EXPECT_EQ(b->txs, std::vector<Transaction>{tx});
+      EXPECT_EQ(b->tx_hashes, tx_hashes(sha256, chain_, b->txs));  // sealed
     }
   }
+}
+
+TEST_F(ReplicaTest, AdmitsAForwardedBatchUnderTheHashesItCarries) {
+  const Transaction tx = signed_transfer(chain_, alice_, 0, bob_.public_key, 5);
+  Transaction forged = signed_transfer(chain_, alice_, 1, bob_.public_key, 5);
+  forged.sig.bytes[0] ^= 1;
+  const std::vector<Transaction> txs{tx, forged};
+  deliver(NodeId((self_.value + 1) % n), TxBatch{txs, tx_hashes(sha256, chain_, txs)});
+  EXPECT_TRUE(replica_->mempool().contains(tx_hash(sha256, chain_, tx)));
+  EXPECT_FALSE(replica_->mempool().contains(tx_hash(sha256, chain_, forged)));  // the signature still counts
+  EXPECT_EQ(replica_->mempool().size(), 1u);
 }
 
 TEST_F(ReplicaTest, ForwardsToTheOtherLeaderOnlyWhenItLeadsOneOfTheNextTwoProposals) {
@@ -697,6 +709,7 @@ TEST_F(ReplicaTest, SplitsForwardedTransactionsIntoBatchesTheWireAccepts) {
   for (const Envelope& e : flush().messages) {
     if (const auto* b = std::get_if<TxBatch>(e.message.get())) {
       EXPECT_LE(b->txs.size(), params_.block_txs_max);
+      EXPECT_EQ(b->tx_hashes, tx_hashes(sha256, chain_, b->txs));  // sealed
       got[e.to].insert(got[e.to].end(), b->txs.begin(), b->txs.end());
     }
   }
