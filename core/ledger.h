@@ -55,12 +55,11 @@ struct TxLocation {
 class TxIndex {
  public:
   const TxLocation* find(const TxHash& hash) const;
-  bool contains(const TxHash& hash) const { return find(hash) != nullptr; }
   // False, and nothing changes, if `hash` is already there.
   bool insert(const TxHash& hash, const TxLocation& location);
   // A new entry for `hash`, whose location the caller sets before the next
   // call; nullptr, and nothing changes, if `hash` is already there. One probe
-  // where contains() then insert() would take two.
+  // where find() then insert() would take two.
   TxLocation* claim(const TxHash& hash);
   std::size_t size() const { return entries_.size(); }
 

@@ -551,18 +551,29 @@ TEST(TxIndex, FindsEveryInsertedHashAcrossGrowthAndNoOther) {
     const TxLocation* found = index.find(hash_with(i * 0x9e3779b97f4a7c15ULL, i));
     ASSERT_NE(found, nullptr);
     EXPECT_EQ(found->height, Height(i));
-    EXPECT_FALSE(index.contains(hash_with(i * 0x9e3779b97f4a7c15ULL, i + 1)));
+    EXPECT_EQ(index.find(hash_with(i * 0x9e3779b97f4a7c15ULL, i + 1)), nullptr);
   }
 }
 
 TEST(TxIndex, KeepsTheFirstLocationOfAHash) {
   TxIndex index;
   const TxHash h = hash_with(7, 7);
-  EXPECT_FALSE(index.contains(h));
+  EXPECT_EQ(index.find(h), nullptr);
   EXPECT_TRUE(index.insert(h, TxLocation{Height(1), 2, std::nullopt}));
   EXPECT_FALSE(index.insert(h, TxLocation{Height(9), 9, TxError::BadNonce}));
   EXPECT_EQ(index.size(), 1u);
   EXPECT_EQ(*index.find(h), (TxLocation{Height(1), 2, std::nullopt}));
+}
+
+TEST(TxIndex, AClaimedEntryHoldsWhatItsCallerWritesAndASecondClaimIsRefused) {
+  TxIndex index;
+  const TxHash h = hash_with(7, 7);
+  TxLocation* claimed = index.claim(h);
+  ASSERT_NE(claimed, nullptr);
+  *claimed = TxLocation{Height(3), 1, TxError::BadNonce};
+  EXPECT_EQ(index.claim(h), nullptr);
+  EXPECT_EQ(index.size(), 1u);
+  EXPECT_EQ(*index.find(h), (TxLocation{Height(3), 1, TxError::BadNonce}));
 }
 
 TEST(TxIndex, HashesThatShareASlotAllStayReachable) {
@@ -570,7 +581,7 @@ TEST(TxIndex, HashesThatShareASlotAllStayReachable) {
   TxIndex index;
   for (std::uint64_t i = 0; i < 200; ++i) ASSERT_TRUE(index.insert(hash_with(42, i), TxLocation{Height(i), 0, {}}));
   for (std::uint64_t i = 0; i < 200; ++i) EXPECT_EQ(index.find(hash_with(42, i))->height, Height(i));
-  EXPECT_FALSE(index.contains(hash_with(42, 200)));
+  EXPECT_EQ(index.find(hash_with(42, 200)), nullptr);
 }
 
 TEST(TxIndex, HashesThatShareASlotAndATagAreToldApartByTheWholeHash) {
@@ -578,7 +589,7 @@ TEST(TxIndex, HashesThatShareASlotAndATagAreToldApartByTheWholeHash) {
   TxIndex index;
   for (std::uint64_t i = 0; i < 100; ++i) ASSERT_TRUE(index.insert(hash_with(42, i << 8), TxLocation{Height(i), 0, {}}));
   for (std::uint64_t i = 0; i < 100; ++i) EXPECT_EQ(index.find(hash_with(42, i << 8))->height, Height(i));
-  EXPECT_FALSE(index.contains(hash_with(42, 100 << 8)));
+  EXPECT_EQ(index.find(hash_with(42, 100 << 8)), nullptr);
   EXPECT_FALSE(index.insert(hash_with(42, 7 << 8), TxLocation{Height(1000), 0, {}}));
 }
 

@@ -806,6 +806,19 @@ TEST_F(ReplicaWideBlocksTest, SweepsItsForwardListWhenManyCommitBehindAPendingOn
   EXPECT_EQ(replica_->stats().txs_forwarded_again, 0u);
 }
 
+TEST_F(ReplicaTest, ForwardsNothingForATransactionThatCommittedBeforeTheFlush) {
+  // Accepted from a client, then committed by blocks that arrive before the
+  // outbox is taken: nothing is left to forward, not even an empty batch.
+  const Transaction tx = signed_transfer(chain_, alice_, 0, bob_.public_key, 5);
+  replica_->on_request(ClientRequest{1, SubmitTx{tx}});
+  const BlockPtr b1 = block(1, genesis_qc_, {tx});
+  const BlockPtr b2 = block(2, qc(b1, {0, 1, 2}));
+  const BlockPtr b3 = block(3, qc(b2, {0, 1, 2}));
+  for (const BlockPtr& b : {b1, b2, b3}) deliver(b->proposer, proposal(b));
+  ASSERT_EQ(replica_->ledger().height(), Height(1));
+  EXPECT_TRUE(forwards(flush()).empty());
+}
+
 TEST_F(ReplicaTest, DoesNotForwardAgainATransactionThatCommitted) {
   const Transaction tx = signed_transfer(chain_, alice_, 0, bob_.public_key, 5);
   replica_->on_request(ClientRequest{1, SubmitTx{tx}});
