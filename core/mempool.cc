@@ -67,7 +67,7 @@ std::expected<TxHash, TxError> Mempool::admit(const Transaction& tx, const TxHas
   }
 
   queue_.push_back(Entry{hash, tx, size_bytes, std::nullopt});
-  const auto [it, inserted] = index_.emplace(hash, std::prev(queue_.end()));
+  const bool inserted = index_.emplace(hash, std::prev(queue_.end())).second;
   SYNOD_ASSERT(inserted);
   bytes_ += size_bytes;
 
@@ -90,7 +90,7 @@ Mempool::Batch Mempool::batch(const std::vector<BlockPtr>& ancestors, const Ledg
     return it->second;
   };
   for (const BlockPtr& ancestor : ancestors) {
-    in_ancestors_.insert(ancestor->tx_hashes.begin(), ancestor->tx_hashes.end());
+    for (const TxHash& hash : ancestor->tx_hashes) in_ancestors_.emplace(hash, true);
     for (const Transaction& tx : ancestor->txs) {
       std::uint64_t& next = next_of(tx.sender);
       if (tx.nonce == next) ++next;
@@ -138,14 +138,14 @@ Mempool::Batch Mempool::batch(const std::vector<BlockPtr>& ancestors, const Ledg
 
 void Mempool::remove_committed(const std::vector<TxOutcome>& outcomes) {
   for (const TxOutcome& outcome : outcomes) {
-    const auto it = index_.find(outcome.hash);
-    if (it == index_.end()) continue;  // proposed by another node, or already removed
-    const std::size_t size_bytes = it->second->size_bytes;
-    SYNOD_ASSERT(it->second->hash == outcome.hash);
-    SYNOD_ASSERT(bytes_ >= size_bytes);
-    bytes_ -= size_bytes;
-    queue_.erase(it->second);
-    index_.erase(it);
+    const auto* it = index_.find(outcome.hash);
+    if (it == nullptr) continue;  // proposed by another node, or already removed
+    const std::list<Entry>::iterator entry = *it;
+    SYNOD_ASSERT(entry->hash == outcome.hash);
+    SYNOD_ASSERT(bytes_ >= entry->size_bytes);
+    bytes_ -= entry->size_bytes;
+    queue_.erase(entry);
+    index_.erase(outcome.hash);
   }
   SYNOD_ASSERT(index_.size() == queue_.size());
   SYNOD_ASSERT(!queue_.empty() || bytes_ == 0);

@@ -10,11 +10,10 @@
 #include <expected>
 #include <list>
 #include <optional>
-#include <unordered_map>
-#include <unordered_set>
 #include <vector>
 
 #include "core/crypto.h"
+#include "core/digest_map.h"
 #include "core/ledger.h"
 
 namespace synod {
@@ -60,15 +59,15 @@ class Mempool {
   bool contains(const TxHash& hash) const { return index_.contains(hash); }
   // The pending transaction with this hash, or null.
   const Transaction* find(const TxHash& hash) const {
-    const auto it = index_.find(hash);
-    return it == index_.end() ? nullptr : &it->second->tx;
+    const auto* it = index_.find(hash);
+    return it == nullptr ? nullptr : &(*it)->tx;
   }
   // True if this exact transaction, signature included, is pending here: its
   // signature was verified on entry. The hash alone does not cover the
   // signature, so a block carrying other signature bytes must be re-verified.
   bool holds_verified(const TxHash& hash, const Signature& sig) const {
-    const auto it = index_.find(hash);
-    return it != index_.end() && it->second->tx.sig == sig;
+    const auto* it = index_.find(hash);
+    return it != nullptr && (*it)->tx.sig == sig;
   }
   // Drops transactions that committed (executed or failed) in a block.
   void remove_committed(const std::vector<TxOutcome>& outcomes);
@@ -94,11 +93,11 @@ class Mempool {
   const SignatureScheme& scheme_;
   std::list<Entry> queue_;  // arrival order
   // Look-ups only, never iterated: arrival order lives in queue_.
-  std::unordered_map<TxHash, std::list<Entry>::iterator, FixedBytesHash> index_;
+  DigestMap<TxHash, std::list<Entry>::iterator> index_;
   std::size_t bytes_ = 0;
   Bytes scratch_;  // add()'s sign-bytes buffer, kept to spare an allocation per transaction
   // batch()'s working set, kept to spare its allocation; look-ups only.
-  std::unordered_set<TxHash, FixedBytesHash> in_ancestors_;
+  DigestMap<TxHash, bool> in_ancestors_;  // a set: the value is unused
 };
 
 }  // namespace synod

@@ -456,15 +456,18 @@ TimeMs Replica::round_timeout_ms() const {
 
 NodeId Replica::leader(Round round) const {
   const std::uint64_t n = roster_.size();
-  const std::uint64_t epoch = round.value / n;
+  // A hit needs no division: a 64-bit divide stalls for dozens of cycles, and
+  // the handlers ask for leaders tens of times per input.
   for (const EpochLeaders& e : epoch_leaders_) {
-    if (!e.leaders.empty() && e.epoch == epoch) return e.leaders[round.value % n];
+    if (!e.leaders.empty() && round.value - e.first_round < n) return e.leaders[round.value - e.first_round];
   }
   // Two epochs kept: the current round's and the one asked about, which is
   // usually the next (the handlers look one or two rounds ahead).
   const EpochLeaders& first = epoch_leaders_[0];
-  EpochLeaders& slot = epoch_leaders_[!first.leaders.empty() && first.epoch == round_.value / n ? 1 : 0];
-  slot = EpochLeaders{epoch, roster_.epoch_leaders(scheme_.digest(), chain_, epoch)};
+  const bool first_is_current = !first.leaders.empty() && round_.value - first.first_round < n;
+  EpochLeaders& slot = epoch_leaders_[first_is_current ? 1 : 0];
+  const std::uint64_t epoch = round.value / n;
+  slot = EpochLeaders{epoch * n, roster_.epoch_leaders(scheme_.digest(), chain_, epoch)};
   return slot.leaders[round.value % n];
 }
 

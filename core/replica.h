@@ -219,8 +219,8 @@ class Replica {
   TimeMs now_ = 0;
   Round round_;
   struct EpochLeaders {
-    std::uint64_t epoch = 0;
-    std::vector<NodeId> leaders;  // empty: nothing cached
+    std::uint64_t first_round = 0;  // the epoch's first round: epoch * n
+    std::vector<NodeId> leaders;    // empty: nothing cached
   };
   mutable std::array<EpochLeaders, 2> epoch_leaders_;  // a cache of Roster::epoch_leaders
   TimeMs round_deadline_ms_ = 0;

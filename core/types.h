@@ -106,20 +106,6 @@ struct FixedBytes {
   }
 };
 
-// For unordered containers keyed by digests: their first eight bytes are
-// already uniform. Not for bytes a client picks freely (a transfer's receiver
-// key), which could be made to share one bucket. Never iterate such a
-// container where order could leak into behaviour (determinism); look-ups only.
-struct FixedBytesHash {
-  template <typename Tag, std::size_t N>
-  std::size_t operator()(const FixedBytes<Tag, N>& b) const {
-    static_assert(N >= sizeof(std::size_t));
-    std::size_t v;
-    std::memcpy(&v, b.bytes.data(), sizeof v);
-    return v;
-  }
-};
-
 struct HashTag {};
 struct BlockIdTag {};
 struct TxHashTag {};

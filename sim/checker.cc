@@ -36,17 +36,17 @@ void Checker::extend_canonical(TimeMs now, const CommittedBlock& c) {
     if (!committed_.insert(hash, TxLocation{c.block->height(), static_cast<std::uint32_t>(i), std::nullopt})) {
       violate(now, "integrity: a transaction executed twice" + where());
     }
-    const auto it = submitted_.find(hash);
+    const Submitted* submitted = submitted_.find(hash);
     // Exactly what a client signed, with its signature, needs no second verification.
-    const bool as_submitted = it != submitted_.end() && it->second.sig == tx.sig;
+    const bool as_submitted = submitted != nullptr && submitted->sig == tx.sig;
     if (!as_submitted && !scheme_.verify(tx.sender, tx_sig_bytes(hash), tx.sig)) {
       violate(now, "validity: a transaction with a bad signature executed" + where());
     }
-    if (it == submitted_.end()) {
+    if (submitted == nullptr) {
       violate(now, "validity: a transaction no client submitted executed" + where());
     } else {
-      latencies_ms_.push_back(now - it->second.at);
-      submitted_.erase(it);
+      latencies_ms_.push_back(now - submitted->at);
+      submitted_.erase(hash);
     }
     ++committed_txs_;
   }

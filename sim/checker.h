@@ -11,9 +11,9 @@
 #include <cstdint>
 #include <optional>
 #include <string>
-#include <unordered_map>
 #include <vector>
 
+#include "core/digest_map.h"
 #include "core/ledger.h"
 #include "core/store.h"
 #include "sim/sim_network.h"
@@ -69,7 +69,7 @@ class Checker {
     Signature sig;
     TimeMs at;
   };
-  std::unordered_map<TxHash, Submitted, FixedBytesHash> submitted_;
+  DigestMap<TxHash, Submitted> submitted_;
   Bytes scratch_;  // sign-bytes buffer, reused for every transaction checked
   TxIndex committed_;  // every transaction that executed on the canonical chain
   std::vector<TimeMs> latencies_ms_;

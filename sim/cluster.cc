@@ -160,8 +160,9 @@ void Cluster::on_commits(InstanceId id, const std::vector<CommittedBlock>& commi
       for (std::size_t i = 0; i < c.block->txs.size(); ++i) {
         if (c.outcome.txs[i].error) continue;  // failed: the nonce did not move
         const Transaction& tx = c.block->txs[i];
-        const auto it = account_index_.find(tx.sender);
-        if (it != account_index_.end()) committed_nonce_[it->second] = std::max(committed_nonce_[it->second], tx.nonce + 1);
+        if (const std::size_t* account = account_index_.find(tx.sender)) {
+          committed_nonce_[*account] = std::max(committed_nonce_[*account], tx.nonce + 1);
+        }
       }
     }
     if (options_.timeline) timeline_.commits.push_back(Timeline::Commit{now(), id, c.block->height().value});

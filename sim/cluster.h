@@ -17,7 +17,6 @@
 #include <optional>
 #include <set>
 #include <string>
-#include <unordered_map>
 #include <vector>
 
 #include "sim/adversary.h"
@@ -201,7 +200,7 @@ class Cluster final : private NodeObserver {
   // Each account's nonce after the first commit of every height any instance
   // made: what the furthest-ahead ledger says, kept as commits arrive instead
   // of asking every node's ledger per transaction.
-  std::unordered_map<PublicKey, std::size_t, FixedBytesHash> account_index_;  // look-ups only
+  DigestMap<PublicKey, std::size_t> account_index_;  // the simulator's keys: hashes
   std::vector<std::uint64_t> committed_nonce_;
   std::uint64_t committed_nonce_height_ = 0;
   std::vector<NodeId> load_up_;  // load_tick's live instances, kept for its capacity

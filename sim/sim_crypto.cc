@@ -78,8 +78,8 @@ Signature SimSignatureScheme::sign(const KeyPair& key, ByteView message) const {
 }
 
 bool SimSignatureScheme::verify(const PublicKey& key, ByteView message, const Signature& sig) const {
-  const auto it = secrets_.find(key);
-  return it != secrets_.end() && mac(it->second, message) == sig;
+  const auto* secret = secrets_.find(key);
+  return secret != nullptr && mac(*secret, message) == sig;
 }
 
 }  // namespace synod::sim

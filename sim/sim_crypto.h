@@ -16,9 +16,9 @@
 #pragma once
 
 #include <string_view>
-#include <unordered_map>
 
 #include "core/crypto.h"
+#include "core/digest_map.h"
 
 namespace synod::sim {
 
@@ -36,7 +36,7 @@ class SimSignatureScheme final : public SignatureScheme {
  private:
   // Look-ups only, never iterated. Its keys are hashes of secrets this class
   // made, so no simulated adversary can choose them to collide.
-  std::unordered_map<PublicKey, std::array<std::uint8_t, 32>, FixedBytesHash> secrets_;
+  DigestMap<PublicKey, std::array<std::uint8_t, 32>> secrets_;
 };
 
 }  // namespace synod::sim

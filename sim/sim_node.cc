@@ -31,7 +31,8 @@ TimeMs SimClock::to_virtual(TimeMs local_ms) const {
   const TimeMs now_virtual = scheduler_.now();
   if (local(now_virtual) >= local_ms) return now_virtual;
   const auto ahead = static_cast<std::int64_t>(local_ms - anchor_local_);
-  TimeMs v = anchor_virtual_ + static_cast<TimeMs>(ahead * ppm / (ppm + drift_ppm_));
+  // Without drift, no division: a node converts a deadline on every wait.
+  TimeMs v = anchor_virtual_ + static_cast<TimeMs>(drift_ppm_ == 0 ? ahead : ahead * ppm / (ppm + drift_ppm_));
   v = std::max(v, now_virtual);
   while (local(v) < local_ms) ++v;
   return v;
