@@ -145,6 +145,7 @@ BlockOutcome Ledger::apply(Height height, const std::vector<Transaction>& txs, c
   std::vector<const AccountEntry*> touched_accounts;
   std::vector<std::pair<PublicKey, Bytes>> touched_values;
   touched_accounts.reserve(2 * txs.size());
+  for (const TxHash& hash : hashes) committed_txs_.prefetch(hash);
 
   for (std::uint32_t index = 0; index < txs.size(); ++index) {
     const Transaction& tx = txs[index];
@@ -301,6 +302,13 @@ const TxLocation* TxIndex::find(const TxHash& hash) const {
     if (tags_[i] == 0) return nullptr;  // never erased: an empty slot ends the run
     if (tags_[i] == tag && entries_[slots_[i]].hash == hash) return &entries_[slots_[i]].location;
   }
+}
+
+void TxIndex::prefetch(const TxHash& hash) const {
+  if (tags_.empty()) return;
+  const std::size_t i = slot_of(hash);
+  __builtin_prefetch(&tags_[i]);
+  __builtin_prefetch(&slots_[i]);
 }
 
 bool TxIndex::insert(const TxHash& hash, const TxLocation& location) {

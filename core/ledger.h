@@ -62,6 +62,10 @@ class TxIndex {
   // where find() then insert() would take two.
   TxLocation* claim(const TxHash& hash);
   std::size_t size() const { return entries_.size(); }
+  // Starts loading the slot `hash` probes first. The table outgrows the
+  // caches, so each look-up of a new hash waits for memory; a block's worth of
+  // prefetches, issued together, wait once.
+  void prefetch(const TxHash& hash) const;
 
  private:
   struct Entry {
@@ -112,6 +116,7 @@ class Ledger {
   std::optional<Account> account(const PublicKey& key) const;
   std::optional<Bytes> value(const PublicKey& owner, const Bytes& key) const;
   std::optional<TxLocation> find_tx(const TxHash& hash) const;
+  void prefetch_tx(const TxHash& hash) const { committed_txs_.prefetch(hash); }
   // The sum of all balances; constant by construction (the checkers verify it).
   BalanceSum total_balance() const;
 

@@ -51,6 +51,7 @@ std::expected<std::size_t, TxError> Mempool::check_size(const Transaction& tx) c
 
 std::expected<TxHash, TxError> Mempool::admit(const Transaction& tx, const TxHash& hash, std::size_t size_bytes,
                                               const Ledger& ledger) {
+  ledger.prefetch_tx(hash);  // the committed index's slot loads while the pool is searched
   if (index_.contains(hash)) return std::unexpected(TxError::Duplicate);
   if (ledger.find_tx(hash)) return std::unexpected(TxError::Duplicate);
 

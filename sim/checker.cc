@@ -26,6 +26,8 @@ void Checker::on_submitted(const TxHash& hash, const Signature& sig, TimeMs at) 
 void Checker::extend_canonical(TimeMs now, const CommittedBlock& c) {
   canonical_.push_back(Entry{c.block->id, c.outcome.state_root});
   SYNOD_ASSERT(c.outcome.txs.size() == c.block->txs.size());
+  // A hint only, from the node's hashes: the checks below use the checker's own.
+  for (const TxOutcome& outcome : c.outcome.txs) committed_.prefetch(outcome.hash);
   for (std::size_t i = 0; i < c.block->txs.size(); ++i) {
     const TxOutcome& outcome = c.outcome.txs[i];
     if (outcome.error) continue;  // failed deterministically: moved nothing
