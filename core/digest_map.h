@@ -8,6 +8,8 @@
 //
 // Not for bytes a client picks freely (a transfer's receiver key): those could
 // be chosen to share one run. No iteration: order cannot leak into behaviour.
+// TxIndex (core/ledger.h) is the compact kind for the committed index, which
+// grows with the chain and never erases: 5-byte slots instead of whole entries.
 #pragma once
 
 #include <algorithm>
