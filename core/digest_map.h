@@ -4,7 +4,7 @@
 // divides by a prime bucket count instead, and a 64-bit divide stalls for
 // dozens of cycles on every look-up. Open addressing with linear probing, at
 // most half full, so a look-up touches one or two neighbouring slots and no
-// node pointer; erase shifts the rest of the run back (no tombstones).
+// node pointer; taking a key out shifts the rest of its run back (no tombstones).
 //
 // Not for bytes a client picks freely (a transfer's receiver key): those could
 // be chosen to share one run. No iteration: order cannot leak into behaviour.
@@ -16,6 +16,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <cstring>
+#include <optional>
 #include <utility>
 #include <vector>
 
@@ -52,14 +53,16 @@ class DigestMap {
     }
   }
 
-  // False, and nothing changes, if `key` is not there.
-  bool erase(const Key& key) {
-    if (slots_.empty()) return false;
+  // Removes `key` and returns its value; empty, and nothing changes, if the
+  // key is not there. One probe where find() then an erase would take two.
+  std::optional<Value> take(const Key& key) {
+    if (slots_.empty()) return std::nullopt;
     std::size_t hole = home(key);
     for (; slots_[hole].used; hole = next(hole)) {
       if (slots_[hole].key == key) break;
     }
-    if (!slots_[hole].used) return false;
+    if (!slots_[hole].used) return std::nullopt;
+    std::optional<Value> taken(std::move(slots_[hole].value));
     // Each later slot of the run moves into the hole unless its own home lies
     // between the hole and it (cyclically): it would then be found no more.
     for (std::size_t j = next(hole); slots_[j].used; j = next(j)) {
@@ -71,7 +74,7 @@ class DigestMap {
     }
     slots_[hole] = Slot{};
     --size_;
-    return true;
+    return taken;
   }
 
   // Empties the map and keeps its capacity.

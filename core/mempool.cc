@@ -139,14 +139,12 @@ Mempool::Batch Mempool::batch(const std::vector<BlockPtr>& ancestors, const Ledg
 
 void Mempool::remove_committed(const std::vector<TxOutcome>& outcomes) {
   for (const TxOutcome& outcome : outcomes) {
-    const auto* it = index_.find(outcome.hash);
-    if (it == nullptr) continue;  // proposed by another node, or already removed
-    const std::list<Entry>::iterator entry = *it;
-    SYNOD_ASSERT(entry->hash == outcome.hash);
-    SYNOD_ASSERT(bytes_ >= entry->size_bytes);
-    bytes_ -= entry->size_bytes;
-    queue_.erase(entry);
-    index_.erase(outcome.hash);
+    const std::optional<std::list<Entry>::iterator> entry = index_.take(outcome.hash);
+    if (!entry) continue;  // proposed by another node, or already removed
+    SYNOD_ASSERT((*entry)->hash == outcome.hash);
+    SYNOD_ASSERT(bytes_ >= (*entry)->size_bytes);
+    bytes_ -= (*entry)->size_bytes;
+    queue_.erase(*entry);
   }
   SYNOD_ASSERT(index_.size() == queue_.size());
   SYNOD_ASSERT(!queue_.empty() || bytes_ == 0);

@@ -59,15 +59,15 @@ class Mempool {
   bool contains(const TxHash& hash) const { return index_.contains(hash); }
   // The pending transaction with this hash, or null.
   const Transaction* find(const TxHash& hash) const {
-    const auto* it = index_.find(hash);
-    return it == nullptr ? nullptr : &(*it)->tx;
+    const auto* entry = index_.find(hash);
+    return entry == nullptr ? nullptr : &(*entry)->tx;
   }
   // True if this exact transaction, signature included, is pending here: its
   // signature was verified on entry. The hash alone does not cover the
   // signature, so a block carrying other signature bytes must be re-verified.
   bool holds_verified(const TxHash& hash, const Signature& sig) const {
-    const auto* it = index_.find(hash);
-    return it != nullptr && (*it)->tx.sig == sig;
+    const auto* entry = index_.find(hash);
+    return entry != nullptr && (*entry)->tx.sig == sig;
   }
   // Drops transactions that committed (executed or failed) in a block.
   void remove_committed(const std::vector<TxOutcome>& outcomes);

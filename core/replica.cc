@@ -457,7 +457,7 @@ TimeMs Replica::round_timeout_ms() const {
 NodeId Replica::leader(Round round) const {
   const std::uint64_t n = roster_.size();
   // A hit needs no division: a 64-bit divide stalls for dozens of cycles, and
-  // the handlers ask for leaders tens of times per input.
+  // the handlers ask for a leader several times per input.
   for (const EpochLeaders& e : epoch_leaders_) {
     if (!e.leaders.empty() && round.value - e.first_round < n) return e.leaders[round.value - e.first_round];
   }

@@ -38,17 +38,16 @@ void Checker::extend_canonical(TimeMs now, const CommittedBlock& c) {
     if (!committed_.insert(hash, TxLocation{c.block->height(), static_cast<std::uint32_t>(i), std::nullopt})) {
       violate(now, "integrity: a transaction executed twice" + where());
     }
-    const Submitted* submitted = submitted_.find(hash);
+    const std::optional<Submitted> submitted = submitted_.take(hash);
     // Exactly what a client signed, with its signature, needs no second verification.
-    const bool as_submitted = submitted != nullptr && submitted->sig == tx.sig;
+    const bool as_submitted = submitted && submitted->sig == tx.sig;
     if (!as_submitted && !scheme_.verify(tx.sender, tx_sig_bytes(hash), tx.sig)) {
       violate(now, "validity: a transaction with a bad signature executed" + where());
     }
-    if (submitted == nullptr) {
+    if (!submitted) {
       violate(now, "validity: a transaction no client submitted executed" + where());
     } else {
       latencies_ms_.push_back(now - submitted->at);
-      submitted_.erase(hash);
     }
     ++committed_txs_;
   }
