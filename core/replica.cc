@@ -72,7 +72,7 @@ Replica::Replica(const Genesis& genesis, NodeId self, const KeyPair& key, const 
     const BlockOutcome outcome = ledger_.execute(*c.block);
     SYNOD_ASSERT(outcome.state_root == c.outcome.state_root);
     root_qc_ = c.qc;
-    committed_.push_back(c);
+    committed_.push_back(c.block);
     if (committed_.size() > config_.committed_blocks_kept_max) committed_.pop_front();
   }
   high_qc_ = root_qc_;
@@ -205,7 +205,7 @@ void Replica::check_invariants() const {
   SYNOD_ASSERT(buffered_.size() <= config_.buffered_proposals_max);
   SYNOD_ASSERT(forwarded_.size() <= 2 * mempool_.size() + forwarded_slack);
   SYNOD_ASSERT(committed_.size() <= config_.committed_blocks_kept_max);
-  SYNOD_ASSERT(committed_.empty() || committed_.back().block == tree_.root());
+  SYNOD_ASSERT(committed_.empty() || committed_.back() == tree_.root());
   SYNOD_ASSERT(root_qc_.block == tree_.root()->id);
   SYNOD_ASSERT(votes_.empty() || votes_.rbegin()->first.value <= round_.value + config_.vote_rounds_ahead_max);
   SYNOD_ASSERT(!amnesia_ || amnesia_->observed_round >= amnesia_->ledger_round);
@@ -432,11 +432,10 @@ void Replica::commit(const BlockPtr& block, const QuorumCert& block_qc) {
     const BlockPtr& b = path[i];
     const QuorumCert& qc = i + 1 < path.size() ? path[i + 1]->justify : block_qc;
     SYNOD_ASSERT(qc.block == b->id);
-    CommittedBlock c{b, ledger_.execute(*b), qc};
+    const CommittedBlock& c = outbox_.commits.emplace_back(CommittedBlock{b, ledger_.execute(*b), qc});
     mempool_.remove_committed(c.outcome.txs);
     compact_forwarded();
-    outbox_.commits.push_back(c);
-    committed_.push_back(std::move(c));
+    committed_.push_back(b);
     if (committed_.size() > config_.committed_blocks_kept_max) committed_.pop_front();
   }
   tree_.prune_to(block->id);
@@ -624,14 +623,15 @@ void Replica::on_sync_request(NodeId from, const SyncRequest& r) {
   std::vector<std::pair<BlockPtr, const QuorumCert*>> chain;
   const Height from_height = r.committed_height.next();
   if (from_height <= committed_height()) {
-    if (committed_.empty() || committed_.front().block->height() > from_height) {
+    if (committed_.empty() || committed_.front()->height() > from_height) {
       // Below what this node keeps (its window here, or bodies its store
       // pruned): no blocks and our height, so the requester asks someone else.
       ++stats_.sync_requests_refused;
       return send(from, make_message(std::move(response)));
     }
-    for (const CommittedBlock& c : committed_) {
-      if (c.block->height() >= from_height) chain.emplace_back(c.block, &c.qc);
+    for (std::size_t i = 0; i < committed_.size(); ++i) {
+      if (committed_[i]->height() < from_height) continue;
+      chain.emplace_back(committed_[i], i + 1 < committed_.size() ? &committed_[i + 1]->justify : &root_qc_);
     }
   }
   for (std::size_t i = 0; i < pending.size(); ++i) {

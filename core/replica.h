@@ -213,8 +213,11 @@ class Replica {
   Ledger ledger_;
   Mempool mempool_;
   BlockTree tree_;
-  std::deque<CommittedBlock> committed_;  // the newest, for peers catching up
-  QuorumCert root_qc_;                    // certifies the committed root
+  // The newest committed blocks, for peers catching up. Each is certified by
+  // the next one's justify and the newest, the root, by root_qc_: the window
+  // holds no QC or outcome of its own.
+  std::deque<BlockPtr> committed_;
+  QuorumCert root_qc_;  // certifies the committed root
 
   TimeMs now_ = 0;
   Round round_;

@@ -47,7 +47,7 @@ int main() {
               static_cast<unsigned long long>(tcs));
   // Compare at the height every node has reached: blocks keep committing.
   const Height common = c.min_committed_height();
-  const StateRoot& root = c.store(NodeId(0)).committed().at(common.value - 1).outcome.state_root;
+  const StateRoot root = c.store(NodeId(0)).committed().at(common.value - 1).outcome.state_root;
   bool same = true;
   for (std::uint32_t i = 1; i < 4; ++i) {
     same = same && c.store(NodeId(i)).committed().at(common.value - 1).outcome.state_root == root;

@@ -69,14 +69,48 @@ void SimStore::save_blocks(const std::vector<BlockPtr>& blocks) {
   });
 }
 
+SimStore::Record SimStore::record_of(const CommittedBlock& committed) {
+  const Block& block = *committed.block;
+  Record record{committed.block, committed.outcome.state_root, {}, committed.qc};
+  bool derived = committed.outcome.txs.size() == block.tx_hashes.size();
+  for (std::size_t i = 0; derived && i < block.tx_hashes.size(); ++i) {
+    derived = !committed.outcome.txs[i].error && committed.outcome.txs[i].hash == block.tx_hashes[i];
+  }
+  if (!derived) record.outcomes = committed.outcome.txs;
+  return record;
+}
+
+CommittedBlock SimStore::committed_block(std::size_t index) const {
+  const Record& record = committed_[index];
+  CommittedBlock committed{record.block, BlockOutcome{record.block->height(), record.outcomes, record.state_root},
+                           record.qc ? *record.qc : committed_[index + 1].block->justify};
+  if (record.outcomes.empty()) {
+    for (const TxHash& hash : record.block->tx_hashes) committed.outcome.txs.push_back(TxOutcome{hash, std::nullopt});
+  }
+  return committed;
+}
+
+std::vector<CommittedBlock> SimStore::committed() const {
+  std::vector<CommittedBlock> chain;
+  chain.reserve(committed_.size());
+  for (std::size_t i = 0; i < committed_.size(); ++i) chain.push_back(committed_block(i));
+  return chain;
+}
+
 void SimStore::save_commits(const std::vector<CommittedBlock>& commits) {
   for (std::size_t i = 0; i < commits.size(); ++i) {
     SYNOD_ASSERT(commits[i].block->height() == Height(committed_.size() + i + 1));
+    SYNOD_ASSERT(commits[i].outcome.height == commits[i].block->height());
   }
   sync(commits.size(), [&](std::size_t survivors, bool torn) {
-    committed_.insert(committed_.end(), commits.begin(), commits.begin() + static_cast<std::ptrdiff_t>(survivors));
+    for (std::size_t i = 0; i < survivors; ++i) {
+      if (!committed_.empty() && committed_.back().qc == commits[i].block->justify) committed_.back().qc.reset();
+      committed_.push_back(record_of(commits[i]));
+    }
     if (torn) {
-      CommittedBlock record = commits[survivors];
+      // The torn copy keeps the tx_hashes the record was checked against. It
+      // leaves the record before it whole: load() drops it.
+      Record record = record_of(commits[survivors]);
       record.block = torn_copy(record.block);
       committed_.push_back(std::move(record));
     }
@@ -112,7 +146,7 @@ std::expected<Recovery, StoreError> SimStore::load() const {
     ++stats_.torn_dropped;
   }
   stats_.torn_dropped += std::erase_if(blocks_, [&](const BlockPtr& b) { return !intact(digest_, chain_, *b); });
-  recovery.committed = committed_;
+  recovery.committed = committed();
   recovery.blocks = blocks_;
   return recovery;
 }

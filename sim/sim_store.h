@@ -9,6 +9,13 @@
 // so the bytes are the same, and sealing is a hash per vote. load() reports a
 // corrupt safety record as lost (never used), refuses a corrupt ledger with a
 // StoreError, and drops a torn tail, as a log does on open.
+//
+// A committed record is kept without what its block already holds, as a disk
+// format might: each outcome's hash is the block's own tx_hashes[i] and the
+// QC is the next block's justify. Those parts are kept whole only where they
+// differ, so a long run's disk grows by little more than a pointer per block
+// instead of a copy of every outcome and QC, and load() rebuilds each
+// CommittedBlock exactly as it was saved.
 #pragma once
 
 #include <functional>
@@ -56,7 +63,8 @@ class SimStore final : public Store {
   // catch. False if there is none.
   bool corrupt_safety_record();
   // The durable committed chain, torn tail included until the next load.
-  const std::vector<CommittedBlock>& committed() const { return committed_; }
+  // Rebuilt on each call: for tests and reports, not for a loop.
+  std::vector<CommittedBlock> committed() const;
   Height committed_height() const;
   const DiskStats& stats() const { return stats_; }
 
@@ -72,8 +80,20 @@ class SimStore final : public Store {
   Sync sync_;
   std::optional<SafetyRecord> safety_;  // the durable record, as written
   std::optional<Bytes> rotten_safety_;  // its sealed form with a flipped byte, until the next write
+  struct Record {
+    BlockPtr block;
+    StateRoot state_root;
+    // Empty when every transaction executed and each outcome's hash is the
+    // block's own; else the outcomes whole.
+    std::vector<TxOutcome> outcomes;
+    // Empty once the next record's block carries an equal justify.
+    std::optional<QuorumCert> qc;
+  };
+  static Record record_of(const CommittedBlock& committed);
+  CommittedBlock committed_block(std::size_t index) const;
+
   // Records as written; load() truncates a torn tail, hence mutable.
-  mutable std::vector<CommittedBlock> committed_;
+  mutable std::vector<Record> committed_;
   mutable std::vector<BlockPtr> blocks_;
   mutable DiskStats stats_;
 };

@@ -20,9 +20,9 @@ void expect_no_violations(const Cluster& c) {
 void expect_same_chain(const Cluster& c) {
   const Height h = c.min_committed_height();
   ASSERT_GT(h.value, 0u);
-  const auto& reference = c.store(NodeId(0)).committed();
+  const auto reference = c.store(NodeId(0)).committed();
   for (std::uint32_t i = 1; i < c.size(); ++i) {
-    const auto& chain = c.store(NodeId(i)).committed();
+    const auto chain = c.store(NodeId(i)).committed();
     for (std::uint64_t k = 0; k < h.value; ++k) {
       ASSERT_EQ(chain[k].block->id, reference[k].block->id) << "node " << i << " height " << k + 1;
       ASSERT_EQ(chain[k].outcome.state_root, reference[k].outcome.state_root);
