@@ -300,7 +300,7 @@ const TxLocation* TxIndex::find(const TxHash& hash) const {
   const std::uint8_t tag = tag_of(hash);
   for (std::size_t i = slot_of(hash);; i = (i + 1) & (tags_.size() - 1)) {
     if (tags_[i] == 0) return nullptr;  // never erased: an empty slot ends the run
-    if (tags_[i] == tag && entries_[slots_[i]].hash == hash) return &entries_[slots_[i]].location;
+    if (tags_[i] == tag && entry(slots_[i]).hash == hash) return &entry(slots_[i]).location;
   }
 }
 
@@ -319,16 +319,19 @@ bool TxIndex::insert(const TxHash& hash, const TxLocation& location) {
 }
 
 TxLocation* TxIndex::claim(const TxHash& hash) {
-  if (2 * (entries_.size() + 1) > tags_.size()) grow();
+  if (2 * (std::size_t{size_} + 1) > tags_.size()) grow();
   const std::uint8_t tag = tag_of(hash);
   for (std::size_t i = slot_of(hash);; i = (i + 1) & (tags_.size() - 1)) {
     if (tags_[i] == 0) {
-      SYNOD_ASSERT(entries_.size() < std::numeric_limits<std::uint32_t>::max());
+      SYNOD_ASSERT(size_ < std::numeric_limits<std::uint32_t>::max());
+      if (size_ % chunk_entries == 0) chunks_.push_back(std::make_unique_for_overwrite<Entry[]>(chunk_entries));
       tags_[i] = tag;
-      slots_[i] = static_cast<std::uint32_t>(entries_.size());
-      return &entries_.emplace_back(Entry{hash, {}}).location;
+      slots_[i] = size_;
+      Entry& added = chunks_.back()[size_++ % chunk_entries];
+      added = Entry{hash, {}};
+      return &added.location;
     }
-    if (tags_[i] == tag && entries_[slots_[i]].hash == hash) return nullptr;
+    if (tags_[i] == tag && entry(slots_[i]).hash == hash) return nullptr;
   }
 }
 
@@ -337,11 +340,12 @@ void TxIndex::grow() {
   tags_.assign(count, 0);
   slots_.assign(count, 0);
   // The entries are distinct: each goes to the first empty slot of its run.
-  for (std::size_t e = 0; e < entries_.size(); ++e) {
-    std::size_t i = slot_of(entries_[e].hash);
+  for (std::uint32_t e = 0; e < size_; ++e) {
+    const TxHash& hash = entry(e).hash;
+    std::size_t i = slot_of(hash);
     while (tags_[i] != 0) i = (i + 1) & (count - 1);
-    tags_[i] = tag_of(entries_[e].hash);
-    slots_[i] = static_cast<std::uint32_t>(e);
+    tags_[i] = tag_of(hash);
+    slots_[i] = e;
   }
 }
 

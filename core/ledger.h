@@ -6,6 +6,7 @@
 #pragma once
 
 #include <map>
+#include <memory>
 #include <optional>
 #include <utility>
 #include <vector>
@@ -45,7 +46,9 @@ struct TxLocation {
 
 // Every transaction a ledger committed, with its fate: inserted once, looked
 // up on every admission and execution, never erased (pruning keeps it whole,
-// docs/storage.md). The entries sit in one array in insertion order; an open
+// docs/storage.md). The entries sit in insertion order in fixed chunks that
+// never move (one array would be copied at every doubling and keep up to half
+// its room unused, for as long as the chain grows); an open
 // table with linear probing, kept at most half full, maps a hash to its
 // entry. Slots are found by the hash's first 8 bytes, which are uniform: the
 // hash is a digest. A slot is a one-byte tag (0 for empty, else a hash byte
@@ -61,7 +64,7 @@ class TxIndex {
   // call; nullptr, and nothing changes, if `hash` is already there. One probe
   // where find() then insert() would take two.
   TxLocation* claim(const TxHash& hash);
-  std::size_t size() const { return entries_.size(); }
+  std::size_t size() const { return size_; }
   // Starts loading the slot `hash` probes first. The table outgrows the
   // caches, so each look-up of a new hash waits for memory; a block's worth of
   // prefetches, issued together, wait once.
@@ -72,11 +75,14 @@ class TxIndex {
     TxHash hash;
     TxLocation location;
   };
+  static constexpr std::size_t chunk_entries = 1024;  // 48 KiB
   std::size_t slot_of(const TxHash& hash) const;
   static std::uint8_t tag_of(const TxHash& hash) { return hash.bytes[8] | 0x80; }
+  const Entry& entry(std::uint32_t number) const { return chunks_[number / chunk_entries][number % chunk_entries]; }
   void grow();
 
-  std::vector<Entry> entries_;
+  std::vector<std::unique_ptr<Entry[]>> chunks_;
+  std::uint32_t size_ = 0;  // entries
   std::vector<std::uint8_t> tags_;     // one per slot; 0: empty
   std::vector<std::uint32_t> slots_;   // the entry's number; as long as tags_, empty or a power of two
 };

@@ -98,18 +98,31 @@ Mempool::Batch Mempool::batch(const std::vector<BlockPtr>& ancestors, const Ledg
     }
   }
 
-  Batch batch;
+  // Chosen first and copied once at the end, so the block's vectors are
+  // exactly as long as it is: a block is kept long after it is proposed.
+  std::vector<const Entry*> chosen;
   std::uint64_t batch_bytes = 0;
+  const auto finish = [&] {
+    SYNOD_ASSERT(chosen.size() <= params_.block_txs_max);
+    SYNOD_ASSERT(batch_bytes <= params_.block_bytes_max);
+    Batch batch;
+    batch.txs.reserve(chosen.size());
+    batch.hashes.reserve(chosen.size());
+    for (const Entry* entry : chosen) {
+      batch.txs.push_back(entry->tx);
+      batch.hashes.push_back(entry->hash);
+    }
+    return batch;
+  };
   // Stop rather than skip: a later, smaller transaction must not overtake an
   // earlier one, so arrival order alone decides what is proposed (a held-back
   // one excepted). False when the entry does not fit.
   const auto take = [&](const Entry& entry) {
-    if (batch.txs.size() + 1 > params_.block_txs_max) return false;
+    if (chosen.size() + 1 > params_.block_txs_max) return false;
     if (entry.size_bytes > params_.block_bytes_max - batch_bytes) return false;
     std::uint64_t& next = next_of(entry.tx.sender);
     if (entry.tx.nonce == next) ++next;
-    batch.txs.push_back(entry.tx);
-    batch.hashes.push_back(entry.hash);
+    chosen.push_back(&entry);
     batch_bytes += entry.size_bytes;
     return true;
   };
@@ -123,7 +136,7 @@ Mempool::Batch Mempool::batch(const std::vector<BlockPtr>& ancestors, const Ledg
       held.push_back(&entry);
       continue;
     }
-    if (!take(entry)) return batch;
+    if (!take(entry)) return finish();
   }
   std::ranges::stable_sort(held, {}, [](const Entry* e) { return e->tx.nonce; });
   for (const Entry* entry : held) {
@@ -132,9 +145,7 @@ Mempool::Batch Mempool::batch(const std::vector<BlockPtr>& ancestors, const Ledg
     if (entry->tx.nonce > next_of(entry->tx.sender) && !waited) continue;
     if (!take(*entry)) break;
   }
-  SYNOD_ASSERT(batch.txs.size() <= params_.block_txs_max);
-  SYNOD_ASSERT(batch_bytes <= params_.block_bytes_max);
-  return batch;
+  return finish();
 }
 
 void Mempool::remove_committed(const std::vector<TxOutcome>& outcomes) {
