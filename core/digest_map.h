@@ -77,12 +77,6 @@ class DigestMap {
     return taken;
   }
 
-  // Empties the map and keeps its capacity.
-  void clear() {
-    if (size_ == 0) return;
-    for (Slot& s : slots_) s = Slot{};
-    size_ = 0;
-  }
   std::size_t size() const { return size_; }
   bool empty() const { return size_ == 0; }
 

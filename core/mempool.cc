@@ -79,7 +79,9 @@ std::expected<TxHash, TxError> Mempool::admit(const Transaction& tx, const TxHas
 }
 
 Mempool::Batch Mempool::batch(const std::vector<BlockPtr>& ancestors, const Ledger& ledger, Round round) {
-  in_ancestors_.clear();
+  // The pending transactions the ancestors carry, marked through the index:
+  // a look-up per ancestor transaction and nothing to clear afterwards.
+  ++batches_;
   // Ordered, not hashed: senders are keys clients pick.
   std::map<PublicKey, std::uint64_t> next_nonce;
   const auto next_of = [&](const PublicKey& sender) -> std::uint64_t& {
@@ -91,7 +93,9 @@ Mempool::Batch Mempool::batch(const std::vector<BlockPtr>& ancestors, const Ledg
     return it->second;
   };
   for (const BlockPtr& ancestor : ancestors) {
-    for (const TxHash& hash : ancestor->tx_hashes) in_ancestors_.emplace(hash, true);
+    for (const TxHash& hash : ancestor->tx_hashes) {
+      if (auto* it = index_.find(hash)) (*it)->in_ancestors_of = batches_;
+    }
     for (const Transaction& tx : ancestor->txs) {
       std::uint64_t& next = next_of(tx.sender);
       if (tx.nonce == next) ++next;
@@ -130,7 +134,7 @@ Mempool::Batch Mempool::batch(const std::vector<BlockPtr>& ancestors, const Ledg
   // pass placed lets its successor follow it in the same batch.
   std::vector<Entry*> held;
   for (Entry& entry : queue_) {
-    if (in_ancestors_.contains(entry.hash)) continue;
+    if (entry.in_ancestors_of == batches_) continue;
     if (limits_.gap_wait_rounds > 0 && entry.tx.nonce > next_of(entry.tx.sender)) {
       if (!entry.held_since) entry.held_since = round;
       held.push_back(&entry);

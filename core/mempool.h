@@ -86,6 +86,7 @@ class Mempool {
     Transaction tx;
     std::size_t size_bytes = 0;
     std::optional<Round> held_since;  // the first round a batch held it back
+    std::uint64_t in_ancestors_of = 0;  // the number of the last batch whose ancestors carry it
   };
   ChainId chain_;
   ChainParams params_;
@@ -96,8 +97,7 @@ class Mempool {
   DigestMap<TxHash, std::list<Entry>::iterator> index_;
   std::size_t bytes_ = 0;
   Bytes scratch_;  // add()'s sign-bytes buffer, kept to spare an allocation per transaction
-  // batch()'s working set, kept to spare its allocation; look-ups only.
-  DigestMap<TxHash, bool> in_ancestors_;  // a set: the value is unused
+  std::uint64_t batches_ = 0;  // batch() calls so far: each marks the entries its ancestors carry
 };
 
 }  // namespace synod
