@@ -324,7 +324,7 @@ TxLocation* TxIndex::claim(const TxHash& hash) {
   for (std::size_t i = slot_of(hash);; i = (i + 1) & (tags_.size() - 1)) {
     if (tags_[i] == 0) {
       SYNOD_ASSERT(size_ < std::numeric_limits<std::uint32_t>::max());
-      if (size_ % chunk_entries == 0) chunks_.push_back(std::make_unique_for_overwrite<Entry[]>(chunk_entries));
+      if (size_ % chunk_entries == 0) chunks_.push_back(std::make_unique<Entry[]>(chunk_entries));
       tags_[i] = tag;
       slots_[i] = size_;
       Entry& added = chunks_.back()[size_++ % chunk_entries];
