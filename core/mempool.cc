@@ -9,7 +9,6 @@
 #include "core/mempool.h"
 
 #include <algorithm>
-#include <iterator>
 #include <map>
 #include <variant>
 
@@ -67,12 +66,11 @@ std::expected<TxHash, TxError> Mempool::admit(const Transaction& tx, const TxHas
     return std::unexpected(TxError::BadSignature);
   }
 
-  queue_.push_back(Entry{hash, tx, size_bytes, std::nullopt});
-  const bool inserted = index_.emplace(hash, std::prev(queue_.end())).second;
+  const bool inserted = index_.emplace(hash, append(Entry{hash, tx, size_bytes, std::nullopt})).second;
   SYNOD_ASSERT(inserted);
   bytes_ += size_bytes;
 
-  SYNOD_ASSERT(index_.size() == queue_.size());
+  SYNOD_ASSERT(index_.size() + free_slots_.size() == slots_.size());
   SYNOD_ASSERT(index_.size() <= limits_.txs_max);
   SYNOD_ASSERT(bytes_ <= limits_.bytes_max);
   return hash;
@@ -94,7 +92,7 @@ Mempool::Batch Mempool::batch(const std::vector<BlockPtr>& ancestors, const Ledg
   };
   for (const BlockPtr& ancestor : ancestors) {
     for (const TxHash& hash : ancestor->tx_hashes) {
-      if (auto* it = index_.find(hash)) (*it)->in_ancestors_of = batches_;
+      if (const std::uint32_t* slot = index_.find(hash)) slots_[*slot].entry.in_ancestors_of = batches_;
     }
     for (const Transaction& tx : ancestor->txs) {
       std::uint64_t& next = next_of(tx.sender);
@@ -133,7 +131,8 @@ Mempool::Batch Mempool::batch(const std::vector<BlockPtr>& ancestors, const Ledg
   // Nonce gaps wait for a second pass, lowest nonce first: a predecessor this
   // pass placed lets its successor follow it in the same batch.
   std::vector<Entry*> held;
-  for (Entry& entry : queue_) {
+  for (std::uint32_t slot = oldest_; slot != no_slot; slot = slots_[slot].newer) {
+    Entry& entry = slots_[slot].entry;
     if (entry.in_ancestors_of == batches_) continue;
     if (limits_.gap_wait_rounds > 0 && entry.tx.nonce > next_of(entry.tx.sender)) {
       if (!entry.held_since) entry.held_since = round;
@@ -154,15 +153,43 @@ Mempool::Batch Mempool::batch(const std::vector<BlockPtr>& ancestors, const Ledg
 
 void Mempool::remove_committed(const std::vector<TxOutcome>& outcomes) {
   for (const TxOutcome& outcome : outcomes) {
-    const std::optional<std::list<Entry>::iterator> entry = index_.take(outcome.hash);
-    if (!entry) continue;  // proposed by another node, or already removed
-    SYNOD_ASSERT((*entry)->hash == outcome.hash);
-    SYNOD_ASSERT(bytes_ >= (*entry)->size_bytes);
-    bytes_ -= (*entry)->size_bytes;
-    queue_.erase(*entry);
+    const std::optional<std::uint32_t> slot = index_.take(outcome.hash);
+    if (!slot) continue;  // proposed by another node, or already removed
+    const Entry& entry = slots_[*slot].entry;
+    SYNOD_ASSERT(entry.hash == outcome.hash);
+    SYNOD_ASSERT(bytes_ >= entry.size_bytes);
+    bytes_ -= entry.size_bytes;
+    unlink(*slot);
   }
-  SYNOD_ASSERT(index_.size() == queue_.size());
-  SYNOD_ASSERT(!queue_.empty() || bytes_ == 0);
+  SYNOD_ASSERT(index_.size() + free_slots_.size() == slots_.size());
+  SYNOD_ASSERT(oldest_ != no_slot || bytes_ == 0);
+}
+
+std::uint32_t Mempool::append(Entry entry) {
+  std::uint32_t slot;
+  if (free_slots_.empty()) {
+    SYNOD_ASSERT(slots_.size() < no_slot);
+    slot = static_cast<std::uint32_t>(slots_.size());
+    slots_.emplace_back();
+  } else {
+    slot = free_slots_.back();
+    free_slots_.pop_back();
+  }
+  Slot& s = slots_[slot];
+  s.entry = std::move(entry);
+  s.older = newest_;
+  s.newer = no_slot;
+  (newest_ == no_slot ? oldest_ : slots_[newest_].newer) = slot;
+  newest_ = slot;
+  return slot;
+}
+
+void Mempool::unlink(std::uint32_t slot) {
+  Slot& s = slots_[slot];
+  (s.older == no_slot ? oldest_ : slots_[s.older].newer) = s.newer;
+  (s.newer == no_slot ? newest_ : slots_[s.newer].older) = s.older;
+  s.entry.tx = {};  // lets go of a stored value's bytes
+  free_slots_.push_back(slot);
 }
 
 }  // namespace synod

@@ -8,7 +8,7 @@
 
 #include <cstddef>
 #include <expected>
-#include <list>
+#include <limits>
 #include <optional>
 #include <vector>
 
@@ -57,17 +57,17 @@ class Mempool {
   Batch batch(const std::vector<BlockPtr>& ancestors, const Ledger& ledger, Round round);
 
   bool contains(const TxHash& hash) const { return index_.contains(hash); }
-  // The pending transaction with this hash, or null.
+  // The pending transaction with this hash, or null; valid until the next add.
   const Transaction* find(const TxHash& hash) const {
-    const auto* entry = index_.find(hash);
-    return entry == nullptr ? nullptr : &(*entry)->tx;
+    const std::uint32_t* slot = index_.find(hash);
+    return slot == nullptr ? nullptr : &slots_[*slot].entry.tx;
   }
   // True if this exact transaction, signature included, is pending here: its
   // signature was verified on entry. The hash alone does not cover the
   // signature, so a block carrying other signature bytes must be re-verified.
   bool holds_verified(const TxHash& hash, const Signature& sig) const {
-    const auto* entry = index_.find(hash);
-    return entry != nullptr && (*entry)->tx.sig == sig;
+    const std::uint32_t* slot = index_.find(hash);
+    return slot != nullptr && slots_[*slot].entry.tx.sig == sig;
   }
   // Drops transactions that committed (executed or failed) in a block.
   void remove_committed(const std::vector<TxOutcome>& outcomes);
@@ -92,9 +92,22 @@ class Mempool {
   ChainParams params_;
   MempoolLimits limits_;
   const SignatureScheme& scheme_;
-  std::list<Entry> queue_;  // arrival order
-  // Look-ups only, never iterated: arrival order lives in queue_.
-  DigestMap<TxHash, std::list<Entry>::iterator> index_;
+  // Arrival order without an allocation per transaction: the entries sit in
+  // slots linked oldest to newest, and a removed entry's slot is reused.
+  static constexpr std::uint32_t no_slot = std::numeric_limits<std::uint32_t>::max();
+  struct Slot {
+    Entry entry;
+    std::uint32_t older = no_slot;
+    std::uint32_t newer = no_slot;
+  };
+  std::uint32_t append(Entry entry);
+  void unlink(std::uint32_t slot);
+  std::vector<Slot> slots_;
+  std::vector<std::uint32_t> free_slots_;
+  std::uint32_t oldest_ = no_slot;
+  std::uint32_t newest_ = no_slot;
+  // Look-ups only, never iterated: arrival order lives in the links.
+  DigestMap<TxHash, std::uint32_t> index_;  // the entry's slot
   std::size_t bytes_ = 0;
   Bytes scratch_;  // add()'s sign-bytes buffer, kept to spare an allocation per transaction
   std::uint64_t batches_ = 0;  // batch() calls so far: each marks the entries its ancestors carry
