@@ -79,7 +79,7 @@ std::expected<TxHash, TxError> Mempool::admit(const Transaction& tx, const TxHas
 Mempool::Batch Mempool::batch(const std::vector<BlockPtr>& ancestors, const Ledger& ledger, Round round) {
   // The pending transactions the ancestors carry, marked through the index:
   // a look-up per ancestor transaction and nothing to clear afterwards.
-  ++batches_;
+  ++batches_count_;
   // Ordered, not hashed: senders are keys clients pick.
   std::map<PublicKey, std::uint64_t> next_nonce;
   const auto next_of = [&](const PublicKey& sender) -> std::uint64_t& {
@@ -92,7 +92,7 @@ Mempool::Batch Mempool::batch(const std::vector<BlockPtr>& ancestors, const Ledg
   };
   for (const BlockPtr& ancestor : ancestors) {
     for (const TxHash& hash : ancestor->tx_hashes) {
-      if (const std::uint32_t* slot = index_.find(hash)) slots_[*slot].entry.in_ancestors_of = batches_;
+      if (const std::uint32_t* slot = index_.find(hash)) slots_[*slot].entry.in_ancestors_of = batches_count_;
     }
     for (const Transaction& tx : ancestor->txs) {
       std::uint64_t& next = next_of(tx.sender);
@@ -133,7 +133,7 @@ Mempool::Batch Mempool::batch(const std::vector<BlockPtr>& ancestors, const Ledg
   std::vector<Entry*> held;
   for (std::uint32_t slot = oldest_; slot != no_slot; slot = slots_[slot].newer) {
     Entry& entry = slots_[slot].entry;
-    if (entry.in_ancestors_of == batches_) continue;
+    if (entry.in_ancestors_of == batches_count_) continue;
     if (limits_.gap_wait_rounds > 0 && entry.tx.nonce > next_of(entry.tx.sender)) {
       if (!entry.held_since) entry.held_since = round;
       held.push_back(&entry);

@@ -57,7 +57,8 @@ class Mempool {
   Batch batch(const std::vector<BlockPtr>& ancestors, const Ledger& ledger, Round round);
 
   bool contains(const TxHash& hash) const { return index_.contains(hash); }
-  // The pending transaction with this hash, or null; valid until the next add.
+  // The pending transaction with this hash, or null; valid until the next
+  // add or remove_committed.
   const Transaction* find(const TxHash& hash) const {
     const std::uint32_t* slot = index_.find(hash);
     return slot == nullptr ? nullptr : &slots_[*slot].entry.tx;
@@ -86,7 +87,7 @@ class Mempool {
     Transaction tx;
     std::size_t size_bytes = 0;
     std::optional<Round> held_since;  // the first round a batch held it back
-    std::uint64_t in_ancestors_of = 0;  // the number of the last batch whose ancestors carry it
+    std::uint64_t in_ancestors_of = 0;  // the number (batches_count_) of the last batch whose ancestors carry it
   };
   ChainId chain_;
   ChainParams params_;
@@ -110,7 +111,7 @@ class Mempool {
   DigestMap<TxHash, std::uint32_t> index_;  // the entry's slot
   std::size_t bytes_ = 0;
   Bytes scratch_;  // add()'s sign-bytes buffer, kept to spare an allocation per transaction
-  std::uint64_t batches_ = 0;  // batch() calls so far: each marks the entries its ancestors carry
+  std::uint64_t batches_count_ = 0;  // batch() calls so far: each marks the entries its ancestors carry
 };
 
 }  // namespace synod

@@ -72,6 +72,7 @@ Replica::Replica(const Genesis& genesis, NodeId self, const KeyPair& key, const 
     const BlockOutcome outcome = ledger_.execute(*c.block);
     SYNOD_ASSERT(outcome.state_root == c.outcome.state_root);
     root_qc_ = c.qc;
+    SYNOD_ASSERT(committed_.empty() || c.block->parent() == committed_.back()->id);
     committed_.push_back(c.block);
     if (committed_.size() > config_.committed_blocks_kept_max) committed_.pop_front();
   }
@@ -435,6 +436,7 @@ void Replica::commit(const BlockPtr& block, const QuorumCert& block_qc) {
     const CommittedBlock& c = outbox_.commits.emplace_back(CommittedBlock{b, ledger_.execute(*b), qc});
     mempool_.remove_committed(c.outcome.txs);
     compact_forwarded();
+    SYNOD_ASSERT(committed_.empty() || b->parent() == committed_.back()->id);
     committed_.push_back(b);
     if (committed_.size() > config_.committed_blocks_kept_max) committed_.pop_front();
   }

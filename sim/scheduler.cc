@@ -135,7 +135,7 @@ struct Scheduler::Fibers {
     bool finished = false;
   };
   std::list<Entry> live;
-  std::size_t finished = 0;  // entries of `live` whose fiber has finished: run_ready joins them
+  std::size_t finished_count = 0;  // entries of `live` whose fiber has finished: run_ready joins them
   std::exception_ptr failure;  // an exception that escaped a fiber, rethrown on the main context
 };
 
@@ -180,7 +180,7 @@ void Scheduler::spawn(std::function<void()> body) {
                               if (!fibers_->failure) fibers_->failure = std::current_exception();
                             }
                             entry.finished = true;
-                            ++fibers_->finished;
+                            ++fibers_->finished_count;
                           });
 }
 
@@ -188,7 +188,8 @@ void Scheduler::run_ready() {
   DeterministicAlgorithm& algorithm = thread_algorithm();
   while (algorithm.workers_ready() > 0) boost::this_fiber::yield();
   // Nearly every step finishes no fiber: the list is walked only when one did.
-  if (fibers_->finished > 0) {
+  if (fibers_->finished_count > 0) {
+    std::size_t joined = 0;
     for (auto it = fibers_->live.begin(); it != fibers_->live.end();) {
       if (!it->finished) {
         ++it;
@@ -196,8 +197,10 @@ void Scheduler::run_ready() {
       }
       it->fiber.join();
       it = fibers_->live.erase(it);
+      ++joined;
     }
-    fibers_->finished = 0;
+    SYNOD_ASSERT(joined == fibers_->finished_count);
+    fibers_->finished_count = 0;
     algorithm.want_dispatcher();
     boost::this_fiber::yield();  // the dispatcher frees the finished fibers, then main runs on
   }

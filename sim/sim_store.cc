@@ -15,7 +15,7 @@ namespace {
 BlockPtr torn_copy(const BlockPtr& block) {
   auto torn = std::make_shared<Block>(*block);
   if (torn->txs.empty()) {
-    torn->round = Round(torn->round.value ^ 0x5a5a);
+    torn->round = torn->round.next();  // never round 0, which would make it genesis
   } else {
     torn->txs.resize(torn->txs.size() / 2);
   }
@@ -82,11 +82,13 @@ SimStore::Record SimStore::record_of(const CommittedBlock& committed) {
 
 CommittedBlock SimStore::committed_block(std::size_t index) const {
   const Record& record = committed_[index];
+  SYNOD_ASSERT(record.qc || index + 1 < committed_.size());  // only a successor's justify stands in for it
   CommittedBlock committed{record.block, BlockOutcome{record.block->height(), record.outcomes, record.state_root},
                            record.qc ? *record.qc : committed_[index + 1].block->justify};
   if (record.outcomes.empty()) {
     for (const TxHash& hash : record.block->tx_hashes) committed.outcome.txs.push_back(TxOutcome{hash, std::nullopt});
   }
+  SYNOD_ASSERT(committed.qc.block == record.block->id);
   return committed;
 }
 
@@ -100,7 +102,11 @@ std::vector<CommittedBlock> SimStore::committed() const {
 void SimStore::save_commits(const std::vector<CommittedBlock>& commits) {
   for (std::size_t i = 0; i < commits.size(); ++i) {
     SYNOD_ASSERT(commits[i].block->height() == Height(committed_.size() + i + 1));
+    // One outcome per transaction and the block's own QC, as LmdbStore
+    // asserts too: an empty outcome list must mean an empty block here.
     SYNOD_ASSERT(commits[i].outcome.height == commits[i].block->height());
+    SYNOD_ASSERT(commits[i].outcome.txs.size() == commits[i].block->tx_hashes.size());
+    SYNOD_ASSERT(commits[i].qc.block == commits[i].block->id);
   }
   sync(commits.size(), [&](std::size_t survivors, bool torn) {
     for (std::size_t i = 0; i < survivors; ++i) {

@@ -13,9 +13,9 @@
 // A committed record is kept without what its block already holds, as a disk
 // format might: each outcome's hash is the block's own tx_hashes[i] and the
 // QC is the next block's justify. Those parts are kept whole only where they
-// differ, so a long run's disk grows by little more than a pointer per block
-// instead of a copy of every outcome and QC, and load() rebuilds each
-// CommittedBlock exactly as it was saved.
+// differ, so a long run's disk holds a fixed-size record per block (the
+// block itself is shared) instead of heap copies of every outcome and QC,
+// and load() rebuilds each CommittedBlock exactly as it was saved.
 #pragma once
 
 #include <functional>

@@ -422,6 +422,10 @@ TEST_F(ReplicaTest, HistoryBeyondTheKeptWindowIsRefusedHonestly) {
   const SyncResponse kept = sync_response(flush());
   ASSERT_EQ(kept.blocks.size(), 5u);
   EXPECT_EQ(kept.blocks.front()->height(), Height(26));
+  // The window holds blocks only: the last one, the root, is certified by the
+  // QC that committed it.
+  ASSERT_TRUE(kept.qc.has_value());
+  EXPECT_EQ(*kept.qc, last_qc);
 }
 
 TEST_F(ReplicaTest, SyncChainLargerThanTheTreeLimitIsRefused) {
