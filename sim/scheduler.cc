@@ -146,8 +146,6 @@ Scheduler::~Scheduler() {
   SYNOD_ASSERT(fibers_->live.empty());
 }
 
-std::size_t Scheduler::fibers_live() const { return fibers_->live.size(); }
-
 Scheduler::Timer Scheduler::at(TimeMs when, std::function<void()> fire) {
   const std::uint64_t seq = ++seq_;
   const Timer timer{std::max(when, now_), rng_.next(), seq, slots_.put(Slot{seq, std::move(fire)})};

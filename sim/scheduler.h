@@ -102,7 +102,6 @@ class Scheduler {
 
   std::uint64_t timers_fired() const { return timers_fired_; }
   std::size_t timers_pending() const { return timers_live_; }
-  std::size_t fibers_live() const;
 
  private:
   struct Fibers;  // Boost.Fiber objects, kept out of this header
