@@ -40,6 +40,10 @@ std::vector<BlockPtr> BlockTree::path_from_root(const BlockId& id) const {
 void BlockTree::prune_to(const BlockId& id) {
   BlockPtr new_root = get(id);
   SYNOD_ASSERT(new_root != nullptr);
+  if (prune_chain_to(*new_root)) {
+    root_ = std::move(new_root);
+    return;
+  }
   // The new root and its descendants stay, in place; every other block leaves.
   std::vector<BlockId> kept{id};
   for (std::size_t i = 0; i < kept.size(); ++i) {
@@ -51,6 +55,26 @@ void BlockTree::prune_to(const BlockId& id) {
   std::erase_if(blocks_, [&](const auto& entry) { return !is_kept(entry.first); });
   std::erase_if(children_, [&](const auto& entry) { return !is_kept(entry.first); });  // keyed by parent
   root_ = std::move(new_root);
+}
+
+// The usual commit: no fork between the root and the new root, so every block
+// but the ones on that path descends from the new root, and only they leave.
+// One look-up per block on the path instead of a pass over the whole tree.
+bool BlockTree::prune_chain_to(const Block& new_root) {
+  std::vector<BlockId> leaving;
+  for (const Block* b = &new_root; b->id != root_->id;) {
+    const BlockId& parent = b->parent();
+    if (children_.count(parent) != 1) return false;
+    leaving.push_back(parent);
+    const auto it = blocks_.find(parent);
+    SYNOD_ASSERT(it != blocks_.end());
+    b = it->second.get();
+  }
+  for (const BlockId& b : leaving) {
+    blocks_.erase(b);
+    children_.erase(b);  // keyed by parent
+  }
+  return true;
 }
 
 }  // namespace synod

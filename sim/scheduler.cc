@@ -126,6 +126,8 @@ DeterministicAlgorithm& thread_algorithm() {
 }
 
 constexpr std::size_t fiber_stack_bytes = 256 * 1024;
+// Cancelled timers the heap may hold beyond as many as are live.
+constexpr std::size_t stale_slack = 16;
 
 }  // namespace
 
@@ -159,6 +161,14 @@ void Scheduler::cancel(const Timer& timer) {
   if (slots_[timer.slot].seq != timer.seq) return;  // already fired or cancelled
   slots_.take(timer.slot);
   --timers_live_;
+  // Cancelled deadlines would otherwise wait in the heap until their time
+  // (a node's round deadline, seconds ahead), outnumbering the live timers
+  // and deepening every push and pop. Dropping them reorders nothing: the
+  // heap's shape never decides which live timer is the least.
+  if (heap_.size() > 2 * timers_live_ + stale_slack) {
+    std::erase_if(heap_, [this](const Timer& t) { return slots_[t.slot].seq != t.seq; });
+    std::ranges::make_heap(heap_, std::greater<>());
+  }
 }
 
 void Scheduler::pop_stale() {

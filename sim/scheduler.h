@@ -118,8 +118,9 @@ class Scheduler {
   std::uint64_t seq_ = 0;
   std::uint64_t timers_fired_ = 0;
   // A min-heap on (at, tiebreak, seq). cancel() only frees the timer's slot;
-  // its heap entry, stale from then on, is dropped when it reaches the top.
-  // Cheaper than a tree: most timers are deadlines cancelled by a wake-up.
+  // its heap entry, stale from then on, is dropped when it reaches the top, or
+  // with all the others once they outnumber the live timers. Cheaper than a
+  // tree: most timers are deadlines cancelled by a wake-up.
   std::vector<Timer> heap_;
   SlotPool<Slot> slots_;
   std::size_t timers_live_ = 0;
