@@ -98,6 +98,7 @@ Replica::Replica(const Genesis& genesis, NodeId self, const KeyPair& key, const 
   }
   round_ = std::max({round_, high_qc_.round.next(), last_tc_ ? last_tc_->round.next() : Round(1),
                      safety_.record().voted_round});
+  round_leader_ = leader(round_);
   round_started_ms_ = now_;
   round_deadline_ms_ = now_ + round_timeout_ms();
   try_propose();
@@ -188,7 +189,7 @@ TimeMs Replica::next_deadline() const {
   // certificate for its round) only new input can change that, and input
   // calls try_propose itself. A deadline left in the past would spin the driver.
   const TimeMs idle_deadline = round_started_ms_ + config_.idle_block_interval_ms;
-  if (config_.idle_block_interval_ms > 0 && now_ < idle_deadline && leader(round_) == self_ &&
+  if (config_.idle_block_interval_ms > 0 && now_ < idle_deadline && round_leader_ == self_ &&
       safety_.record().proposed_round < round_) {
     deadline = std::min(deadline, idle_deadline);
   }
@@ -309,7 +310,7 @@ void Replica::try_vote(const BlockPtr& b, const std::optional<TimeoutCert>& tc) 
 }
 
 void Replica::try_propose() {
-  if (leader(round_) != self_ || safety_.record().proposed_round >= round_) return;
+  if (round_leader_ != self_ || safety_.record().proposed_round >= round_) return;
   if (!may_sign()) return hand_on_qc();  // AmnesiaRule: no proposal before the fence
   std::optional<TimeoutCert> tc;
   if (high_qc_.round.next() != round_) {
@@ -477,6 +478,7 @@ void Replica::advance_round(Round round, bool after_qc) {
   // RoundTimeout: the timer's growth resets on a QC; rounds ended by a TC keep it.
   if (after_qc) consecutive_timeouts_ = 0;
   round_ = round;
+  round_leader_ = leader(round_);
   round_started_ms_ = now_;
   round_deadline_ms_ = now_ + round_timeout_ms();
   votes_.erase(votes_.begin(), votes_.lower_bound(Round(round.value - 1)));

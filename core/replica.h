@@ -221,6 +221,7 @@ class Replica {
 
   TimeMs now_ = 0;
   Round round_;
+  NodeId round_leader_;  // leader(round_), set with round_: asked on every input
   struct EpochLeaders {
     std::uint64_t first_round = 0;  // the epoch's first round: epoch * n
     std::vector<NodeId> leaders;    // empty: nothing cached
