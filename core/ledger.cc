@@ -158,9 +158,9 @@ BlockOutcome Ledger::apply(Height height, const std::vector<Transaction>& txs, c
       continue;
     }
 
-    auto sender_it = accounts_.find(tx.sender);
-    auto receiver_it = accounts_.end();
-    const Account sender = sender_it == accounts_.end() ? Account{} : sender_it->second;
+    AccountEntry* sender_entry = find_account(tx.sender);
+    AccountEntry* receiver_entry = nullptr;
+    const Account sender = sender_entry == nullptr ? Account{} : sender_entry->second;
 
     std::optional<TxError> error;
     Effect effect;
@@ -174,8 +174,8 @@ BlockOutcome Ledger::apply(Height height, const std::vector<Transaction>& txs, c
       if (transfer->amount > sender.balance) {
         error = TxError::InsufficientBalance;
       } else if (transfer->to != tx.sender) {
-        receiver_it = accounts_.find(transfer->to);
-        Account receiver = receiver_it == accounts_.end() ? Account{} : receiver_it->second;
+        receiver_entry = find_account(transfer->to);
+        Account receiver = receiver_entry == nullptr ? Account{} : receiver_entry->second;
         if (transfer->amount > balance_max - receiver.balance) {
           error = TxError::BalanceOverflow;
         } else {
@@ -202,14 +202,14 @@ BlockOutcome Ledger::apply(Height height, const std::vector<Transaction>& txs, c
 
     if (!error) {
       SYNOD_ASSERT(effect.sender.nonce == sender.nonce + 1);
-      if (sender_it == accounts_.end()) sender_it = accounts_.emplace(tx.sender, Account{}).first;
-      sender_it->second = effect.sender;
-      touched_accounts.push_back(&*sender_it);
+      if (sender_entry == nullptr) sender_entry = &*accounts_.emplace(tx.sender, Account{}).first;
+      sender_entry->second = effect.sender;
+      touched_accounts.push_back(sender_entry);
       if (effect.receiver) {
         SYNOD_ASSERT(effect.receiver->first != tx.sender);
-        if (receiver_it == accounts_.end()) receiver_it = accounts_.emplace(effect.receiver->first, Account{}).first;
-        receiver_it->second = effect.receiver->second;
-        touched_accounts.push_back(&*receiver_it);
+        if (receiver_entry == nullptr) receiver_entry = &*accounts_.emplace(effect.receiver->first, Account{}).first;
+        receiver_entry->second = effect.receiver->second;
+        touched_accounts.push_back(receiver_entry);
       }
       if (effect.stored) {
         auto key = std::make_pair(tx.sender, std::get<StoreValue>(tx.op).key);
@@ -270,9 +270,19 @@ StateRoot Ledger::next_root(Height height, const std::vector<TxOutcome>& outcome
 }
 
 std::optional<Account> Ledger::account(const PublicKey& key) const {
+  const AccountEntry* entry = find_account(key);
+  if (entry == nullptr) return std::nullopt;
+  return entry->second;
+}
+
+Ledger::AccountEntry* Ledger::find_account(const PublicKey& key) const {
+  AccountEntry*& slot = account_cache_[key.bytes[0]];
+  if (slot != nullptr && slot->first == key) return slot;
   const auto it = accounts_.find(key);
-  if (it == accounts_.end()) return std::nullopt;
-  return it->second;
+  if (it == accounts_.end()) return nullptr;
+  // The map's entries are not const objects, and they never move or leave.
+  slot = const_cast<AccountEntry*>(&*it);
+  return slot;
 }
 
 std::optional<Bytes> Ledger::value(const PublicKey& owner, const Bytes& key) const {

@@ -128,6 +128,33 @@ TEST(LedgerExecute, TransferCreatesReceiverAccount) {
   EXPECT_EQ(ledger.account(dave().public_key), (Account{1000, 0}));
 }
 
+TEST(LedgerExecute, AccountsWhoseKeysShareACacheSlotKeepTheirOwnBalances) {
+  // The account cache is direct-mapped by a key's first byte: find a key that
+  // shares alice's slot, and move money back and forth between the two.
+  KeyPair mate;
+  for (int i = 0;; ++i) {
+    mate = test_key("slot-mate-" + std::to_string(i));
+    if (mate.public_key.bytes[0] == alice().public_key.bytes[0]) break;
+  }
+  Ledger ledger(test_genesis(4, {}, {test_allocation(alice(), 1000), test_allocation(mate, 500)}), sha256);
+  for (std::uint64_t i = 0; i < 5; ++i) {
+    ledger.execute(Height(2 * i + 1), {unsigned_tx(alice(), i, Transfer{mate.public_key, 10})});
+    ledger.execute(Height(2 * i + 2), {unsigned_tx(mate, i, Transfer{alice().public_key, 3})});
+  }
+  EXPECT_EQ(ledger.account(alice().public_key), (Account{1000 - 50 + 15, 5}));
+  EXPECT_EQ(ledger.account(mate.public_key), (Account{500 + 50 - 15, 5}));
+}
+
+TEST(LedgerExecute, AMovedLedgerKeepsFindingItsAccounts) {
+  Ledger original(standard_genesis(), sha256);
+  original.execute(Height(1), {unsigned_tx(alice(), 0, Transfer{bob().public_key, 100})});
+  Ledger moved = std::move(original);  // after the look-ups that filled the cache
+  moved.execute(Height(2), {unsigned_tx(alice(), 1, Transfer{bob().public_key, 50})});
+  EXPECT_EQ(moved.account(alice().public_key), (Account{850, 2}));
+  EXPECT_EQ(moved.account(bob().public_key), (Account{650, 0}));
+  EXPECT_EQ(moved.total_balance(), Ledger(standard_genesis(), sha256).total_balance());
+}
+
 TEST(LedgerExecute, TransferToSelfChangesOnlyTheNonce) {
   Ledger ledger(standard_genesis(), sha256);
   const BlockOutcome outcome =
