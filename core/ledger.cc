@@ -275,16 +275,6 @@ std::optional<Account> Ledger::account(const PublicKey& key) const {
   return entry->second;
 }
 
-Ledger::AccountEntry* Ledger::find_account(const PublicKey& key) const {
-  AccountEntry*& slot = account_cache_[key.bytes[0]];
-  if (slot != nullptr && slot->first == key) return slot;
-  const auto it = accounts_.find(key);
-  if (it == accounts_.end()) return nullptr;
-  // The map's entries are not const objects, and they never move or leave.
-  slot = const_cast<AccountEntry*>(&*it);
-  return slot;
-}
-
 std::optional<Bytes> Ledger::value(const PublicKey& owner, const Bytes& key) const {
   const auto it = values_.find(std::make_pair(owner, key));
   if (it == values_.end()) return std::nullopt;

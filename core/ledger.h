@@ -5,7 +5,6 @@
 // block's changes only, never by walking the whole state.
 #pragma once
 
-#include <array>
 #include <map>
 #include <memory>
 #include <optional>
@@ -13,6 +12,7 @@
 #include <vector>
 
 #include "core/crypto.h"
+#include "core/entry_cache.h"
 #include "core/messages.h"
 #include "core/roster.h"
 
@@ -129,14 +129,10 @@ class Ledger {
 
  private:
   using AccountEntry = std::map<PublicKey, Account>::value_type;
-  // The hot accounts' entries, found again without a walk down the map: every
-  // transaction looks up its sender and receiver on admission and execution,
-  // and a block's few senders repeat. Direct-mapped by the key's first byte;
-  // keys that share a slot (a client can choose such keys) only miss. A map's
-  // entries go with it when it moves, so a moved ledger's cache stays right.
-  using AccountCache = std::array<AccountEntry*, 256>;
-  // The account's entry, nullptr if it has none; through the cache.
-  AccountEntry* find_account(const PublicKey& key) const;
+  // The account's entry, nullptr if it has none: every transaction looks up
+  // its sender and receiver on admission and execution, and a block's few
+  // senders repeat, so through a cache.
+  AccountEntry* find_account(const PublicKey& key) const { return account_cache_.find(accounts_, key); }
   BlockOutcome apply(Height height, const std::vector<Transaction>& txs, const std::vector<TxHash>& hashes);
   // The root after a block at `height` (the encoding in ledger.cc), from the
   // current one; the touched keys sorted and unique, their values already set.
@@ -149,7 +145,7 @@ class Ledger {
   Height height_;
   StateRoot state_root_;
   std::map<PublicKey, Account> accounts_;
-  mutable AccountCache account_cache_{};
+  EntryCache<std::map<PublicKey, Account>> account_cache_;
   std::map<std::pair<PublicKey, Bytes>, Bytes> values_;
   TxIndex committed_txs_;
 };

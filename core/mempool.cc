@@ -13,6 +13,7 @@
 #include <variant>
 
 #include "core/assert.h"
+#include "core/entry_cache.h"
 #include "core/sign_bytes.h"
 
 namespace synod {
@@ -80,15 +81,14 @@ Mempool::Batch Mempool::batch(const std::vector<BlockPtr>& ancestors, const Ledg
   // The pending transactions the ancestors carry, marked through the index:
   // a look-up per ancestor transaction and nothing to clear afterwards.
   ++batches_count_;
-  // Ordered, not hashed: senders are keys clients pick.
+  // Ordered, not hashed: senders are keys clients pick. A few senders come
+  // back again and again, so through a cache.
   std::map<PublicKey, std::uint64_t> next_nonce;
+  const EntryCache<std::map<PublicKey, std::uint64_t>> next_cache;
   const auto next_of = [&](const PublicKey& sender) -> std::uint64_t& {
-    auto it = next_nonce.find(sender);
-    if (it == next_nonce.end()) {
-      const std::optional<Account> account = ledger.account(sender);
-      it = next_nonce.emplace(sender, account ? account->nonce : 0).first;
-    }
-    return it->second;
+    if (auto* entry = next_cache.find(next_nonce, sender)) return entry->second;
+    const std::optional<Account> account = ledger.account(sender);
+    return next_cache.remember(*next_nonce.emplace(sender, account ? account->nonce : 0).first).second;
   };
   for (const BlockPtr& ancestor : ancestors) {
     for (const TxHash& hash : ancestor->tx_hashes) {
