@@ -11,40 +11,32 @@
 #include <optional>
 
 #include "core/digest_map.h"
+#include "tests/test_util.h"
 
 namespace synod {
 namespace {
 
-// Distinct keys whose first eight bytes take only a few values: the low byte
-// picks the home slot (modulo the table size), the later bytes tell them apart.
-TxHash crowded_key(std::uint8_t home, std::uint8_t tag) {
-  TxHash key;
-  key.bytes[0] = home;
-  key.bytes[8] = tag;
-  return key;
-}
-
 TEST(DigestMap, EraseKeepsTheRestOfARunThatWrapsAroundTheEnd) {
   DigestMap<TxHash, int> map;
   // 16 slots after the first growth; 15 and 0 are neighbours through the end.
-  for (int i = 0; i < 4; ++i) ASSERT_TRUE(map.emplace(crowded_key(15, static_cast<std::uint8_t>(i)), i).second);
-  ASSERT_TRUE(map.emplace(crowded_key(0, 9), 9).second);  // home 0, pushed further by the wrapped run
-  ASSERT_EQ(map.take(crowded_key(15, 0)), 0);
+  for (int i = 0; i < 4; ++i) ASSERT_TRUE(map.emplace(crowded_key<TxHash>(15, static_cast<std::uint8_t>(i)), i).second);
+  ASSERT_TRUE(map.emplace(crowded_key<TxHash>(0, 9), 9).second);  // home 0, pushed further by the wrapped run
+  ASSERT_EQ(map.take(crowded_key<TxHash>(15, 0)), 0);
   for (int i = 1; i < 4; ++i) {
-    const int* v = map.find(crowded_key(15, static_cast<std::uint8_t>(i)));
+    const int* v = map.find(crowded_key<TxHash>(15, static_cast<std::uint8_t>(i)));
     ASSERT_NE(v, nullptr);
     EXPECT_EQ(*v, i);
   }
-  ASSERT_NE(map.find(crowded_key(0, 9)), nullptr);
-  EXPECT_EQ(map.find(crowded_key(15, 0)), nullptr);
-  EXPECT_FALSE(map.take(crowded_key(15, 0)).has_value());
+  ASSERT_NE(map.find(crowded_key<TxHash>(0, 9)), nullptr);
+  EXPECT_EQ(map.find(crowded_key<TxHash>(15, 0)), nullptr);
+  EXPECT_FALSE(map.take(crowded_key<TxHash>(15, 0)).has_value());
   EXPECT_EQ(map.size(), 4u);
 }
 
 TEST(DigestMap, EmplaceKeepsTheFirstValue) {
   DigestMap<TxHash, int> map;
-  EXPECT_TRUE(map.emplace(crowded_key(1, 1), 1).second);
-  const auto [value, inserted] = map.emplace(crowded_key(1, 1), 2);
+  EXPECT_TRUE(map.emplace(crowded_key<TxHash>(1, 1), 1).second);
+  const auto [value, inserted] = map.emplace(crowded_key<TxHash>(1, 1), 2);
   EXPECT_FALSE(inserted);
   EXPECT_EQ(*value, 1);
 }
@@ -58,7 +50,7 @@ RC_GTEST_PROP(DigestMapProperty, MatchesAnOrderedMap, ()) {
   int next_value = 0;
   for (const auto& [op, home, tag] : ops) {
     // Homes 0..2 and 253..255: near both ends of any table size.
-    const TxHash key = crowded_key(home < 3 ? home : static_cast<std::uint8_t>(250 + home), tag);
+    const TxHash key = crowded_key<TxHash>(home < 3 ? home : static_cast<std::uint8_t>(250 + home), tag);
     if (op < 5) {
       const int value = next_value++;
       const bool inserted = map.emplace(key, value).second;

@@ -6,16 +6,12 @@
 
 #include "core/entry_cache.h"
 #include "core/types.h"
+#include "tests/test_util.h"
 
 namespace synod {
 namespace {
 
-PublicKey key(std::uint8_t first, std::uint8_t last) {
-  PublicKey k;
-  k.bytes[0] = first;
-  k.bytes[31] = last;
-  return k;
-}
+PublicKey key(std::uint8_t home, std::uint8_t tag) { return crowded_key<PublicKey>(home, tag); }
 
 TEST(EntryCache, KeysThatShareASlotEachFindTheirOwnEntry) {
   std::map<PublicKey, int> map{{key(7, 1), 10}, {key(7, 2), 20}, {key(8, 1), 30}};

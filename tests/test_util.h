@@ -20,6 +20,17 @@
 
 namespace synod {
 
+// Distinct keys whose leading bytes take only a few values, for the tables
+// indexed by them: `home` is byte 0 (what picks the slot), `tag` a later byte
+// that tells keys with one home apart.
+template <typename Key>
+Key crowded_key(std::uint8_t home, std::uint8_t tag) {
+  Key key;
+  key.bytes[0] = home;
+  key.bytes[8] = tag;
+  return key;
+}
+
 // A deterministic key: the same label gives the same key in every run.
 inline KeyPair test_key(std::string_view label) { return KeyPair::from_label(label); }
 
