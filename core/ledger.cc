@@ -76,8 +76,8 @@ std::uint8_t outcome_code(const std::optional<TxError>& error) {
 // is written so that a failing transaction cannot leave a partial change.
 struct Effect {
   Account sender;
-  std::optional<std::pair<PublicKey, Account>> receiver;  // a transfer to another account
-  std::optional<Bytes> stored;                            // a StoreValue's value
+  std::optional<Account> receiver;  // a transfer to another account: the `to` account's new state
+  const Bytes* stored = nullptr;    // a StoreValue's value, in the transaction
 };
 
 }  // namespace
@@ -185,7 +185,7 @@ BlockOutcome Ledger::apply(Height height, const std::vector<Transaction>& txs, c
           // Conservation, checked on the two accounts touched so that it costs
           // nothing per state size; total_balance() is the checkers' global view.
           SYNOD_ASSERT(BalanceSum{effect.sender.balance} + receiver.balance == pair_before);
-          effect.receiver.emplace(transfer->to, receiver);
+          effect.receiver = receiver;
         }
       }
       // A transfer to oneself moves nothing: only the nonce advances.
@@ -196,7 +196,7 @@ BlockOutcome Ledger::apply(Height height, const std::vector<Transaction>& txs, c
       } else {
         effect.sender = sender;
         effect.sender.nonce += 1;
-        effect.stored = store.value;
+        effect.stored = &store.value;
       }
     }
 
@@ -206,14 +206,15 @@ BlockOutcome Ledger::apply(Height height, const std::vector<Transaction>& txs, c
       sender_entry->second = effect.sender;
       touched_accounts.push_back(sender_entry);
       if (effect.receiver) {
-        SYNOD_ASSERT(effect.receiver->first != tx.sender);
-        if (receiver_entry == nullptr) receiver_entry = &*accounts_.emplace(effect.receiver->first, Account{}).first;
-        receiver_entry->second = effect.receiver->second;
+        const PublicKey& to = std::get<Transfer>(tx.op).to;
+        SYNOD_ASSERT(to != tx.sender);
+        if (receiver_entry == nullptr) receiver_entry = &*accounts_.emplace(to, Account{}).first;
+        receiver_entry->second = *effect.receiver;
         touched_accounts.push_back(receiver_entry);
       }
-      if (effect.stored) {
+      if (effect.stored != nullptr) {
         auto key = std::make_pair(tx.sender, std::get<StoreValue>(tx.op).key);
-        values_[key] = std::move(*effect.stored);
+        values_[key] = *effect.stored;
         touched_values.push_back(std::move(key));
       }
     }
