@@ -243,7 +243,8 @@ BlockOutcome Ledger::apply(Height height, const std::vector<Transaction>& txs, c
 StateRoot Ledger::next_root(Height height, const std::vector<TxOutcome>& outcomes,
                             const std::vector<const AccountEntry*>& touched_accounts,
                             const std::vector<std::pair<PublicKey, Bytes>>& touched_values) const {
-  Bytes bytes;
+  Bytes& bytes = root_bytes_;
+  bytes.clear();
   {
     Writer out(bytes, 64 + 33 * outcomes.size() + 48 * touched_accounts.size());
     put_var(out, as_bytes("synod/state/v1"));

@@ -148,6 +148,7 @@ class Ledger {
   EntryCache<std::map<PublicKey, Account>> account_cache_;
   std::map<std::pair<PublicKey, Bytes>, Bytes> values_;
   TxIndex committed_txs_;
+  mutable Bytes root_bytes_;  // next_root's encoding, one buffer for every block
 };
 
 }  // namespace synod

@@ -67,7 +67,7 @@ std::expected<TxHash, TxError> Mempool::admit(const Transaction& tx, const TxHas
     return std::unexpected(TxError::BadSignature);
   }
 
-  const bool inserted = index_.emplace(hash, append(Entry{hash, tx, size_bytes, std::nullopt})).second;
+  const bool inserted = index_.emplace(hash, append(hash, tx, size_bytes)).second;
   SYNOD_ASSERT(inserted);
   bytes_ += size_bytes;
 
@@ -165,7 +165,7 @@ void Mempool::remove_committed(const std::vector<TxOutcome>& outcomes) {
   SYNOD_ASSERT(oldest_ != no_slot || bytes_ == 0);
 }
 
-std::uint32_t Mempool::append(Entry entry) {
+std::uint32_t Mempool::append(const TxHash& hash, const Transaction& tx, std::size_t size_bytes) {
   std::uint32_t slot;
   if (free_slots_.empty()) {
     SYNOD_ASSERT(slots_.size() < no_slot);
@@ -175,8 +175,14 @@ std::uint32_t Mempool::append(Entry entry) {
     slot = free_slots_.back();
     free_slots_.pop_back();
   }
+  // Written field by field into the slot: a whole Entry built first and moved
+  // in would be zeroed and copied once more, on every admission.
   Slot& s = slots_[slot];
-  s.entry = std::move(entry);
+  s.entry.hash = hash;
+  s.entry.tx = tx;
+  s.entry.size_bytes = size_bytes;
+  s.entry.held_since.reset();
+  s.entry.in_ancestors_of = 0;
   s.older = newest_;
   s.newer = no_slot;
   (newest_ == no_slot ? oldest_ : slots_[newest_].newer) = slot;

@@ -101,7 +101,9 @@ class Mempool {
     std::uint32_t older = no_slot;
     std::uint32_t newer = no_slot;
   };
-  std::uint32_t append(Entry entry);
+  // A new newest entry, in a reused slot when one is free; every field of
+  // Entry is set (a reused slot still holds its last entry).
+  std::uint32_t append(const TxHash& hash, const Transaction& tx, std::size_t size_bytes);
   void unlink(std::uint32_t slot);
   std::vector<Slot> slots_;
   std::vector<std::uint32_t> free_slots_;
