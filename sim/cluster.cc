@@ -64,18 +64,20 @@ Cluster::Cluster(ClusterOptions options)
 
   std::set<NodeId> compromised(options_.twins.begin(), options_.twins.end());
   compromised.insert(options_.equivocators.begin(), options_.equivocators.end());
-  std::vector<NodeId> validator_of;
-  for (std::size_t i = 0; i < options_.weights.size(); ++i) validator_of.push_back(NodeId(static_cast<std::uint32_t>(i)));
-  validator_of.insert(validator_of.end(), options_.twins.begin(), options_.twins.end());
-  for (NodeId v : validator_of) {
+  for (std::size_t i = 0; i < options_.weights.size(); ++i) validator_of_.push_back(NodeId(static_cast<std::uint32_t>(i)));
+  validator_of_.insert(validator_of_.end(), options_.twins.begin(), options_.twins.end());
+  instances_of_.resize(options_.weights.size());
+  for (InstanceId id = 0; id < validator_of_.size(); ++id) {
+    const NodeId v = validator_of_[id];
     SYNOD_ASSERT(v.value < options_.weights.size());
     honest_.push_back(!compromised.contains(v));
+    instances_of_[v.value].push_back(id);
   }
   checker_.emplace(genesis_, *scheme_, honest_);
   network_.set_hold(!options_.auto_deliver);
 
-  for (InstanceId id = 0; id < validator_of.size(); ++id) {
-    const NodeId v = validator_of[id];
+  for (InstanceId id = 0; id < validator_of_.size(); ++id) {
+    const NodeId v = validator_of_[id];
     auto instance = std::make_unique<Instance>();
     instance->port = std::make_unique<Port>(*this, id);
     Network* outbound = instance->port.get();
@@ -101,7 +103,7 @@ Cluster::~Cluster() {
 const SimNode& Cluster::node(NodeId node) const { return *instances_.at(node.value)->node; }
 SimNode& Cluster::node_at(NodeId node) { return *instances_.at(node.value)->node; }
 
-NodeId Cluster::validator_of(NodeId instance) const { return node(instance).setup().validator; }
+NodeId Cluster::validator_of(NodeId instance) const { return validator_of_.at(instance.value); }
 
 EquivocatorStats Cluster::equivocation() const {
   EquivocatorStats total;
@@ -274,10 +276,11 @@ void Cluster::liveness_tick() {
 // ---- network ---------------------------------------------------------------
 
 void Cluster::route(InstanceId source, NodeId to, const MessagePtr& message) {
+  if (to.value >= instances_of_.size()) return;  // no such validator: nobody hears it
   const MessagePtr sent = options_.wire ? transcode(message) : message;
-  const NodeId from = node(NodeId(source)).setup().validator;
-  for (InstanceId target = 0; target < size(); ++target) {
-    if (target == source || node(NodeId(target)).setup().validator != to) continue;
+  const NodeId from = validator_of_[source];
+  for (InstanceId target : instances_of_[to.value]) {
+    if (target == source) continue;
     if (trace_.has_sink()) {
       trace_.line([&] {
         return name(source) + " -> " + name(target) + " " + describe(*sent) +

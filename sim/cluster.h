@@ -177,6 +177,8 @@ class Cluster final : private NodeObserver {
   std::optional<Checker> checker_;  // made once the genesis exists
   SimNetwork network_;
   std::vector<std::unique_ptr<Instance>> instances_;
+  std::vector<NodeId> validator_of_;                   // by instance
+  std::vector<std::vector<InstanceId>> instances_of_;  // by validator: its instance and any twins
   std::function<void(NodeId)> crash_listener_;
   std::function<void(NodeId, Height)> commit_listener_;
   Timeline timeline_;
