@@ -137,7 +137,7 @@ BlockOutcome Ledger::apply(Height height, const std::vector<Transaction>& txs, c
 
   BlockOutcome result;
   result.height = height;
-  result.txs.reserve(txs.size());
+  result.txs.resize(txs.size());  // each written in place below, once
 
   // Everything this block changes; sorted and deduplicated below for the
   // root, which commits to each one's final value. Map entries stay where they
@@ -154,7 +154,7 @@ BlockOutcome Ledger::apply(Height height, const std::vector<Transaction>& txs, c
     TxLocation* location = committed_txs_.claim(hash);
     if (location == nullptr) {
       // The first record is the transaction's fate; keep it untouched.
-      result.txs.push_back(TxOutcome{hash, TxError::AlreadyCommitted});
+      result.txs[index] = TxOutcome{hash, TxError::AlreadyCommitted};
       continue;
     }
 
@@ -220,7 +220,7 @@ BlockOutcome Ledger::apply(Height height, const std::vector<Transaction>& txs, c
     }
 
     *location = TxLocation{height, index, error};
-    result.txs.push_back(TxOutcome{hash, error});
+    result.txs[index] = TxOutcome{hash, error};
   }
   SYNOD_ASSERT(result.txs.size() == txs.size());
   // One entry per key: equal keys are the same map entry, so duplicates go
