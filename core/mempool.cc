@@ -194,7 +194,9 @@ void Mempool::unlink(std::uint32_t slot) {
   Slot& s = slots_[slot];
   (s.older == no_slot ? oldest_ : slots_[s.older].newer) = s.newer;
   (s.newer == no_slot ? newest_ : slots_[s.newer].older) = s.older;
-  s.entry.tx = {};  // lets go of a stored value's bytes
+  // Lets go of a stored value's bytes; a transfer holds none, and append
+  // overwrites the rest (clearing the whole transaction zeroed it every time).
+  if (std::holds_alternative<StoreValue>(s.entry.tx.op)) s.entry.tx.op = Transfer{};
   free_slots_.push_back(slot);
 }
 
