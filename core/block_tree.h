@@ -29,8 +29,8 @@ class BlockTree {
   void prune_to(const BlockId& id);
 
  private:
-  // prune_to when no block on the path from the root to `new_root` has a second
-  // child; false, and nothing changes, otherwise.
+  // prune_to when no block on the path from the root up to (not including)
+  // `new_root` has a second child; false, and nothing changes, otherwise.
   bool prune_chain_to(const Block& new_root);
 
   BlockPtr root_;

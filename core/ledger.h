@@ -132,7 +132,7 @@ class Ledger {
   // The account's entry, nullptr if it has none: every transaction looks up
   // its sender and receiver on admission and execution, and a block's few
   // senders repeat, so through a cache.
-  AccountEntry* find_account(const PublicKey& key) const { return account_cache_.find(accounts_, key); }
+  AccountEntry* find_account(const PublicKey& key) { return account_cache_.find(accounts_, key); }
   BlockOutcome apply(Height height, const std::vector<Transaction>& txs, const std::vector<TxHash>& hashes);
   // The root after a block at `height` (the encoding in ledger.cc), from the
   // current one; the touched keys sorted and unique, their values already set.
@@ -144,7 +144,7 @@ class Ledger {
   ChainParams params_;
   Height height_;
   StateRoot state_root_;
-  std::map<PublicKey, Account> accounts_;
+  std::map<PublicKey, Account> accounts_;  // never erased from: account_cache_ keeps pointers into it
   EntryCache<std::map<PublicKey, Account>> account_cache_;
   std::map<std::pair<PublicKey, Bytes>, Bytes> values_;
   TxIndex committed_txs_;

@@ -84,7 +84,7 @@ Mempool::Batch Mempool::batch(const std::vector<BlockPtr>& ancestors, const Ledg
   // Ordered, not hashed: senders are keys clients pick. A few senders come
   // back again and again, so through a cache.
   std::map<PublicKey, std::uint64_t> next_nonce;
-  const EntryCache<std::map<PublicKey, std::uint64_t>> next_cache;
+  EntryCache<std::map<PublicKey, std::uint64_t>> next_cache;
   const auto next_of = [&](const PublicKey& sender) -> std::uint64_t& {
     if (auto* entry = next_cache.find(next_nonce, sender)) return entry->second;
     const std::optional<Account> account = ledger.account(sender);

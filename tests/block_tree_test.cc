@@ -1,3 +1,5 @@
+// BlockTree::prune_to: along a chain (its fast path), past a fork, and to
+// the root itself.
 #include <gtest/gtest.h>
 
 #include "core/block_tree.h"

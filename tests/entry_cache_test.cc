@@ -15,7 +15,7 @@ PublicKey key(std::uint8_t home, std::uint8_t tag) { return crowded_key<PublicKe
 
 TEST(EntryCache, KeysThatShareASlotEachFindTheirOwnEntry) {
   std::map<PublicKey, int> map{{key(7, 1), 10}, {key(7, 2), 20}, {key(8, 1), 30}};
-  const EntryCache<std::map<PublicKey, int>> cache;
+  EntryCache<std::map<PublicKey, int>> cache;
   for (int round = 0; round < 3; ++round) {  // alternate, so each look-up evicts the other
     ASSERT_NE(cache.find(map, key(7, 1)), nullptr);
     EXPECT_EQ(cache.find(map, key(7, 1))->second, 10);

@@ -1,5 +1,5 @@
-// Shared helpers for the test binary: deterministic keys, a small genesis, and
-// signed transactions. Header-only (inline functions). Owns nothing and must
+// Shared helpers for the test binary: deterministic keys, a small genesis,
+// signed transactions, and keys that crowd one slot of a table. Header-only (inline functions). Owns nothing and must
 // never be included outside tests/: its keys come from public labels.
 #pragma once
 
