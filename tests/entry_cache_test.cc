@@ -1,5 +1,5 @@
 // EntryCache in front of a std::map: hits, keys that share a slot, entries
-// remembered on insertion, and clear().
+// remembered on insertion, and a cache emptied by clear() or by a move.
 #include <gtest/gtest.h>
 
 #include <map>
@@ -28,16 +28,31 @@ TEST(EntryCache, KeysThatShareASlotEachFindTheirOwnEntry) {
   EXPECT_EQ(map.at(key(7, 2)), 21);
 }
 
+// A cache that kept an entry after clear() or a move would hand it out for a
+// look-up in another map with an equal key: both maps stay alive here, so the
+// wrong answer is a pointer into the first one, not freed memory.
 TEST(EntryCache, ARememberedEntryIsFoundAndClearForgetsEverything) {
-  std::map<PublicKey, int> map;
+  std::map<PublicKey, int> first;
+  std::map<PublicKey, int> second{{key(3, 3), 6}};
   EntryCache<std::map<PublicKey, int>> cache;
-  auto& added = cache.remember(*map.emplace(key(3, 3), 5).first);
-  EXPECT_EQ(cache.find(map, key(3, 3)), &added);
+  auto& added = cache.remember(*first.emplace(key(3, 3), 5).first);
+  EXPECT_EQ(cache.find(first, key(3, 3)), &added);
   cache.clear();
-  map.clear();  // the entry leaves: a cache that kept it would hand out freed memory
-  map.emplace(key(3, 4), 6);
-  EXPECT_EQ(cache.find(map, key(3, 3)), nullptr);
-  EXPECT_EQ(cache.find(map, key(3, 4))->second, 6);
+  EXPECT_EQ(cache.find(second, key(3, 3)), &*second.find(key(3, 3)));
+}
+
+TEST(EntryCache, AMovedCacheKeepsItsEntriesAndLeavesItsSourceEmpty) {
+  std::map<PublicKey, int> first{{key(3, 3), 5}};
+  std::map<PublicKey, int> second{{key(3, 3), 6}};
+  EntryCache<std::map<PublicKey, int>> source;
+  const auto* entry = source.find(first, key(3, 3));
+  EntryCache<std::map<PublicKey, int>> moved = std::move(source);
+  EXPECT_EQ(moved.find(first, key(3, 3)), entry);
+  EXPECT_EQ(source.find(second, key(3, 3))->second, 6);  // the move emptied it
+  EntryCache<std::map<PublicKey, int>> assigned;
+  assigned = std::move(moved);
+  EXPECT_EQ(assigned.find(first, key(3, 3)), entry);
+  EXPECT_EQ(moved.find(second, key(3, 3))->second, 6);
 }
 
 }  // namespace
