@@ -300,13 +300,13 @@ void Replica::try_vote(const BlockPtr& b, const std::optional<TimeoutCert>& tc) 
   if (!vote) return;
   safety_dirty_ = true;
   ++stats_.votes_sent;
-  // Votes go to the leader of the next round, who forms the QC.
-  const NodeId next = leader(round_.next());
-  if (next == self_) {
-    add_vote(*vote);
-  } else {
-    send(next, make_message(*vote));
-  }
+  // Votes go to the leader of the next round, who forms the QC; to this node
+  // too when it leads next. Counting its own vote here instead would let a
+  // validator that is a quorum alone certify, enter the next round and
+  // propose again inside this one input, round after round without end: the
+  // loopback makes each of its rounds a new input, and the vote leaves only
+  // after the record that allows it is durable, like every other.
+  send(leader(round_.next()), make_message(*vote));
 }
 
 void Replica::try_propose() {

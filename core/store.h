@@ -88,7 +88,9 @@ class Store {
 class Network {
  public:
   virtual ~Network() = default;
-  // Best effort: messages may be lost, delayed, duplicated or reordered.
+  // Best effort: messages may be lost, delayed, duplicated or reordered. A
+  // message to the sender itself must come back as a later input, never
+  // inside this call (the driver is not re-entrant), and is never lost.
   virtual void send(NodeId to, const MessagePtr& message) = 0;
 };
 

@@ -280,7 +280,6 @@ void Cluster::route(InstanceId source, NodeId to, const MessagePtr& message) {
   const MessagePtr sent = options_.wire ? transcode(message) : message;
   const NodeId from = validator_of_[source];
   for (InstanceId target : instances_of_[to.value]) {
-    if (target == source) continue;
     if (trace_.has_sink()) {
       trace_.line([&] {
         return name(source) + " -> " + name(target) + " " + describe(*sent) +
@@ -378,7 +377,8 @@ void Cluster::deliver_queued(const std::function<bool(const Packet&)>& which) {
 }
 
 void Cluster::drop_queued(const std::function<bool(const Packet&)>& which) {
-  std::erase_if(network_.held(), which);
+  // A message to oneself crosses no wire and cannot be lost.
+  std::erase_if(network_.held(), [&](const Packet& p) { return p.source != p.target && which(p); });
 }
 
 // ---- clients ---------------------------------------------------------------

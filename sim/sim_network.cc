@@ -15,6 +15,13 @@ SimNetwork::SimNetwork(Scheduler& scheduler, std::size_t instances, LinkFaults f
 
 void SimNetwork::send(Packet packet) {
   ++stats_.sent;
+  if (packet.source == packet.target && !hold_) {
+    // A process's message to itself (a leader's vote for the round it leads
+    // next) crosses no wire: no fault applies, and it waits behind the work
+    // already queued, which is what paces a validator that is a quorum alone.
+    schedule(std::move(packet), scheduler_.now() + loopback_latency_ms);
+    return;
+  }
   Link& l = link(packet.source, packet.target);
   if (l.cut) {
     ++stats_.dropped_cut;
@@ -57,11 +64,11 @@ void SimNetwork::arrive(Packet packet) {
   Link& l = link(packet.source, packet.target);
   --l.in_flight;
   // A partition that began while the message travelled still stops it.
-  if (l.cut) {
+  if (packet.source != packet.target && l.cut) {
     ++stats_.dropped_cut;
     return;
   }
-  if (l.clogged_until > scheduler_.now()) {
+  if (packet.source != packet.target && l.clogged_until > scheduler_.now()) {
     schedule(std::move(packet), l.clogged_until + rng_.below(l.faults.latency_ms_max + 1));
     return;
   }

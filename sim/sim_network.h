@@ -6,6 +6,7 @@
 // socket buffer would. Deliveries are scheduler timers, so equal arrival times
 // are ordered by the seed. Instances, not validators, are the endpoints: a
 // validator's twin is a second instance that receives what is sent to it.
+// An instance's messages to itself take the loopback, which no fault touches.
 #pragma once
 
 #include <array>
@@ -21,6 +22,8 @@ namespace synod::sim {
 using InstanceId = std::uint32_t;
 
 inline constexpr std::size_t link_in_flight_max = 4096;
+// An instance's messages to itself arrive after this delay, free of faults.
+inline constexpr TimeMs loopback_latency_ms = 1;
 
 struct LinkFaults {
   TimeMs latency_ms_min = 10;
