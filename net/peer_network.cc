@@ -1,0 +1,313 @@
+#include "net/peer_network.h"
+
+#include <boost/asio/connect.hpp>
+#include <boost/asio/post.hpp>
+#include <charconv>
+
+#include "core/assert.h"
+#include "net/tls.h"
+
+namespace synod::net {
+
+namespace asio = boost::asio;
+using asio::ip::tcp;
+
+// Bad input from one peer is logged once per (peer, reason) and interval.
+constexpr auto log_interval = std::chrono::seconds(60);
+
+std::optional<std::pair<std::string, std::uint16_t>> split_address(std::string_view address) {
+  const std::size_t colon = address.rfind(':');
+  if (colon == std::string_view::npos || colon == 0 || colon + 1 == address.size()) return std::nullopt;
+  std::string host(address.substr(0, colon));
+  if (host.front() == '[') {
+    if (host.size() < 3 || host.back() != ']') return std::nullopt;
+    host = host.substr(1, host.size() - 2);
+  }
+  const std::string_view port_text = address.substr(colon + 1);
+  unsigned port = 0;
+  const auto [end, ec] = std::from_chars(port_text.data(), port_text.data() + port_text.size(), port);
+  if (ec != std::errc() || end != port_text.data() + port_text.size() || port == 0 || port > 65535) {
+    return std::nullopt;
+  }
+  return std::pair{host, static_cast<std::uint16_t>(port)};
+}
+
+PeerNetwork::PeerNetwork(asio::io_context& io, const Genesis& genesis, NodeId self, const KeyPair& key,
+                         PeerLimits limits, Handlers handlers)
+    : io_(io),
+      genesis_(genesis),
+      chain_(genesis.chain_id()),
+      roster_(genesis.validators),
+      self_(self),
+      limits_(limits),
+      handlers_(std::move(handlers)),
+      tls_(make_tls_context(key)),
+      acceptor_(io),
+      jitter_(std::random_device{}()) {
+  SYNOD_ASSERT(roster_.contains(self));
+  SYNOD_ASSERT(roster_.at(self).key == key.public_key);
+  SYNOD_ASSERT(limits_.reconnect_ms_min > 0 && limits_.reconnect_ms_min <= limits_.reconnect_ms_max);
+  SYNOD_ASSERT(handlers_.on_message && handlers_.on_client_request && handlers_.on_log);
+  for (std::uint32_t i = 0; i < roster_.size(); ++i) {
+    outbound_.push_back(NodeId(i) == self_ ? nullptr
+                                           : std::make_unique<Outbound>(Outbound{nullptr, 0, asio::steady_timer(io_), nullptr}));
+  }
+}
+
+PeerNetwork::~PeerNetwork() { stop(); }
+
+void PeerNetwork::start(const tcp::endpoint& listen) {
+  tcp::acceptor acceptor(io_);
+  acceptor.open(listen.protocol());
+  acceptor.set_option(tcp::acceptor::reuse_address(true));
+  acceptor.bind(listen);
+  acceptor.listen();
+  start(std::move(acceptor));
+}
+
+void PeerNetwork::start(tcp::acceptor acceptor) {
+  SYNOD_ASSERT(acceptor.is_open());
+  acceptor_ = std::move(acceptor);
+  accept();
+  for (std::uint32_t i = 0; i < roster_.size(); ++i) {
+    if (NodeId(i) != self_) dial(NodeId(i));
+  }
+}
+
+std::uint16_t PeerNetwork::port() const { return acceptor_.local_endpoint().port(); }
+
+void PeerNetwork::stop() {
+  if (stopping_) return;
+  stopping_ = true;
+  boost::system::error_code ignored;
+  acceptor_.close(ignored);
+  for (auto& out : outbound_) {
+    if (!out) continue;
+    out->timer.cancel();
+    if (out->resolver) out->resolver->cancel();
+    if (out->link) out->link->finish(FrameKind::Goodbye, "");
+  }
+  for (auto& [id, link] : inbound_) link->finish(FrameKind::Goodbye, "");
+}
+
+void PeerNetwork::accept() {
+  acceptor_.async_accept([this](const boost::system::error_code& ec, tcp::socket socket) {
+    if (stopping_ || ec == asio::error::operation_aborted) return;
+    if (!ec) {
+      ++stats_.accepted;
+      if (inbound_.size() >= limits_.inbound_connections_max) {
+        stats_.links.refuse("too_many_connections");
+        boost::system::error_code ignored;
+        socket.close(ignored);
+      } else {
+        Hello own{protocol_version, chain_, roster_.at(self_).key};
+        auto link = std::make_shared<Link>(Link::Stream(std::move(socket), tls_), false, std::nullopt, own,
+                                           limits_.link, stats_.links, handlers_for(std::nullopt));
+        inbound_.emplace(link->id(), link);
+        link->start();
+      }
+    }
+    accept();
+  });
+}
+
+Link::Handlers PeerNetwork::handlers_for(std::optional<NodeId> dialled) {
+  return Link::Handlers{
+      [this, dialled](Link& l, const Hello& h) { return on_hello(l, h, dialled); },
+      [this](Link& l, FrameKind kind, ByteView payload) { on_frame(l, kind, payload); },
+      [this, dialled](Link& l, const std::string& why) { on_closed(l, why, dialled); },
+  };
+}
+
+void PeerNetwork::dial(NodeId to) {
+  SYNOD_ASSERT(to != self_);
+  if (stopping_) return;
+  Outbound& out = *outbound_.at(to.value);
+  SYNOD_ASSERT(!out.link);
+  const std::string& address = roster_.at(to).address;
+  const auto parts = split_address(address);
+  if (!parts) {
+    log_once(address, "bad_address", "roster address of " + hex(roster_.at(to).key.view()).substr(0, 16) +
+                                         " is not host:port: " + address);
+    return redial(to);
+  }
+  ++stats_.dials;
+  // Resolved again on every attempt: a validator may move under its name.
+  out.resolver = std::make_unique<tcp::resolver>(io_);
+  out.resolver->async_resolve(
+      parts->first, std::to_string(parts->second),
+      [this, to](const boost::system::error_code& ec, const tcp::resolver::results_type& results) {
+        if (stopping_ || ec == asio::error::operation_aborted) return;
+        if (ec) {
+          log_once(roster_.at(to).address, "resolve", "cannot resolve " + roster_.at(to).address + ": " + ec.message());
+          return redial(to);
+        }
+        auto socket = std::make_shared<tcp::socket>(io_);
+        asio::async_connect(*socket, results, [this, to, socket](const boost::system::error_code& cec, const tcp::endpoint&) {
+          if (stopping_ || cec == asio::error::operation_aborted) return;
+          if (cec) return redial(to);
+          Hello own{protocol_version, chain_, roster_.at(self_).key};
+          auto link = std::make_shared<Link>(Link::Stream(std::move(*socket), tls_), true, roster_.at(to).key, own,
+                                             limits_.link, stats_.links, handlers_for(to));
+          outbound_.at(to.value)->link = link;
+          link->start();
+        });
+      });
+}
+
+// Capped exponential backoff with jitter: min, 2 min, 4 min ... max, each plus
+// up to half again, so that a restarted cluster does not dial in lockstep.
+void PeerNetwork::redial(NodeId to) {
+  if (stopping_) return;
+  Outbound& out = *outbound_.at(to.value);
+  out.backoff_ms = out.backoff_ms == 0 ? limits_.reconnect_ms_min : std::min(out.backoff_ms * 2, limits_.reconnect_ms_max);
+  const std::uint64_t delay = out.backoff_ms + jitter_() % (out.backoff_ms / 2 + 1);
+  SYNOD_ASSERT(delay <= limits_.reconnect_ms_max * 3 / 2 + 1);
+  out.timer.expires_after(std::chrono::milliseconds(delay));
+  out.timer.async_wait([this, to](const boost::system::error_code& ec) {
+    if (!ec && !stopping_) dial(to);
+  });
+}
+
+std::optional<std::string> PeerNetwork::on_hello(Link& link, const Hello& hello, std::optional<NodeId> dialled) {
+  if (hello.version != protocol_version) {
+    log_once(link.remote(), "wrong_version",
+             "refused " + link.remote() + ": protocol version " + std::to_string(hello.version) + ", ours " +
+                 std::to_string(protocol_version));
+    return "wrong_version";
+  }
+  if (hello.chain != chain_) {
+    log_once(link.remote(), "wrong_chain", "refused " + link.remote() + ": chain " + hex(hello.chain.view()).substr(0, 16) +
+                                               ", ours " + hex(chain_.view()).substr(0, 16));
+    return "wrong_chain";
+  }
+  if (dialled) {
+    Outbound& out = *outbound_.at(dialled->value);
+    out.backoff_ms = 0;  // a whole handshake: the next failure starts the backoff again
+    handlers_.on_log("connected to n" + std::to_string(dialled->value) + " at " + link.remote());
+    return std::nullopt;
+  }
+  if (const auto validator = roster_.find(hello.key); validator && *validator != self_) {
+    inbound_validator_[link.id()] = *validator;
+  }
+  return std::nullopt;
+}
+
+void PeerNetwork::on_frame(Link& link, FrameKind kind, ByteView payload) {
+  std::optional<NodeId> from;
+  if (const auto it = inbound_validator_.find(link.id()); it != inbound_validator_.end()) from = it->second;
+  if (link.dialled()) {
+    for (std::uint32_t i = 0; i < outbound_.size(); ++i) {
+      if (outbound_[i] && outbound_[i]->link.get() == &link) from = NodeId(i);
+    }
+  }
+  switch (kind) {
+    case FrameKind::Message: {
+      if (!from) {
+        ++stats_.messages_from_non_validators;
+        stats_.links.refuse("not_a_validator");
+        log_once(link.remote(), "not_a_validator",
+                 "consensus message from " + link.remote() + ", whose key is not in the roster: dropped");
+        return;
+      }
+      auto message = decode_message(&sha256, chain_, genesis_.params, payload);
+      if (!message) {
+        ++stats_.decode_errors[message.error()];
+        log_once(link.remote(), std::string(to_string(message.error())),
+                 "undecodable message from n" + std::to_string(from->value) + " (" + link.remote() +
+                     "): " + std::string(to_string(message.error())));
+        return;
+      }
+      handlers_.on_message(*from, std::make_shared<const Message>(std::move(*message)));
+      return;
+    }
+    case FrameKind::ClientRequest: {
+      if (link.dialled()) return;  // we never serve on our own outbound links
+      auto request = decode_client_request(chain_, genesis_.params, payload);
+      if (!request) {
+        ++stats_.decode_errors[request.error()];
+        log_once(link.remote(), std::string(to_string(request.error())),
+                 "undecodable client request from " + link.remote() + ": " + std::string(to_string(request.error())));
+        return;
+      }
+      ++stats_.client_requests;
+      handlers_.on_client_request(link.id(), std::move(*request));
+      return;
+    }
+    default:
+      stats_.links.refuse("bad_frame_kind");
+      log_once(link.remote(), "bad_frame_kind", "unexpected frame kind from " + link.remote());
+      return;
+  }
+}
+
+void PeerNetwork::on_closed(Link& link, const std::string& why, std::optional<NodeId> dialled) {
+  if (dialled) {
+    Outbound& out = *outbound_.at(dialled->value);
+    if (out.link.get() == &link) {
+      // Posted: the link is still inside its own handler.
+      asio::post(io_, [keep = std::move(out.link)] {});
+      log_once(roster_.at(*dialled).address, why, "link to n" + std::to_string(dialled->value) + " closed: " + why);
+      redial(*dialled);
+    }
+    return;
+  }
+  inbound_validator_.erase(link.id());
+  if (const auto it = inbound_.find(link.id()); it != inbound_.end()) {
+    asio::post(io_, [keep = std::move(it->second)] {});
+    inbound_.erase(it);
+  }
+}
+
+void PeerNetwork::send(NodeId to, const MessagePtr& message) {
+  SYNOD_ASSERT(message != nullptr);
+  if (to == self_) {
+    // A later input through the loop, never inside this call: the driver is not re-entrant.
+    asio::post(io_, [this, message] { handlers_.on_message(self_, message); });
+    return;
+  }
+  if (!roster_.contains(to)) return;
+  Outbound& out = *outbound_.at(to.value);
+  if (!out.link || !out.link->established()) {
+    ++stats_.dropped_unconnected;
+    return;
+  }
+  if (message != last_encoded_) {
+    last_encoded_ = message;
+    last_frame_ = std::make_shared<const Bytes>(make_frame(FrameKind::Message, encode(*message)));
+  }
+  out.link->send(last_frame_);
+}
+
+void PeerNetwork::respond(ClientId client, const ClientResponse& response) {
+  const auto it = inbound_.find(client);
+  if (it == inbound_.end()) return;  // the client went away
+  it->second->send(std::make_shared<const Bytes>(make_frame(FrameKind::ClientResponse, encode(response))));
+}
+
+bool PeerNetwork::connected(NodeId validator) const {
+  if (validator == self_) return true;
+  if (!roster_.contains(validator)) return false;
+  const auto& out = outbound_.at(validator.value);
+  return out->link && out->link->established();
+}
+
+std::size_t PeerNetwork::validators_connected() const {
+  std::size_t n = 0;
+  for (std::uint32_t i = 0; i < roster_.size(); ++i) {
+    if (NodeId(i) != self_ && connected(NodeId(i))) ++n;
+  }
+  return n;
+}
+
+void PeerNetwork::log_once(const std::string& who, const std::string& reason, const std::string& line) {
+  const auto now = std::chrono::steady_clock::now();
+  auto [it, fresh] = logged_.try_emplace({who, reason}, now);
+  if (!fresh && now - it->second < log_interval) return;
+  it->second = now;
+  // Bounded: an attacker cycling addresses cannot grow it without limit.
+  if (logged_.size() > 4096) logged_.clear();
+  handlers_.on_log(line);
+}
+
+}  // namespace synod::net
