@@ -1,104 +1,395 @@
-// synod: the node's command line. For now the storage subcommands of issue 4:
-// `backup` (an online compacted copy, safe while the node runs), `backups`
-// (the listing, with times and sizes) and `restore FILE` (offline, verified;
-// the safety record is kept). The server, setup and client commands come with
-// their own issue. The only place here that reads the clock is main's caller
-// side: the library takes the time as an argument.
+// synod: the node's command line (CLI11; `-h` on every verb). Operators'
+// verbs: keygen, setup, genesis, server, check, reset-state, backup, backups,
+// restore; the local testnet (testnet, load, demo). Exit codes: 0 success,
+// 1 the operation failed (the message says why), 2 a usage error.
 #include <CLI/CLI.hpp>
+#include <signal.h>
+#include <sodium.h>
+#include <spdlog/pattern_formatter.h>
+#include <spdlog/sinks/daily_file_sink.h>
+#include <spdlog/sinks/stdout_sinks.h>
+#include <spdlog/spdlog.h>
 
 #include <chrono>
 #include <cstdio>
+#include <fstream>
 #include <iostream>
+#include <thread>
 
+#include <boost/asio/io_context.hpp>
+
+#include "net/client.h"
+#include "net/tls.h"
 #include "node/backup.h"
+#include "node/config.h"
+#include "node/demo.h"
+#include "node/load.h"
+#include "node/server.h"
+#include "node/testnet.h"
 
 namespace {
 
 using namespace synod;
 using namespace synod::node;
-
-template <class Fixed>
-bool parse_hex(const std::string& text, Fixed& out) {
-  if (text.size() != 2 * Fixed::size) return false;
-  for (std::size_t i = 0; i < Fixed::size; ++i) {
-    unsigned byte = 0;
-    if (std::sscanf(text.c_str() + 2 * i, "%2x", &byte) != 1) return false;
-    out.bytes[i] = static_cast<std::uint8_t>(byte);
-  }
-  return true;
-}
+namespace fs = std::filesystem;
 
 TimeMs wall_clock_ms() {
   return static_cast<TimeMs>(
       std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch()).count());
 }
 
-int fail(const StoreError& e) {
-  std::cerr << "synod: " << to_string(e) << "\n";
+int fail(const std::string& message) {
+  std::cerr << "synod: " << message << "\n";
   return 1;
+}
+int usage(const std::string& message) {
+  std::cerr << "synod: " << message << "\n";
+  return 2;
+}
+
+KeyPair random_key() {
+  std::array<std::uint8_t, 32> seed{};
+  randombytes_buf(seed.data(), seed.size());
+  return KeyPair::from_seed(seed);
+}
+
+// %* : the message as a JSON string's contents.
+class JsonEscaped final : public spdlog::custom_flag_formatter {
+ public:
+  void format(const spdlog::details::log_msg& msg, const std::tm&, spdlog::memory_buf_t& dest) override {
+    for (const char c : std::string_view(msg.payload.data(), msg.payload.size())) {
+      if (c == '"' || c == '\\') {
+        dest.push_back('\\');
+        dest.push_back(c);
+      } else if (static_cast<unsigned char>(c) < 0x20) {
+        char buf[8];
+        std::snprintf(buf, sizeof buf, "\\u%04x", c);
+        dest.append(buf, buf + 6);
+      } else {
+        dest.push_back(c);
+      }
+    }
+  }
+  std::unique_ptr<custom_flag_formatter> clone() const override { return std::make_unique<JsonEscaped>(); }
+};
+
+// -d 0..5: 0 warnings and errors, 1 info, 2 debug, 3 and above trace.
+std::shared_ptr<spdlog::logger> make_logger(const PrivateConfig& c, int debug) {
+  std::vector<spdlog::sink_ptr> sinks{std::make_shared<spdlog::sinks::stderr_sink_mt>()};
+  const fs::path folder = c.log_folder.empty() ? c.data_dir / "logs" : c.log_folder;
+  std::error_code ec;
+  fs::create_directories(folder, ec);
+  try {
+    // A new file each day at midnight, seven kept.
+    sinks.push_back(std::make_shared<spdlog::sinks::daily_file_sink_mt>((folder / "synod.log").string(), 0, 0, false, 7));
+  } catch (const spdlog::spdlog_ex& e) {
+    std::cerr << "synod: no log files in " << folder << ": " << e.what() << "\n";
+  }
+  auto logger = std::make_shared<spdlog::logger>("synod", sinks.begin(), sinks.end());
+  auto formatter = std::make_unique<spdlog::pattern_formatter>(spdlog::pattern_time_type::utc);
+  if (c.log_json) {
+    formatter->add_flag<JsonEscaped>('*').set_pattern(R"({"time":"%Y-%m-%dT%H:%M:%S.%eZ","level":"%l","msg":"%*"})");
+  } else {
+    formatter->set_pattern("%Y-%m-%d %H:%M:%S.%e %L %v");
+  }
+  logger->set_formatter(std::move(formatter));
+  const spdlog::level::level_enum levels[] = {spdlog::level::warn, spdlog::level::info, spdlog::level::debug,
+                                              spdlog::level::trace};
+  logger->set_level(levels[std::min(debug, 3)]);
+  logger->flush_on(spdlog::level::info);
+  return logger;
+}
+
+std::expected<std::pair<PrivateConfig, Genesis>, std::string> load_node(const std::string& private_file) {
+  auto config = load_private(private_file);
+  if (!config) return std::unexpected(to_string(config.error()));
+  auto genesis = load_genesis(config->genesis);
+  if (!genesis) return std::unexpected(to_string(genesis.error()));
+  return std::pair{*config, *genesis};
+}
+
+std::string ask(const std::string& question, const std::string& fallback) {
+  std::cout << question << " [" << fallback << "]: " << std::flush;
+  std::string answer;
+  if (!std::getline(std::cin, answer) || answer.empty()) return fallback;
+  return answer;
 }
 
 }  // namespace
 
 int main(int argc, char** argv) {
+  if (sodium_init() < 0) return fail("libsodium failed to initialise");
   CLI::App app{"synod: a Byzantine-fault-tolerant replicated ledger node"};
   app.require_subcommand(1);
-  std::string data_dir = default_data_dir().string();
-  std::string key_hex;
-  app.add_option("--data-dir", data_dir, "data folder (default: XDG data folder)");
-  app.add_option("--key", key_hex, "the validator's public key, hex (names its files)")->required();
+  const std::string default_private = (default_config_dir() / "private.toml").string();
 
+  // ---- keygen
+  auto* keygen = app.add_subcommand("keygen", "print a new Ed25519 key pair (public, then secret)");
+
+  // ---- setup
+  auto* setup = app.add_subcommand("setup", "write private.toml and public.toml for a new validator");
+  bool non_interactive = false;
+  std::string setup_dir = default_config_dir().string(), setup_address = "127.0.0.1:7770", setup_description = "synod node",
+              setup_data = default_data_dir().string(), setup_genesis = "genesis.toml", setup_url, setup_secret_file;
+  std::uint64_t setup_weight = 1;
+  setup->add_flag("--non-interactive", non_interactive, "take every answer from the flags");
+  setup->add_option("--config-dir", setup_dir, "where private.toml and public.toml go");
+  setup->add_option("--address", setup_address, "host:port where peers reach this node (port P; client P+1, admin P+2)");
+  setup->add_option("--description", setup_description, "a line that says who runs it");
+  setup->add_option("--data-dir", setup_data, "the data folder (ledger, safety record, backups, logs)");
+  setup->add_option("--genesis", setup_genesis, "the genesis file, relative to the config folder");
+  setup->add_option("--url", setup_url, "the client URL, when a reverse proxy fronts port P+1");
+  setup->add_option("--weight", setup_weight, "the weight proposed for the genesis");
+  setup->add_option("--secret-file", setup_secret_file, "encrypt the secret key with a key derived from this file");
+
+  // ---- genesis
+  auto* genesis_cmd = app.add_subcommand("genesis", "write genesis.toml from a roster and allocations");
+  std::string roster_file, genesis_out = "genesis.toml", chain_name = "synod";
+  std::vector<std::string> allocations;
+  genesis_cmd->add_option("--roster", roster_file, "roster.toml: the validators' public.toml files, concatenated")->required();
+  genesis_cmd->add_option("--chain-name", chain_name, "the chain's name");
+  genesis_cmd->add_option("--allocate", allocations, "KEY=BALANCE, repeated: accounts funded at genesis");
+  genesis_cmd->add_option("-o,--output", genesis_out, "the file to write (refused if it exists)");
+
+  // ---- server
+  auto* server = app.add_subcommand("server", "run a validator until SIGINT or SIGTERM");
+  std::string private_file = default_private;
+  int debug = 1;
+  server->add_option("-c,--config", private_file, "private.toml");
+  server->add_option("-d,--debug", debug, "log detail, 0 (warnings) to 5")->check(CLI::Range(0, 5));
+
+  // ---- check
+  auto* check = app.add_subcommand("check", "reach every server of a roster and verify key, chain and version");
+  std::string check_roster, check_genesis;
+  int check_timeout_ms = 3000;
+  check->add_option("ROSTER", check_roster, "roster.toml")->required();
+  check->add_option("--genesis", check_genesis, "genesis.toml: the chain every server must be on (default: the first server's)");
+  check->add_option("--timeout-ms", check_timeout_ms, "per server")->check(CLI::Range(1, 600000));
+
+  // ---- reset-state
+  auto* reset = app.add_subcommand("reset-state", "delete the ledger; keep the key and the safety record (node stopped)");
+  reset->add_option("-c,--config", private_file, "private.toml");
+
+  // ---- backups
   std::string folder;
   auto* backup = app.add_subcommand("backup", "online, compacted copy of the ledger (safe while the node runs)");
-  backup->add_option("--folder", folder, "backup folder (default: <data-dir>/backups)");
+  backup->add_option("-c,--config", private_file, "private.toml");
+  backup->add_option("--folder", folder, "backup folder (default: the configured one)");
   auto* backups = app.add_subcommand("backups", "list backups with their times and sizes");
-  backups->add_option("--folder", folder, "backup folder (default: <data-dir>/backups)");
-  std::string file;
-  std::string chain_hex;
+  backups->add_option("-c,--config", private_file, "private.toml");
+  backups->add_option("--folder", folder, "backup folder (default: the configured one)");
+  std::string restore_file;
   auto* restore = app.add_subcommand("restore", "replace the ledger by a verified backup (node stopped)");
-  restore->add_option("FILE", file, "the backup file")->required();
-  restore->add_option("--chain-id", chain_hex, "expected chain id, hex (default: the current ledger's)");
+  restore->add_option("FILE", restore_file, "the backup file")->required();
+  restore->add_option("-c,--config", private_file, "private.toml");
+
+  // ---- testnet, load, demo
+  TestnetOptions testnet_options;
+  testnet_options.dir = "testnet";
+  std::string weights_text;
+  auto* testnet = app.add_subcommand("testnet", "run a local testnet of N synod server processes on 127.0.0.1");
+  testnet->add_option("-n,--nodes", testnet_options.nodes, "validators")->check(CLI::Range(1, 64));
+  testnet->add_option("-d,--dir", testnet_options.dir, "its folder: created, or restarted from its files");
+  testnet->add_option("--weights", weights_text, "validator weights, e.g. 2,1,1,1");
+  testnet->add_option("--base-port", testnet_options.base_port, "node i uses base+10i (default: a free range)");
+  testnet->add_option("--debug", testnet_options.debug, "the servers' -d")->check(CLI::Range(0, 5));
+
+  LoadOptions load_options;
+  std::string load_genesis_file;
+  double load_seconds = 10;
+  auto* load = app.add_subcommand("load", "submit signed transfers from the testnet's funded accounts");
+  load->add_option("--genesis", load_genesis_file, "genesis.toml of the chain")->required();
+  load->add_option("--rate", load_options.tx_per_s, "transfers per second")->check(CLI::Range(1.0, 1e6));
+  load->add_option("--seconds", load_seconds, "how long")->check(CLI::Range(0.1, 86400.0));
+  load->add_option("--accounts", load_options.accounts, "funded accounts used")->check(CLI::Range(1, 100000));
+
+  DemoOptions demo_options;
+  auto* demo = app.add_subcommand("demo", "a four-node testnet with load and a SIGKILL, then a summary");
+  demo->add_option("--seconds", demo_options.load_seconds, "seconds of load")->check(CLI::Range(2.0, 3600.0));
+  demo->add_option("--rate", demo_options.tx_per_s, "transfers per second")->check(CLI::Range(1.0, 1e6));
+  demo->add_option("--dir", demo_options.dir, "its folder (default: a new temporary one)");
+
   CLI11_PARSE(app, argc, argv);
+  const fs::path self_binary = fs::read_symlink("/proc/self/exe");
 
-  PublicKey key;
-  if (!parse_hex(key_hex, key)) {
-    std::cerr << "synod: --key must be 64 hex digits\n";
-    return 2;
-  }
-  const NodeFiles files = node_files(data_dir, key);
-  const std::filesystem::path backup_folder = folder.empty() ? files.backups : std::filesystem::path(folder);
-
-  if (*backup) {
-    auto taken = take_backup(files, backup_folder, wall_clock_ms());
-    if (!taken) return fail(taken.error());
-    std::cout << taken->file.string() << " " << taken->size_bytes << " bytes\n";
+  if (*keygen) {
+    const KeyPair key = random_key();
+    std::cout << "public " << hex(key.public_key.view()) << "\nsecret " << hex(key.seed) << "\n";
     return 0;
   }
-  if (*backups) {
-    for (const BackupInfo& b : list_backups(backup_folder, files)) {
-      std::cout << format_utc(b.time_ms) << "  " << b.size_bytes << " bytes  " << b.file.string() << "\n";
+  if (*setup) {
+    if (!non_interactive) {
+      setup_address = ask("Address where peers reach this node (host:port; client port +1, admin +2)", setup_address);
+      setup_description = ask("Description", setup_description);
+      setup_data = ask("Data folder", setup_data);
+      setup_dir = ask("Configuration folder", setup_dir);
+      setup_genesis = ask("Genesis file (relative to the configuration folder)", setup_genesis);
     }
+    if (!valid_address(setup_address)) return usage("--address must be host:port, not \"" + setup_address + "\"");
+    PrivateConfig c;
+    c.file = fs::path(setup_dir) / "private.toml";
+    c.key = random_key();
+    c.address = setup_address;
+    c.description = setup_description;
+    c.url = setup_url;
+    c.data_dir = setup_data;
+    c.genesis = setup_genesis;
+    if (!setup_secret_file.empty()) c.secret_file = fs::absolute(setup_secret_file);
+    if (auto written = write_private(c); !written) return fail(to_string(written.error()));
+    const fs::path public_file = fs::path(setup_dir) / "public.toml";
+    std::ofstream(public_file) << public_toml(PublicConfig{c.key.public_key, c.address, c.url, c.description, setup_weight});
+    std::cout << "wrote " << c.file.string() << " (secret, mode 0600) and " << public_file.string()
+              << "\nsend public.toml to whoever assembles roster.toml and the genesis\n";
     return 0;
   }
-  ChainId chain;
-  if (!chain_hex.empty()) {
-    if (!parse_hex(chain_hex, chain)) {
-      std::cerr << "synod: --chain-id must be 64 hex digits\n";
-      return 2;
+  if (*genesis_cmd) {
+    auto roster = load_roster(roster_file);
+    if (!roster) return fail(to_string(roster.error()));
+    Genesis g;
+    g.chain_name = chain_name;
+    for (const PublicConfig& p : *roster) g.validators.push_back(Validator{p.key, Weight(p.weight), p.address, p.description});
+    for (const std::string& a : allocations) {
+      const auto eq = a.find('=');
+      PublicKey account;
+      std::uint64_t balance = 0;
+      if (eq == std::string::npos || !parse_hex(a.substr(0, eq), account)) return usage("--allocate wants KEY=BALANCE, KEY 64 hex digits: " + a);
+      try {
+        std::size_t used = 0;
+        balance = std::stoull(a.substr(eq + 1), &used);
+        if (used != a.size() - eq - 1 || a[eq + 1] == '-') throw std::invalid_argument("junk");
+      } catch (const std::exception&) {
+        return usage("--allocate: BALANCE must be a non-negative integer: " + a);
+      }
+      g.allocations.push_back(Allocation{account, balance});
     }
-  } else {
-    auto current = inspect_ledger(files.ledger, false);
-    if (!current) {
-      std::cerr << "synod: no readable ledger to take the chain id from; pass --chain-id\n";
-      return fail(current.error());
-    }
-    chain = current->chain;
+    if (fs::exists(genesis_out)) return fail(genesis_out + " exists already: refusing to overwrite a genesis");
+    std::ofstream(genesis_out) << genesis_toml(g);
+    std::cout << "wrote " << genesis_out << ", chain id " << hex(g.chain_id().view()) << "\n";
+    return 0;
   }
-  auto restored = restore_backup(file, data_dir, chain, key);
-  if (!restored) return fail(restored.error());
-  std::cout << "restored height " << restored->restored.committed_height.value << " from " << file << "\n";
-  std::cout << (restored->safety_record_kept
-                    ? "safety record kept: the node will not sign again in rounds it signed in\n"
-                    : "no safety record: the node will start under the AmnesiaRule and sign only past a fence\n");
-  return 0;
+  if (*server) {
+    auto node = load_node(private_file);
+    if (!node) return fail(node.error());
+    auto logger = make_logger(node->first, debug);
+    ServerOptions options{node->first, node->second, [logger](int level, const std::string& line) {
+                            static constexpr spdlog::level::level_enum levels[] = {
+                                spdlog::level::err, spdlog::level::warn, spdlog::level::info, spdlog::level::debug,
+                                spdlog::level::trace};
+                            logger->log(levels[std::clamp(level, 0, 4)], line);
+                          }};
+    return run_server(options);
+  }
+  if (*check) {
+    auto roster = load_roster(check_roster);
+    if (!roster) return fail(to_string(roster.error()));
+    std::optional<ChainId> chain;
+    if (!check_genesis.empty()) {
+      auto g = load_genesis(check_genesis);
+      if (!g) return fail(to_string(g.error()));
+      chain = g->chain_id();
+    }
+    const KeyPair me = random_key();
+    auto tls = net::make_tls_context(me);
+    boost::asio::io_context io;
+    int failures = 0;
+    for (const PublicConfig& p : *roster) {
+      net::Client client(io, tls, net::Hello{net::protocol_version, chain.value_or(ChainId{}), me.public_key});
+      std::optional<std::string> error;
+      const auto started = std::chrono::steady_clock::now();
+      client.connect(p.address, p.key, [&](const std::string& e) { error = e; });
+      const auto until = started + std::chrono::milliseconds(check_timeout_ms);
+      while (!error && std::chrono::steady_clock::now() < until) io.run_for(std::chrono::milliseconds(5));
+      std::string verdict;
+      if (!error) {
+        verdict = "no answer within " + std::to_string(check_timeout_ms) + " ms";
+      } else if (!error->empty()) {
+        verdict = *error;
+      } else if (client.node_hello()->version != net::protocol_version) {
+        verdict = "protocol version " + std::to_string(client.node_hello()->version) + ", ours " + std::to_string(net::protocol_version);
+      } else if (chain && client.node_hello()->chain != *chain) {
+        verdict = "on chain " + hex(client.node_hello()->chain.view()).substr(0, 16) + ", expected " + hex(chain->view()).substr(0, 16);
+      }
+      if (verdict.empty() && !chain) chain = client.node_hello()->chain;
+      const double ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - started).count();
+      if (verdict.empty()) {
+        std::printf("ok    %-24s %s  %.1f ms\n", p.address.c_str(), p.description.c_str(), ms);
+      } else {
+        ++failures;
+        std::printf("FAIL  %-24s %s  %s\n", p.address.c_str(), p.description.c_str(), verdict.c_str());
+      }
+      client.close();
+      io.run_for(std::chrono::milliseconds(20));
+    }
+    return failures == 0 ? 0 : 1;
+  }
+  if (*reset) {
+    auto node = load_node(private_file);
+    if (!node) return fail(node.error());
+    const NodeFiles files = node_files(node->first.data_dir, node->first.key.public_key);
+    auto lock = FileLock::acquire(files.lock);
+    if (!lock) return fail("the node is running (" + to_string(lock.error()) + "): stop it first");
+    std::error_code ec;
+    fs::remove(files.ledger, ec);
+    if (ec) return fail("cannot remove " + files.ledger.string() + ": " + ec.message());
+    fs::remove(fs::path(files.ledger.string() + "-lock"), ec);
+    std::cout << "removed " << files.ledger.string() << "; kept the key and the safety record "
+              << files.safety.string() << "\n";
+    return 0;
+  }
+  if (*backup || *backups || *restore) {
+    auto node = load_node(private_file);
+    if (!node) return fail(node.error());
+    const NodeFiles files = node_files(node->first.data_dir, node->first.key.public_key);
+    const fs::path backup_folder = !folder.empty() ? fs::path(folder)
+                                   : !node->first.backup_folder.empty() ? node->first.backup_folder
+                                                                        : files.backups;
+    if (*backup) {
+      auto taken = take_backup(files, backup_folder, wall_clock_ms());
+      if (!taken) return fail(to_string(taken.error()));
+      std::cout << taken->file.string() << " " << taken->size_bytes << " bytes\n";
+      return 0;
+    }
+    if (*backups) {
+      for (const BackupInfo& b : list_backups(backup_folder, files)) {
+        std::cout << format_utc(b.time_ms) << "  " << b.size_bytes << " bytes  " << b.file.string() << "\n";
+      }
+      return 0;
+    }
+    auto restored = restore_backup(restore_file, node->first.data_dir, node->second.chain_id(), node->first.key.public_key,
+                                   &node->second);
+    if (!restored) return fail(to_string(restored.error()));
+    std::cout << "restored height " << restored->restored.committed_height.value << " from " << restore_file << "\n";
+    std::cout << (restored->safety_record_kept
+                      ? "safety record kept: the node will not sign again in rounds it signed in\n"
+                      : "no safety record: the node will start under the AmnesiaRule and sign only past a fence\n");
+    return 0;
+  }
+  if (*testnet) {
+    if (!weights_text.empty()) {
+      std::stringstream in(weights_text);
+      for (std::string w; std::getline(in, w, ',');) {
+        try {
+          testnet_options.weights.push_back(std::stoull(w));
+        } catch (const std::exception&) {
+          return usage("--weights wants positive integers separated by commas: " + weights_text);
+        }
+        if (testnet_options.weights.back() == 0) return usage("--weights: a weight must be at least 1");
+      }
+      testnet_options.nodes = testnet_options.weights.size();
+    }
+    testnet_options.synod = self_binary;
+    return run_testnet_until_interrupted(testnet_options);
+  }
+  if (*load) {
+    auto g = load_genesis(load_genesis_file);
+    if (!g) return fail(to_string(g.error()));
+    load_options.genesis = *g;
+    load_options.duration_ms = static_cast<TimeMs>(load_seconds * 1000);
+    const LoadReport r = run_load(load_options);
+    if (!r.error.empty()) return fail(r.error);
+    std::cout << format_report(r) << "\n";
+    return 0;
+  }
+  demo_options.synod = self_binary;
+  return run_demo(demo_options);
 }

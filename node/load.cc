@@ -1,0 +1,214 @@
+#include "node/load.h"
+
+#include <sodium.h>
+
+#include <algorithm>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <chrono>
+#include <cmath>
+#include <memory>
+
+#include "core/assert.h"
+#include "core/sign_bytes.h"
+#include "net/client.h"
+#include "net/tls.h"
+
+namespace synod::node {
+
+namespace asio = boost::asio;
+using Clock = std::chrono::steady_clock;
+
+KeyPair testnet_account(std::size_t i) { return KeyPair::from_label("synod-testnet/account/" + std::to_string(i)); }
+
+namespace {
+
+double percentile(std::vector<double> v, double p) {
+  if (v.empty()) return 0;
+  std::sort(v.begin(), v.end());
+  const auto at = static_cast<std::size_t>(std::ceil(p * static_cast<double>(v.size()))) - 1;
+  return v[std::min(at, v.size() - 1)];
+}
+
+class Load {
+ public:
+  explicit Load(const LoadOptions& o) : o_(o), chain_(o.genesis.chain_id()), timer_(io_) {
+    std::array<std::uint8_t, 32> seed{};
+    randombytes_buf(seed.data(), seed.size());
+    me_ = KeyPair::from_seed(seed);
+    tls_.emplace(net::make_tls_context(me_));
+    std::vector<std::size_t> nodes = o.nodes;
+    if (nodes.empty()) {
+      for (std::size_t i = 0; i < o.genesis.validators.size(); ++i) nodes.push_back(i);
+    }
+    for (std::size_t n : nodes) {
+      const Validator& v = o.genesis.validators.at(n);
+      clients_.push_back(std::make_unique<net::Client>(io_, *tls_, net::Hello{net::protocol_version, chain_, me_.public_key}));
+      addresses_.push_back(v.address);
+      keys_.push_back(v.key);
+    }
+    for (std::size_t a = 0; a < o.accounts; ++a) accounts_.push_back(testnet_account(a));
+  }
+
+  LoadReport run() {
+    SYNOD_ASSERT(!clients_.empty());
+    std::size_t connected = 0;
+    std::string error;
+    for (std::size_t i = 0; i < clients_.size(); ++i) {
+      clients_[i]->connect(addresses_[i], keys_[i], [&, i](const std::string& e) {
+        if (e.empty()) {
+          ++connected;
+        } else {
+          error = addresses_[i] + ": " + e;
+        }
+      });
+    }
+    run_until([&] { return connected == clients_.size() || !error.empty(); }, 10'000);
+    if (connected != clients_.size()) {
+      report_.error = error.empty() ? "could not connect to every node" : error;
+      return report_;
+    }
+    // Start from the accounts' current nonces, so that a second load on one chain works.
+    std::size_t answered = 0;
+    start_nonce_.assign(accounts_.size(), 0);
+    for (std::size_t a = 0; a < accounts_.size(); ++a) {
+      client_for(a).request(ClientRequest{0, QueryAccount{accounts_[a].public_key}}, [&, a](const ClientResponse& r) {
+        if (const auto* info = std::get_if<AccountInfo>(&r.body)) start_nonce_[a] = info->nonce;
+        ++answered;
+      });
+    }
+    run_until([&] { return answered == accounts_.size(); }, 10'000);
+    next_nonce_ = start_nonce_;
+
+    start_ = Clock::now();
+    const auto load_end = start_ + std::chrono::milliseconds(o_.duration_ms);
+    double owed = 0;
+    auto last = start_;
+    while (Clock::now() < load_end) {
+      io_.run_for(std::chrono::milliseconds(5));
+      const auto now = Clock::now();
+      owed += o_.tx_per_s * std::chrono::duration<double>(now - last).count();
+      last = now;
+      for (; owed >= 1; owed -= 1) submit_one();
+      poll_samples();
+    }
+    const auto drain_end = Clock::now() + std::chrono::milliseconds(o_.drain_ms_max);
+    while (Clock::now() < drain_end && (!samples_.empty() || awaiting_ > 0)) {
+      io_.run_for(std::chrono::milliseconds(5));
+      poll_samples();
+    }
+    report_.rejected["unanswered"] += awaiting_;
+    // Committed transfers, from each account's nonce.
+    answered = 0;
+    for (std::size_t a = 0; a < accounts_.size(); ++a) {
+      client_for(a).request(ClientRequest{0, QueryAccount{accounts_[a].public_key}}, [&, a](const ClientResponse& r) {
+        if (const auto* info = std::get_if<AccountInfo>(&r.body)) report_.committed += info->nonce - start_nonce_[a];
+        ++answered;
+      });
+    }
+    run_until([&] { return answered == accounts_.size(); }, 10'000);
+    const auto end = last_commit_ > start_ ? last_commit_ : Clock::now();
+    report_.seconds = std::chrono::duration<double>(end - start_).count();
+    report_.committed_per_s = report_.seconds > 0 ? static_cast<double>(report_.committed) / report_.seconds : 0;
+    report_.latency_ms_p50 = percentile(latencies_, 0.50);
+    report_.latency_ms_p99 = percentile(latencies_, 0.99);
+    report_.latency_samples = latencies_.size();
+    for (auto& c : clients_) c->close();
+    io_.run_for(std::chrono::milliseconds(50));
+    return report_;
+  }
+
+ private:
+  struct Sample {
+    TxHash hash;
+    std::size_t client;
+    Clock::time_point sent;
+    bool asking = false;
+  };
+
+  net::Client& client_for(std::size_t account) { return *clients_[account % clients_.size()]; }
+
+  void run_until(const std::function<bool()>& done, int ms) {
+    const auto until = Clock::now() + std::chrono::milliseconds(ms);
+    while (!done() && Clock::now() < until) io_.run_for(std::chrono::milliseconds(5));
+  }
+
+  void submit_one() {
+    const std::size_t a = next_account_++ % accounts_.size();
+    const std::size_t to = (a + 1) % accounts_.size();
+    Transaction tx{accounts_[a].public_key, next_nonce_[a], Transfer{accounts_[to].public_key, 1}, {}};
+    const TxHash hash = tx_hash(&sha256, chain_, tx);
+    tx.sig = ed25519_scheme().sign(accounts_[a], tx_sig_bytes(hash));
+    ++report_.submitted;
+    const bool sample = report_.submitted % o_.sample_every == 0;
+    const auto sent = Clock::now();
+    ++awaiting_;
+    const bool queued = client_for(a).request(ClientRequest{0, SubmitTx{tx}}, [this, a, sample, sent, hash](const ClientResponse& r) {
+      --awaiting_;
+      if (std::holds_alternative<TxAccepted>(r.body)) {
+        ++report_.accepted;
+        if (sample) samples_.push_back(Sample{hash, a % clients_.size(), sent});
+      } else if (const auto* no = std::get_if<TxRejected>(&r.body)) {
+        ++report_.rejected[std::string(to_string(no->reason))];
+      }
+    });
+    if (!queued) {
+      --awaiting_;
+      ++report_.rejected["not_sent"];
+      return;
+    }
+    ++next_nonce_[a];
+  }
+
+  // Asks each sampled transfer's node for its fate every poll interval.
+  void poll_samples() {
+    const auto now = Clock::now();
+    if (now - last_poll_ < std::chrono::milliseconds(o_.poll_interval_ms)) return;
+    last_poll_ = now;
+    for (std::size_t i = 0; i < samples_.size(); ++i) {
+      Sample& s = samples_[i];
+      if (s.asking) continue;
+      s.asking = true;
+      const TxHash hash = s.hash;
+      clients_[s.client]->request(ClientRequest{0, QueryTx{hash}}, [this, hash](const ClientResponse& r) {
+        const auto it = std::find_if(samples_.begin(), samples_.end(), [&](const Sample& x) { return x.hash == hash; });
+        if (it == samples_.end()) return;
+        const auto* status = std::get_if<TxStatus>(&r.body);
+        if (status && status->state == TxStatus::State::Committed) {
+          last_commit_ = Clock::now();
+          latencies_.push_back(std::chrono::duration<double, std::milli>(last_commit_ - it->sent).count());
+          samples_.erase(it);
+        } else {
+          it->asking = false;
+        }
+      });
+    }
+  }
+
+  const LoadOptions& o_;
+  ChainId chain_;
+  asio::io_context io_;
+  asio::steady_timer timer_;
+  KeyPair me_;
+  std::optional<asio::ssl::context> tls_;
+  std::vector<std::unique_ptr<net::Client>> clients_;
+  std::vector<std::string> addresses_;
+  std::vector<PublicKey> keys_;
+  std::vector<KeyPair> accounts_;
+  std::vector<std::uint64_t> start_nonce_;
+  std::vector<std::uint64_t> next_nonce_;
+  std::size_t next_account_ = 0;
+  std::uint64_t awaiting_ = 0;
+  std::vector<Sample> samples_;
+  std::vector<double> latencies_;
+  Clock::time_point start_;
+  Clock::time_point last_poll_;
+  Clock::time_point last_commit_;
+  LoadReport report_;
+};
+
+}  // namespace
+
+LoadReport run_load(const LoadOptions& options) { return Load(options).run(); }
+
+}  // namespace synod::node

@@ -1,0 +1,223 @@
+#include "node/testnet.h"
+
+#include <arpa/inet.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <spawn.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <thread>
+
+#include "core/assert.h"
+#include "node/config.h"
+#include "node/load.h"
+
+extern char** environ;
+
+namespace synod::node {
+
+namespace fs = std::filesystem;
+
+namespace {
+
+bool port_free(std::uint16_t port) {
+  const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  if (fd < 0) return false;
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_port = htons(port);
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  const bool ok = ::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0;
+  ::close(fd);
+  return ok;
+}
+
+// Each node takes P, P+1 (client) and P+2 (admin); nodes 10 ports apart.
+constexpr std::uint16_t ports_per_node = 10;
+
+std::uint16_t pick_base_port(std::size_t nodes) {
+  for (std::uint32_t attempt = 0; attempt < 200; ++attempt) {
+    const std::uint32_t span = static_cast<std::uint32_t>(nodes) * ports_per_node;
+    const std::uint32_t base = 20000 + ((static_cast<std::uint32_t>(::getpid()) * 97 + attempt * 1013) % (40000 - span));
+    bool ok = true;
+    for (std::uint32_t i = 0; i < nodes && ok; ++i) {
+      for (std::uint32_t k = 0; k < 3 && ok; ++k) ok = port_free(static_cast<std::uint16_t>(base + i * ports_per_node + k));
+    }
+    if (ok) return static_cast<std::uint16_t>(base);
+  }
+  return 0;
+}
+
+bool write_text(const fs::path& file, const std::string& text) {
+  std::ofstream out(file, std::ios::trunc);
+  out << text;
+  return static_cast<bool>(out);
+}
+
+std::uint16_t net_port(const std::string& address) {
+  const auto colon = address.rfind(':');
+  return static_cast<std::uint16_t>(std::stoul(address.substr(colon + 1)));
+}
+
+}  // namespace
+
+std::expected<Testnet, std::string> Testnet::prepare(const TestnetOptions& options) {
+  Testnet t;
+  t.options_ = options;
+  std::error_code ec;
+  const fs::path genesis_file = options.dir / "genesis.toml";
+  if (fs::exists(genesis_file, ec)) {
+    auto genesis = load_genesis(genesis_file);
+    if (!genesis) return std::unexpected(to_string(genesis.error()));
+    t.genesis_ = *genesis;
+    for (std::size_t i = 0; i < t.genesis_.validators.size(); ++i) {
+      const fs::path file = options.dir / ("node" + std::to_string(i)) / "private.toml";
+      auto config = load_private(file);
+      if (!config) return std::unexpected(to_string(config.error()));
+      t.private_files_.push_back(file);
+      t.ports_.push_back(net_port(config->address));
+    }
+  } else {
+    if (options.nodes == 0 || options.nodes > 64) return std::unexpected("--nodes must be 1 to 64");
+    if (!options.weights.empty() && options.weights.size() != options.nodes) {
+      return std::unexpected("--weights must give one weight per node");
+    }
+    const std::uint16_t base = options.base_port != 0 ? options.base_port : pick_base_port(options.nodes);
+    if (base == 0) return std::unexpected("no free range of ports on 127.0.0.1");
+    fs::create_directories(options.dir, ec);
+    if (ec) return std::unexpected("cannot create " + options.dir.string() + ": " + ec.message());
+    t.genesis_.chain_name = "synod-testnet";
+    std::string roster;
+    for (std::size_t i = 0; i < options.nodes; ++i) {
+      const fs::path node_dir = options.dir / ("node" + std::to_string(i));
+      fs::create_directories(node_dir, ec);
+      std::array<std::uint8_t, 32> seed{};
+      std::ifstream("/dev/urandom", std::ios::binary).read(reinterpret_cast<char*>(seed.data()), seed.size());
+      PrivateConfig c;
+      c.file = node_dir / "private.toml";
+      c.key = KeyPair::from_seed(seed);
+      const std::uint16_t port = static_cast<std::uint16_t>(base + i * ports_per_node);
+      c.address = "127.0.0.1:" + std::to_string(port);
+      c.description = "testnet node " + std::to_string(i);
+      c.data_dir = "data";
+      c.genesis = "../genesis.toml";
+      if (auto written = write_private(c); !written) return std::unexpected(to_string(written.error()));
+      PublicConfig p{c.key.public_key, c.address, "http://127.0.0.1:" + std::to_string(port + 1), c.description,
+                     options.weights.empty() ? 1 : options.weights[i]};
+      const std::string pub = public_toml(p);
+      write_text(node_dir / "public.toml", pub);
+      roster += pub + "\n";
+      t.genesis_.validators.push_back(Validator{p.key, Weight(p.weight), p.address, p.description});
+      t.private_files_.push_back(c.file);
+      t.ports_.push_back(port);
+    }
+    for (std::size_t a = 0; a < options.accounts; ++a) {
+      t.genesis_.allocations.push_back(Allocation{testnet_account(a).public_key, testnet_account_balance});
+    }
+    if (!write_text(options.dir / "roster.toml", roster) || !write_text(genesis_file, genesis_toml(t.genesis_))) {
+      return std::unexpected("cannot write the roster or genesis in " + options.dir.string());
+    }
+  }
+  t.pids_.assign(t.genesis_.validators.size(), 0);
+  return t;
+}
+
+Testnet::~Testnet() { stop_all(); }
+
+fs::path Testnet::log_file(std::size_t i) const { return private_files_.at(i).parent_path() / "server.log"; }
+
+bool Testnet::start(std::size_t i) {
+  SYNOD_ASSERT(i < pids_.size());
+  if (pids_[i] > 0) return true;
+  posix_spawn_file_actions_t actions;
+  posix_spawn_file_actions_init(&actions);
+  const std::string log = log_file(i).string();
+  posix_spawn_file_actions_addopen(&actions, STDOUT_FILENO, log.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);
+  posix_spawn_file_actions_adddup2(&actions, STDOUT_FILENO, STDERR_FILENO);
+  const std::string binary = options_.synod.string();
+  const std::string config = private_files_[i].string();
+  const std::string debug = std::to_string(options_.debug);
+  std::vector<char*> argv = {const_cast<char*>(binary.c_str()), const_cast<char*>("server"), const_cast<char*>("-c"),
+                             const_cast<char*>(config.c_str()), const_cast<char*>("-d"), const_cast<char*>(debug.c_str()),
+                             nullptr};
+  pid_t pid = 0;
+  const int rc = posix_spawn(&pid, binary.c_str(), &actions, nullptr, argv.data(), environ);
+  posix_spawn_file_actions_destroy(&actions);
+  if (rc != 0) return false;
+  pids_[i] = pid;
+  return true;
+}
+
+void Testnet::signal(std::size_t i, int sig) {
+  if (pids_.at(i) > 0) ::kill(pids_[i], sig);
+}
+
+bool Testnet::wait(std::size_t i, int ms) {
+  if (pids_.at(i) <= 0) return true;
+  const auto until = std::chrono::steady_clock::now() + std::chrono::milliseconds(ms);
+  while (std::chrono::steady_clock::now() < until) {
+    int status = 0;
+    if (::waitpid(pids_[i], &status, WNOHANG) == pids_[i]) {
+      pids_[i] = 0;
+      return true;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  ::kill(pids_[i], SIGKILL);
+  ::waitpid(pids_[i], nullptr, 0);
+  pids_[i] = 0;
+  return false;
+}
+
+void Testnet::stop_all() {
+  for (std::size_t i = 0; i < pids_.size(); ++i) signal(i, SIGTERM);
+  for (std::size_t i = 0; i < pids_.size(); ++i) wait(i, 10'000);
+}
+
+std::optional<NodeStatus> Testnet::status(std::size_t i) const {
+  const auto body = http_get(static_cast<std::uint16_t>(ports_.at(i) + 2), "/status", 1000);
+  if (!body) return std::nullopt;
+  const auto j = nlohmann::json::parse(*body, nullptr, false);
+  if (j.is_discarded()) return std::nullopt;
+  NodeStatus s;
+  s.height = j.value("height", 0ull);
+  s.round = j.value("round", 0ull);
+  s.peers = j.value("peers_connected", std::size_t{0});
+  s.catching_up = j.value("catching_up", false);
+  s.state_root = j.value("state_root", "");
+  s.block_id = j.value("block_id", "");
+  return s;
+}
+
+std::optional<std::string> http_get(std::uint16_t port, const std::string& path, int timeout_ms) {
+  const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  if (fd < 0) return std::nullopt;
+  timeval tv{timeout_ms / 1000, (timeout_ms % 1000) * 1000};
+  ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+  ::setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_port = htons(port);
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  std::string response;
+  if (::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0) {
+    const std::string request = "GET " + path + " HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n";
+    if (::send(fd, request.data(), request.size(), MSG_NOSIGNAL) == static_cast<ssize_t>(request.size())) {
+      char buf[4096];
+      for (ssize_t n; (n = ::recv(fd, buf, sizeof buf, 0)) > 0;) response.append(buf, static_cast<std::size_t>(n));
+    }
+  }
+  ::close(fd);
+  if (response.rfind("HTTP/1.1 200", 0) != 0) return std::nullopt;
+  const auto body = response.find("\r\n\r\n");
+  if (body == std::string::npos) return std::nullopt;
+  return response.substr(body + 4);
+}
+
+}  // namespace synod::node
