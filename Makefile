@@ -18,12 +18,13 @@ $(BUILD)/build.ninja: | bootstrap
 build: bootstrap $(BUILD)/build.ninja
 	@cmake --build $(BUILD) -j $(JOBS)
 
+# Four real synod server processes under load with a SIGKILL, then a simulated sweep.
 demo: build
-	@$(BUILD)/sim/synod-demo
+	@$(BUILD)/node/synod demo
 
 test: build
 	@cd $(BUILD) && ctest --output-on-failure -j $(JOBS)
-	@SYNOD_BUILD=$(abspath $(BUILD)) $(PYTHON) -m pytest -q scenarios
+	@SYNOD_BUILD=$(abspath $(BUILD)) $(PYTHON) -m pytest -q scenarios tests/process
 
 # Unit tests under AddressSanitizer and UndefinedBehaviorSanitizer (CI runs it).
 # The swarm sweeps (100 and 500 seeds) run in `make test`; under ASan they take minutes

@@ -123,10 +123,8 @@ int run_testnet_until_interrupted(const TestnetOptions& options) {
   while (sigtimedwait(&set, nullptr, &second) < 0) {
     std::cout << "\r" << status_line(*net) << "   " << std::flush;
     for (std::size_t i = 0; i < net->size(); ++i) {
-      int status = 0;
-      if (net->running(i) && net->wait(i, 0) && !net->running(i)) {
+      if (net->running(i) && net->exited(i)) {
         std::cout << "\nn" << i << " exited; see " << net->log_file(i).string() << "\n";
-        (void)status;
       }
     }
   }

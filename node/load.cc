@@ -130,7 +130,10 @@ class Load {
 
   void run_until(const std::function<bool()>& done, int ms) {
     const auto until = Clock::now() + std::chrono::milliseconds(ms);
-    while (!done() && Clock::now() < until) io_.run_for(std::chrono::milliseconds(5));
+    while (!done() && Clock::now() < until) {
+      io_.restart();  // a loop that ran out of work stays stopped until restarted
+      io_.run_for(std::chrono::milliseconds(5));
+    }
   }
 
   void submit_one() {

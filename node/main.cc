@@ -163,7 +163,7 @@ int main(int argc, char** argv) {
   std::string check_roster, check_genesis;
   int check_timeout_ms = 3000;
   check->add_option("ROSTER", check_roster, "roster.toml")->required();
-  check->add_option("--genesis", check_genesis, "genesis.toml: the chain every server must be on (default: the first server's)");
+  check->add_option("--genesis", check_genesis, "genesis.toml: the chain every server must be on (default: the one beside the roster)");
   check->add_option("--timeout-ms", check_timeout_ms, "per server")->check(CLI::Range(1, 600000));
 
   // ---- reset-state
@@ -283,7 +283,10 @@ int main(int argc, char** argv) {
     auto roster = load_roster(check_roster);
     if (!roster) return fail(to_string(roster.error()));
     std::optional<ChainId> chain;
-    if (!check_genesis.empty()) {
+    // The Hello names a chain: the genesis beside the roster unless one is given.
+    if (check_genesis.empty()) check_genesis = (fs::path(check_roster).parent_path() / "genesis.toml").string();
+    if (!fs::exists(check_genesis)) return usage("no genesis.toml beside the roster: pass --genesis");
+    {
       auto g = load_genesis(check_genesis);
       if (!g) return fail(to_string(g.error()));
       chain = g->chain_id();
@@ -293,12 +296,15 @@ int main(int argc, char** argv) {
     boost::asio::io_context io;
     int failures = 0;
     for (const PublicConfig& p : *roster) {
-      net::Client client(io, tls, net::Hello{net::protocol_version, chain.value_or(ChainId{}), me.public_key});
+      net::Client client(io, tls, net::Hello{net::protocol_version, *chain, me.public_key});
       std::optional<std::string> error;
       const auto started = std::chrono::steady_clock::now();
       client.connect(p.address, p.key, [&](const std::string& e) { error = e; });
       const auto until = started + std::chrono::milliseconds(check_timeout_ms);
-      while (!error && std::chrono::steady_clock::now() < until) io.run_for(std::chrono::milliseconds(5));
+      while (!error && std::chrono::steady_clock::now() < until) {
+        io.restart();  // a loop that ran out of work stays stopped until restarted
+        io.run_for(std::chrono::milliseconds(5));
+      }
       std::string verdict;
       if (!error) {
         verdict = "no answer within " + std::to_string(check_timeout_ms) + " ms";
@@ -306,10 +312,9 @@ int main(int argc, char** argv) {
         verdict = *error;
       } else if (client.node_hello()->version != net::protocol_version) {
         verdict = "protocol version " + std::to_string(client.node_hello()->version) + ", ours " + std::to_string(net::protocol_version);
-      } else if (chain && client.node_hello()->chain != *chain) {
+      } else if (client.node_hello()->chain != *chain) {
         verdict = "on chain " + hex(client.node_hello()->chain.view()).substr(0, 16) + ", expected " + hex(chain->view()).substr(0, 16);
       }
-      if (verdict.empty() && !chain) chain = client.node_hello()->chain;
       const double ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - started).count();
       if (verdict.empty()) {
         std::printf("ok    %-24s %s  %.1f ms\n", p.address.c_str(), p.description.c_str(), ms);
@@ -318,6 +323,7 @@ int main(int argc, char** argv) {
         std::printf("FAIL  %-24s %s  %s\n", p.address.c_str(), p.description.c_str(), verdict.c_str());
       }
       client.close();
+      io.restart();
       io.run_for(std::chrono::milliseconds(20));
     }
     return failures == 0 ? 0 : 1;

@@ -146,8 +146,22 @@ bool Testnet::start(std::size_t i) {
   std::vector<char*> argv = {const_cast<char*>(binary.c_str()), const_cast<char*>("server"), const_cast<char*>("-c"),
                              const_cast<char*>(config.c_str()), const_cast<char*>("-d"), const_cast<char*>(debug.c_str()),
                              nullptr};
+  // The server starts with no signal blocked and default dispositions: the
+  // caller may block SIGINT and SIGTERM to wait for them, and a child would
+  // inherit that mask and never hear its own SIGTERM.
+  posix_spawnattr_t attr;
+  posix_spawnattr_init(&attr);
+  sigset_t none, defaults;
+  sigemptyset(&none);
+  sigemptyset(&defaults);
+  sigaddset(&defaults, SIGINT);
+  sigaddset(&defaults, SIGTERM);
+  posix_spawnattr_setsigmask(&attr, &none);
+  posix_spawnattr_setsigdefault(&attr, &defaults);
+  posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
   pid_t pid = 0;
-  const int rc = posix_spawn(&pid, binary.c_str(), &actions, nullptr, argv.data(), environ);
+  const int rc = posix_spawn(&pid, binary.c_str(), &actions, &attr, argv.data(), environ);
+  posix_spawnattr_destroy(&attr);
   posix_spawn_file_actions_destroy(&actions);
   if (rc != 0) return false;
   pids_[i] = pid;
@@ -173,6 +187,14 @@ bool Testnet::wait(std::size_t i, int ms) {
   ::waitpid(pids_[i], nullptr, 0);
   pids_[i] = 0;
   return false;
+}
+
+bool Testnet::exited(std::size_t i) {
+  if (pids_.at(i) <= 0) return true;
+  int status = 0;
+  if (::waitpid(pids_[i], &status, WNOHANG) != pids_[i]) return false;
+  pids_[i] = 0;
+  return true;
 }
 
 void Testnet::stop_all() {

@@ -51,6 +51,8 @@ class Testnet {
   void signal(std::size_t i, int sig);
   // Waits for the process to exit, up to `ms`; kills it past that. True if it exited by itself.
   bool wait(std::size_t i, int ms);
+  // True (and reaped) if the process has exited; never waits.
+  bool exited(std::size_t i);
   void stop_all();  // SIGTERM, then SIGKILL for any that did not stop in time
   bool running(std::size_t i) const { return pids_.at(i) > 0; }
   std::optional<NodeStatus> status(std::size_t i) const;

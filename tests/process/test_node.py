@@ -1,0 +1,165 @@
+"""Real `synod server` processes on 127.0.0.1: a four-node testnet under load
+with one node killed and restarted, config errors that stop the node with
+file and field named, a second server refused on the same data folder,
+`synod check` on a healthy and a broken roster, SIGTERM during load. Every
+process started here is stopped here, also when a test fails."""
+import os
+import re
+import signal
+import subprocess
+import time
+
+import pytest
+
+BUILD = os.environ.get("SYNOD_BUILD", os.path.join(os.path.dirname(__file__), "..", "..", "build"))
+SYNOD = os.path.join(BUILD, "node", "synod")
+
+
+def synod(*args, timeout=60):
+    return subprocess.run([SYNOD, *args], capture_output=True, text=True, timeout=timeout)
+
+
+class Net:
+    """`synod testnet` in the background; stopped with SIGTERM (then SIGKILL) on exit."""
+
+    def __init__(self, directory, nodes):
+        self.dir = str(directory)
+        self.proc = subprocess.Popen([SYNOD, "testnet", "-n", str(nodes), "-d", self.dir],
+                                     stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.stop()
+
+    def stop(self):
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+
+    def server_pids(self):
+        out = subprocess.run(["pgrep", "-f", f"synod server -c {self.dir}/"], capture_output=True, text=True).stdout
+        return [int(p) for p in out.split()]
+
+    def wait_committing(self, timeout=30):
+        deadline = time.time() + timeout
+        while time.time() < deadline:
+            r = synod("check", os.path.join(self.dir, "roster.toml"), "--timeout-ms", "1000")
+            if r.returncode == 0:
+                return
+            time.sleep(0.3)
+        raise AssertionError("testnet did not come up")
+
+
+def test_four_servers_commit_through_a_sigkill_and_agree(tmp_path):
+    r = synod("demo", "--seconds", "6", "--rate", "200", "--dir", str(tmp_path / "demo"), timeout=240)
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert "on all four: equal" in r.stdout, r.stdout
+    accepted = int(re.search(r"accepted (\d+)", r.stdout).group(1))
+    committed = int(re.search(r"committed (\d+) in", r.stdout).group(1))
+    assert accepted >= 1190 and committed == accepted, r.stdout
+    assert "caught up" in r.stdout
+    assert not leftovers(tmp_path)
+
+
+def leftovers(path):
+    out = subprocess.run(["pgrep", "-f", f"synod server -c {path}"], capture_output=True, text=True).stdout
+    return out.split()
+
+
+def make_node_files(tmp_path):
+    """One validator's files through the CLI: setup, genesis."""
+    cfg = tmp_path / "cfg"
+    r = synod("setup", "--non-interactive", "--config-dir", str(cfg), "--address", "127.0.0.1:7", "--data-dir",
+              str(tmp_path / "data"), "--genesis", "genesis.toml")
+    assert r.returncode == 0, r.stderr
+    r = synod("genesis", "--roster", str(cfg / "public.toml"), "-o", str(cfg / "genesis.toml"))
+    assert r.returncode == 0, r.stderr
+    return cfg
+
+
+def test_config_errors_name_the_file_and_the_field(tmp_path):
+    cfg = make_node_files(tmp_path)
+    private = cfg / "private.toml"
+    text = private.read_text()
+
+    os.chmod(private, 0o644)
+    r = synod("server", "-c", str(private))
+    assert r.returncode == 1 and "private.toml" in r.stderr and "readable by group or others" in r.stderr, r.stderr
+    os.chmod(private, 0o600)
+
+    cases = [
+        (text + "colour = \"blue\"\n", "colour: unknown field"),
+        (re.sub(r"address = .*\n", "", text), "address: is missing"),
+        (re.sub(r"address = .*\n", "address = '127.0.0.1'\n", text), "address: must be host:port"),
+        (text.replace("key = \"", "key = \"zz", 1), "key: must be 64 hex digits"),
+    ]
+    for content, expected in cases:
+        private.write_text(content)
+        r = synod("server", "-c", str(private))
+        assert r.returncode == 1, (expected, r.stderr)
+        assert "private.toml" in r.stderr and expected in r.stderr, (expected, r.stderr)
+
+    # A genesis whose roster does not hold this node.
+    private.write_text(text)
+    other = tmp_path / "other"
+    r = synod("setup", "--non-interactive", "--config-dir", str(other), "--address", "127.0.0.1:9")
+    assert r.returncode == 0
+    os.remove(cfg / "genesis.toml")
+    r = synod("genesis", "--roster", str(other / "public.toml"), "-o", str(cfg / "genesis.toml"))
+    assert r.returncode == 0
+    r = synod("server", "-c", str(private))
+    assert r.returncode == 1 and "genesis.toml: validators" in r.stderr and "not in the roster" in r.stderr, r.stderr
+
+
+def test_setup_refuses_to_overwrite_a_key(tmp_path):
+    make_node_files(tmp_path)
+    r = synod("setup", "--non-interactive", "--config-dir", str(tmp_path / "cfg"), "--address", "127.0.0.1:7")
+    assert r.returncode == 1 and "refusing to overwrite" in r.stderr
+
+
+def test_check_passes_on_a_healthy_roster_and_names_a_stopped_server(tmp_path):
+    with Net(tmp_path / "net", 3) as net:
+        net.wait_committing()
+        roster = os.path.join(net.dir, "roster.toml")
+        r = synod("check", roster, "--genesis", os.path.join(net.dir, "genesis.toml"))
+        assert r.returncode == 0, r.stdout + r.stderr
+        assert r.stdout.count("ok ") == 3, r.stdout
+        pid = [p for p in net.server_pids() if f"{net.dir}/node2/" in open(f"/proc/{p}/cmdline").read().replace("\0", " ")]
+        os.kill(pid[0], signal.SIGKILL)
+        time.sleep(0.3)
+        r = synod("check", roster, "--timeout-ms", "2000")
+        assert r.returncode == 1, r.stdout
+        assert re.search(r"FAIL .*testnet node 2", r.stdout), r.stdout
+    assert not net.server_pids()
+
+
+def test_a_second_server_on_the_same_data_folder_is_refused(tmp_path):
+    with Net(tmp_path / "net", 1) as net:
+        net.wait_committing()
+        r = synod("server", "-c", os.path.join(net.dir, "node0", "private.toml"), timeout=20)
+        assert r.returncode == 1, r.stderr
+        assert "another synod server running" in r.stderr, r.stderr
+    assert not net.server_pids()
+
+
+def test_sigterm_stops_within_seconds_and_keeps_the_chain(tmp_path):
+    with Net(tmp_path / "net", 1) as net:
+        net.wait_committing()
+        time.sleep(1.5)
+        started = time.time()
+        net.stop()
+        assert time.time() - started < 10
+        log = open(os.path.join(net.dir, "node0", "server.log")).read()
+        stopped = int(re.findall(r"stopped at committed height (\d+)", log)[-1])
+        assert stopped > 0, log
+    with Net(tmp_path / "net", 1) as net:
+        net.wait_committing()
+        log = open(os.path.join(net.dir, "node0", "server.log")).read()
+        restarted = int(re.findall(r"listening on .* committed height (\d+)", log)[-1])
+        assert restarted >= stopped, log
