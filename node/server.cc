@@ -196,6 +196,23 @@ class Server final : public Subscriber {
     j["mempool_txs"] = replica_.mempool().size();
     j["state_root"] = hex(replica_.ledger().state_root().view());
     j["block_id"] = hex(replica_.committed_block()->id.view());
+    // Counters of bad input and backpressure, by reason: what /metrics will export.
+    const net::PeerStats& peers = network_.stats();
+    nlohmann::json counters;
+    for (const auto& [reason, count] : peers.links.refused) counters["peer_refused"][reason] = count;
+    for (const auto& [error, count] : peers.decode_errors) counters["decode_errors"][std::string(to_string(error))] = count;
+    const ReplicaStats& stats = replica_.stats();
+    for (std::size_t r = 0; r < static_cast<std::size_t>(Reject::kCount); ++r) {
+      counters["replica_rejected"][std::string(to_string(static_cast<Reject>(r)))] = stats.rejected_by_reason[r];
+    }
+    counters["messages_from_non_validators"] = peers.messages_from_non_validators;
+    counters["dropped_backpressure"] = peers.links.dropped_backpressure;
+    counters["dropped_unconnected"] = peers.dropped_unconnected;
+    counters["client_requests"] = peers.client_requests;
+    counters["frames_received"] = peers.links.frames_received;
+    counters["bytes_received"] = peers.links.bytes_received;
+    counters["connections_accepted"] = peers.accepted;
+    j["counters"] = counters;
     return {200, "application/json", j.dump()};
   }
 
