@@ -29,6 +29,25 @@ void Driver::tick() {
   flush();
 }
 
+// Committed history below the replica's window, read from the store. A store
+// that cannot (pruned bodies) sends no blocks, which the requester takes as
+// "ask someone else".
+void Driver::serve_from_store(const StoreSync& s) {
+  SYNOD_ASSERT(s.from <= s.until);
+  SYNOD_ASSERT(s.until <= store_.committed_height());
+  SyncResponse response{{}, std::nullopt, s.committed_height};
+  auto range = store_.committed_range(s.from, s.until, s.blocks_max, s.bytes_max);
+  if (range && !range->empty()) {
+    for (const CommittedBlock& c : *range) response.blocks.push_back(c.block);
+    response.qc = range->back().qc;
+    ++stats_.store_syncs_served;
+  } else {
+    ++stats_.store_syncs_refused;
+  }
+  SYNOD_ASSERT(response.blocks.size() <= s.blocks_max);
+  network_.send(s.peer, std::make_shared<const Message>(std::move(response)));
+}
+
 bool Driver::stop_before(Step step) {
   if (crash_before_ && crash_before_(step)) crashed_ = true;
   return crashed_;
@@ -53,9 +72,10 @@ void Driver::carry_out(const Outbox& out) {
     store_.save_safety(*out.safety);
   }
   // 3. Only now may messages leave.
-  if (!out.messages.empty()) {
+  if (!out.messages.empty() || !out.store_syncs.empty()) {
     if (stop_before(Step::Send)) return;
     for (const Envelope& e : out.messages) network_.send(e.to, e.message);
+    for (const StoreSync& s : out.store_syncs) serve_from_store(s);
   }
   // 4. Commits become durable in order; only then are they acknowledged.
   if (!out.commits.empty()) {

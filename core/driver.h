@@ -41,11 +41,17 @@ class Driver {
   // Returns true when a step was stopped by `crash_before`: the caller must
   // then discard this driver and its replica, as a crashed process would.
   bool crashed() const { return crashed_; }
+  struct Stats {
+    std::uint64_t store_syncs_served = 0;   // catch-up answered from the store
+    std::uint64_t store_syncs_refused = 0;  // ... that the store could not (pruned)
+  };
+  const Stats& stats() const { return stats_; }
   void set_crash_before(CrashBefore crash_before) { crash_before_ = std::move(crash_before); }
 
  private:
   void flush();
   void carry_out(const Outbox& out);
+  void serve_from_store(const StoreSync& sync);
   bool stop_before(Step step);
 
   Replica& replica_;
@@ -56,6 +62,7 @@ class Driver {
   CrashBefore crash_before_;
   bool crashed_ = false;
   Outbox outbox_;  // empty between inputs; its buffers are reused
+  Stats stats_;
 };
 
 }  // namespace synod

@@ -27,6 +27,12 @@ void MemStore::save_commits(const std::vector<CommittedBlock>& commits) {
   std::erase_if(blocks_, [&](const BlockPtr& b) { return b->height() <= committed_height; });
 }
 
+std::expected<CommittedBlock, StoreError> MemStore::committed_block(Height height) const {
+  SYNOD_ASSERT(height > Height(0));
+  SYNOD_ASSERT(height <= committed_height());
+  return committed_[height.value - 1];
+}
+
 std::expected<Recovery, StoreError> MemStore::load() const {
   if (schema_version_ > store_schema_version) {
     return std::unexpected(StoreError{StoreErrorKind::SchemaTooNew,

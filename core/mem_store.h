@@ -13,6 +13,8 @@ class MemStore final : public Store {
   void save_blocks(const std::vector<BlockPtr>& blocks) override;
   void save_commits(const std::vector<CommittedBlock>& commits) override;
   std::expected<Recovery, StoreError> load() const override;
+  Height committed_height() const override { return Height(committed_.size()); }
+  std::expected<CommittedBlock, StoreError> committed_block(Height height) const override;
 
   const std::vector<CommittedBlock>& committed() const { return committed_; }
 

@@ -627,11 +627,16 @@ void Replica::on_sync_request(NodeId from, const SyncRequest& r) {
   std::vector<std::pair<BlockPtr, const QuorumCert*>> chain;
   const Height from_height = r.committed_height.next();
   if (from_height <= committed_height()) {
-    if (committed_.empty() || committed_.front()->height() > from_height) {
-      // Below what this node keeps (its window here, or bodies its store
-      // pruned): no blocks and our height, so the requester asks someone else.
-      ++stats_.sync_requests_refused;
-      return send(from, make_message(std::move(response)));
+    SYNOD_ASSERT(!committed_.empty());  // from_height >= 1, so something committed
+    if (committed_.front()->height() > from_height) {
+      // Below the memory window: the store serves it, up to the window's
+      // start; the requester then asks again and the window serves the rest.
+      // A store that pruned those bodies answers with no blocks and our
+      // height, so the requester asks someone else.
+      ++stats_.sync_requests_from_store;
+      outbox_.store_syncs.push_back(StoreSync{from, from_height, Height(committed_.front()->height().value - 1),
+                                              config_.sync_blocks_max, config_.sync_bytes_max, committed_height()});
+      return;
     }
     for (std::size_t i = 0; i < committed_.size(); ++i) {
       if (committed_[i]->height() < from_height) continue;

@@ -28,21 +28,36 @@ struct Envelope {
   MessagePtr message;
 };
 
+// A peer's catch-up request below the replica's memory window, for the driver
+// to answer from the store (docs/protocol.md, Catch-up): the committed blocks
+// from `from` to `until`, within the limits, with the QC of the last, in a
+// SyncResponse that names `committed_height`; no blocks if the store cannot.
+struct StoreSync {
+  NodeId peer;
+  Height from;
+  Height until;
+  std::size_t blocks_max = 0;
+  std::size_t bytes_max = 0;
+  Height committed_height;
+};
+
 // Effects of one or more handler calls. The driver handles the fields in this
 // order, and must: 1. make the blocks durable (a restart then finds every QC
 // the record's highest_qc_round names); 2. persist + fsync the safety record;
 // 3. only then send the messages (a vote or timeout must never leave before
-// the record that forbids signing its round again); 4. make the commits
-// durable in height order, then deliver the replies.
+// the record that forbids signing its round again), and answer the store
+// syncs; 4. make the commits durable in height order, then deliver the replies.
 struct Outbox {
   std::optional<SafetyRecord> safety;
   std::vector<BlockPtr> blocks;
   std::vector<Envelope> messages;
+  std::vector<StoreSync> store_syncs;
   std::vector<CommittedBlock> commits;
   std::vector<ClientResponse> replies;
 
   bool empty() const {
-    return !safety && blocks.empty() && messages.empty() && commits.empty() && replies.empty();
+    return !safety && blocks.empty() && messages.empty() && store_syncs.empty() && commits.empty() &&
+           replies.empty();
   }
   // Trades contents with `other`, buffers included; cheaper than std::swap,
   // which moves the whole Outbox three times.
@@ -50,6 +65,7 @@ struct Outbox {
     safety.swap(other.safety);
     blocks.swap(other.blocks);
     messages.swap(other.messages);
+    store_syncs.swap(other.store_syncs);
     commits.swap(other.commits);
     replies.swap(other.replies);
   }
@@ -58,6 +74,7 @@ struct Outbox {
     safety.reset();
     blocks.clear();
     messages.clear();
+    store_syncs.clear();
     commits.clear();
     replies.clear();
   }
@@ -111,7 +128,7 @@ struct ReplicaStats {
   std::uint64_t qcs_formed = 0;
   std::uint64_t tcs_formed = 0;
   std::uint64_t sync_requests_sent = 0;
-  std::uint64_t sync_requests_refused = 0;  // asked for committed history below what this node keeps
+  std::uint64_t sync_requests_from_store = 0;  // below the memory window: the driver answers from the store
   std::uint64_t signatures_withheld = 0;  // votes and timeouts the AmnesiaRule held back
   std::uint64_t qcs_handed_on = 0;        // QCs an amnesiac leader sent on instead of proposing
   std::uint64_t txs_forwarded_again = 0;  // clients' transactions still pending rounds after a forward

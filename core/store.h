@@ -83,6 +83,19 @@ class Store {
   // that cannot be trusted, or that belongs to another chain, node or a newer
   // schema, is.
   virtual std::expected<Recovery, StoreError> load() const = 0;
+
+  // Reads for peers catching up below the replica's memory window
+  // (docs/protocol.md, Catch-up), from what is durable.
+  virtual Height committed_height() const = 0;
+  // 0 < height <= committed_height(); Pruned below the kept bodies.
+  virtual std::expected<CommittedBlock, StoreError> committed_block(Height height) const = 0;
+  // Committed blocks from `from` to `until` (inclusive, both at most
+  // committed_height()), each with the QC that certifies it: at most
+  // `blocks_max`, and no more than `bytes_max` transaction bytes past the
+  // first block, so that a response fits in one frame. The first error ends it.
+  std::expected<std::vector<CommittedBlock>, StoreError> committed_range(Height from, Height until,
+                                                                          std::size_t blocks_max,
+                                                                          std::size_t bytes_max) const;
 };
 
 class Network {

@@ -223,6 +223,8 @@ std::expected<PrivateConfig, ConfigError> load_private(const fs::path& file) {
     Fields s(file, *consensus, "consensus.");
     SYNOD_TRY(timeout, s.number("round_timeout_ms", 10, 600000));
     SYNOD_TRY(idle, s.number("idle_block_interval_ms", 0, 600000));
+    SYNOD_TRY(kept, s.number("committed_blocks_kept_max", 1, 10'000'000));
+    c.committed_blocks_kept_max = kept.value_or(c.committed_blocks_kept_max);
     c.round_timeout_ms = timeout.value_or(c.round_timeout_ms);
     c.idle_block_interval_ms = idle.value_or(c.idle_block_interval_ms);
     if (auto e = s.unknown()) return std::unexpected(*e);

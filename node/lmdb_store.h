@@ -64,12 +64,12 @@ class LmdbStore final : public Store {
   std::expected<Recovery, StoreError> load() const override;
 
   // Client reads, from the durable state (never ahead of what was acknowledged).
-  Height committed_height() const;
+  Height committed_height() const override;
   std::optional<Account> account(const PublicKey& key) const;
   std::optional<Bytes> value(const PublicKey& owner, ByteView key) const;
   std::optional<TxLocation> find_tx(const TxHash& hash) const;
   // A committed block, 0 < height <= committed_height(); Pruned below the kept bodies.
-  std::expected<CommittedBlock, StoreError> committed_block(Height height) const;
+  std::expected<CommittedBlock, StoreError> committed_block(Height height) const override;
 
   // An online, consistent, compacted copy of the ledger into `file`, which must
   // not exist; the copy is fsynced before this returns. Returns its size.

@@ -52,6 +52,18 @@ class Load {
 
   LoadReport run() {
     SYNOD_ASSERT(!clients_.empty());
+    // Unfunded accounts' transfers would commit as failures and never move
+    // their nonces: refuse rather than measure them.
+    for (std::size_t a = 0; a < accounts_.size(); ++a) {
+      const bool funded = std::ranges::any_of(o_.genesis.allocations, [&](const Allocation& al) {
+        return al.account == accounts_[a].public_key && al.balance > 0;
+      });
+      if (!funded) {
+        report_.error = "testnet account " + std::to_string(a) + " has no allocation in the genesis: use at most " +
+                        std::to_string(a) + " accounts";
+        return report_;
+      }
+    }
     std::size_t connected = 0;
     std::string error;
     for (std::size_t i = 0; i < clients_.size(); ++i) {

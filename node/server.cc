@@ -112,6 +112,7 @@ class Server final : public Subscriber {
     ReplicaConfig r;
     r.round_timeout_ms = c.round_timeout_ms;
     r.idle_block_interval_ms = c.idle_block_interval_ms;
+    r.committed_blocks_kept_max = c.committed_blocks_kept_max;
     return r;
   }
 
@@ -205,6 +206,9 @@ class Server final : public Subscriber {
     for (std::size_t r = 0; r < static_cast<std::size_t>(Reject::kCount); ++r) {
       counters["replica_rejected"][std::string(to_string(static_cast<Reject>(r)))] = stats.rejected_by_reason[r];
     }
+    counters["sync_requests_from_store"] = stats.sync_requests_from_store;
+    counters["store_syncs_served"] = driver_.stats().store_syncs_served;
+    counters["store_syncs_refused"] = driver_.stats().store_syncs_refused;
     counters["messages_from_non_validators"] = peers.messages_from_non_validators;
     counters["dropped_backpressure"] = peers.links.dropped_backpressure;
     counters["dropped_unconnected"] = peers.dropped_unconnected;

@@ -80,7 +80,7 @@ SimStore::Record SimStore::record_of(const CommittedBlock& committed) {
   return record;
 }
 
-CommittedBlock SimStore::committed_block(std::size_t index) const {
+CommittedBlock SimStore::rebuild(std::size_t index) const {
   const Record& record = committed_[index];
   SYNOD_ASSERT(record.qc || index + 1 < committed_.size());  // only a successor's justify stands in for it
   CommittedBlock committed{record.block, BlockOutcome{record.block->height(), record.outcomes, record.state_root},
@@ -92,10 +92,16 @@ CommittedBlock SimStore::committed_block(std::size_t index) const {
   return committed;
 }
 
+std::expected<CommittedBlock, StoreError> SimStore::committed_block(Height height) const {
+  SYNOD_ASSERT(height > Height(0));
+  SYNOD_ASSERT(height.value <= committed_.size());
+  return rebuild(height.value - 1);
+}
+
 std::vector<CommittedBlock> SimStore::committed() const {
   std::vector<CommittedBlock> chain;
   chain.reserve(committed_.size());
-  for (std::size_t i = 0; i < committed_.size(); ++i) chain.push_back(committed_block(i));
+  for (std::size_t i = 0; i < committed_.size(); ++i) chain.push_back(rebuild(i));
   return chain;
 }
 

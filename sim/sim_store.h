@@ -65,7 +65,8 @@ class SimStore final : public Store {
   // The durable committed chain, torn tail included until the next load.
   // Rebuilt on each call: for tests and reports, not for a loop.
   std::vector<CommittedBlock> committed() const;
-  Height committed_height() const;
+  Height committed_height() const override;
+  std::expected<CommittedBlock, StoreError> committed_block(Height height) const override;
   const DiskStats& stats() const { return stats_; }
 
  private:
@@ -90,7 +91,7 @@ class SimStore final : public Store {
     std::optional<QuorumCert> qc;
   };
   static Record record_of(const CommittedBlock& committed);
-  CommittedBlock committed_block(std::size_t index) const;
+  CommittedBlock rebuild(std::size_t index) const;
 
   // Records as written; load() truncates a torn tail, hence mutable.
   mutable std::vector<Record> committed_;

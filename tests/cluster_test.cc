@@ -52,11 +52,14 @@ std::size_t executed_transfers(const Cluster& c, NodeId node) {
 }
 
 // The crashed node leads some rounds; those must time out and be passed over.
-void run_with_crash(std::vector<std::uint64_t> weights, NodeId victim) {
+// With `window` set, the others keep fewer committed blocks in memory than the
+// victim misses, so its catch-up is served from their stores.
+void run_with_crash(std::vector<std::uint64_t> weights, NodeId victim, std::size_t window = 0) {
   ClusterOptions options;
   options.weights = std::move(weights);
   options.seed = 42;
   options.replica.round_timeout_ms = 300;
+  if (window > 0) options.replica.committed_blocks_kept_max = window;
   Cluster c(options);
   c.set_load(50);
 
@@ -85,6 +88,13 @@ void run_with_crash(std::vector<std::uint64_t> weights, NodeId victim) {
   // Far behind, it caught up in several responses of at most sync_blocks_max blocks.
   EXPECT_GE(c.replica(victim)->stats().sync_requests_sent, 200u / sync_blocks_max)
       << describe_node(c, victim) << " restarted at " << restarted_at << " crashed at " << crashed_at;
+  if (window > 0) {
+    std::uint64_t from_store = 0;
+    for (std::uint32_t i = 0; i < c.size(); ++i) {
+      if (NodeId(i) != victim) from_store += c.replica(NodeId(i))->stats().sync_requests_from_store;
+    }
+    EXPECT_GE(from_store, 200u / sync_blocks_max) << "catch-up below the window was not served from the stores";
+  }
   c.set_load(0);
   c.run_for(5'000);
 
@@ -101,6 +111,10 @@ void run_with_crash(std::vector<std::uint64_t> weights, NodeId victim) {
 TEST(Cluster, FourEqualReplicasCommitThroughACrashAndRestart) { run_with_crash({1, 1, 1, 1}, NodeId(2)); }
 
 TEST(Cluster, WeightedReplicasCommitThroughACrashAndRestart) { run_with_crash({1, 1, 1, 2}, NodeId(1)); }
+
+TEST(Cluster, ANodeDownLongerThanThePeersWindowCatchesUpFromTheirStores) {
+  run_with_crash({1, 1, 1, 1}, NodeId(3), 16);
+}
 
 TEST(Cluster, SameSeedReplaysTheSameChain) {
   auto run = [] {

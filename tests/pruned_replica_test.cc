@@ -2,9 +2,11 @@
 // reopens, the replica boots from the state kept below the newest bodies
 // instead of replaying from genesis, checks every kept state root, serves
 // catch-up from the kept bodies, and refuses the heights it pruned: an empty
-// response with its height (counted), and Pruned from the store itself.
+// response with its height (counted by the driver, which reads the store for
+// history below the replica's window), and Pruned from the store itself.
 #include <gtest/gtest.h>
 
+#include "core/driver.h"
 #include "core/replica.h"
 #include "core/sign_bytes.h"
 #include "node/lmdb_store.h"
@@ -119,21 +121,29 @@ TEST_F(PrunedReplicaTest, ServesCatchUpFromTheKeptBodies) {
   // The QC of block 20 commits block 19; block 20 waits for its child.
   EXPECT_EQ(peer->committed_height(), Height(chain_length - 1));
   EXPECT_EQ(peer->ledger().state_root(), commits_[chain_length - 2].outcome.state_root);
-  EXPECT_EQ(server->stats().sync_requests_refused, 0u);
+  EXPECT_EQ(server->stats().sync_requests_from_store, 0u);
 }
 
 TEST_F(PrunedReplicaTest, RefusesPrunedHeightsHonestly) {
   auto store = open();
-  const auto server = boot(NodeId(0), store->load().value());
+  auto server = boot(NodeId(0), store->load().value());
+  RecordingNetwork network;
+  ManualClock clock;
+  Driver driver(*server, clock, network, *store);
   Recovery behind;
   behind.committed.assign(commits_.begin(), commits_.begin() + 3);
   const auto peer = boot(NodeId(1), behind);
 
-  // Block 4 is pruned here: no blocks, and our height, so the peer asks elsewhere.
-  const SyncResponse refused = ask(*server, NodeId(1), peer->committed_height());
+  // Block 4 is below the replica's window, and the store pruned it: no
+  // blocks, and our height, so the peer asks elsewhere.
+  driver.deliver(NodeId(1), SyncRequest{peer->committed_height()});
+  ASSERT_EQ(network.sent.size(), 1u);
+  EXPECT_EQ(network.sent_to[0], NodeId(1));
+  const SyncResponse refused = std::get<SyncResponse>(*network.sent[0]);
   EXPECT_TRUE(refused.blocks.empty());
   EXPECT_EQ(refused.committed_height, Height(chain_length));
-  EXPECT_EQ(server->stats().sync_requests_refused, 1u);
+  EXPECT_EQ(server->stats().sync_requests_from_store, 1u);
+  EXPECT_EQ(driver.stats().store_syncs_refused, 1u);
   peer->on_message(NodeId(0), refused);
   EXPECT_EQ(peer->committed_height(), Height(3));
   EXPECT_EQ(peer->stats().rejected(Reject::BadSyncChain), 0u);  // an honest refusal is not Byzantine

@@ -42,12 +42,6 @@ class CheckingNetwork final : public Network {
   const MemStore& store_;
 };
 
-class ManualClock final : public Clock {
- public:
-  TimeMs now() const override { return now_ms; }
-  TimeMs now_ms = 0;
-};
-
 // One replica's store, clock and network behind the real Driver: a test
 // crashes the driver at a chosen step and restarts from what the store kept.
 struct CrashRig {
@@ -410,14 +404,21 @@ TEST_F(ReplicaTest, SyncResponsesStopAtSyncBytesMaxButAlwaysSendOneBlock) {
   EXPECT_EQ(sync_response(flush()).blocks.size(), 1u);  // a second block would pass 3 transactions' bytes
 }
 
-TEST_F(ReplicaTest, HistoryBeyondTheKeptWindowIsRefusedHonestly) {
+TEST_F(ReplicaTest, HistoryBelowTheKeptWindowIsLeftToTheStore) {
   config_.committed_blocks_kept_max = 10;
   const auto [blocks, last_qc] = certified_chain(30);
   boot(committed_history(blocks, last_qc));
   deliver(NodeId(1), SyncRequest{Height(0)});
-  const SyncResponse pruned = sync_response(flush());
-  EXPECT_TRUE(pruned.blocks.empty());  // no blocks, and its height, so the peer asks elsewhere
-  EXPECT_EQ(pruned.committed_height, Height(30));
+  Outbox below = replica_->take_outbox();
+  EXPECT_TRUE(below.messages.empty());  // the driver answers from the store
+  ASSERT_EQ(below.store_syncs.size(), 1u);
+  const StoreSync& sync = below.store_syncs[0];
+  EXPECT_EQ(sync.peer, NodeId(1));
+  EXPECT_EQ(sync.from, Height(1));
+  EXPECT_EQ(sync.until, Height(20));  // the window starts at 21
+  EXPECT_EQ(sync.committed_height, Height(30));
+  EXPECT_EQ(sync.blocks_max, config_.sync_blocks_max);
+  EXPECT_EQ(replica_->stats().sync_requests_from_store, 1u);
   deliver(NodeId(1), SyncRequest{Height(25)});
   const SyncResponse kept = sync_response(flush());
   ASSERT_EQ(kept.blocks.size(), 5u);

@@ -19,13 +19,6 @@ namespace {
 constexpr std::size_t remembered_qcs_max = 16;
 constexpr std::size_t remembered_entries_max = 64;
 
-// Keeps what the equivocator sends instead of delivering it.
-class RecordingNetwork final : public Network {
- public:
-  void send(NodeId, const MessagePtr& message) override { sent.push_back(message); }
-  std::vector<MessagePtr> sent;
-};
-
 class EquivocatorLimits : public ::testing::Test {
  protected:
   EquivocatorLimits() : key_(scheme_.key("equivocator")), equivocator_(out_, genesis_, self_, key_, scheme_, 7) {}

@@ -8,6 +8,7 @@
 #include <functional>
 
 #include "core/mem_store.h"
+#include "core/wire.h"
 #include "node/lmdb_store.h"
 #include "sim/sim_store.h"
 #include "tests/store_test_util.h"
@@ -149,6 +150,10 @@ class SimStoreUnderTest final : public StoreUnderTest {
       run([&] { subject_.store_.save_commits(commits); });
     }
     std::expected<Recovery, StoreError> load() const override { return subject_.store_.load(); }
+    Height committed_height() const override { return subject_.store_.committed_height(); }
+    std::expected<CommittedBlock, StoreError> committed_block(Height height) const override {
+      return subject_.store_.committed_block(height);
+    }
 
    private:
     void run(const std::function<void()>& write) {
@@ -278,6 +283,27 @@ TEST_P(StoreConformance, EverythingAcknowledgedSurvivesACrash) {
   EXPECT_EQ(record_bytes(*r->safety), record_bytes(record_at(12)));
   ASSERT_EQ(r->blocks.size(), 1u);
   EXPECT_EQ(r->blocks[0]->id, above->id);
+}
+
+// Peers catching up below a replica's memory window are served from the
+// store: a range of committed blocks, each with its own QC, within the
+// count and byte limits (the first block always goes).
+TEST_P(StoreConformance, ServesRangesOfCommittedBlocksWithTheirQcs) {
+  std::vector<CommittedBlock> commits;
+  for (int i = 0; i < 9; ++i) commits.push_back(chain_.next(i % 3 + 1));
+  store().save_commits(commits);
+  EXPECT_EQ(store().committed_height(), Height(9));
+  auto range = store().committed_range(Height(2), Height(8), 4, frame_bytes_max);
+  ASSERT_TRUE(range.has_value()) << to_string(range.error());
+  expect_same_chain(*range, {commits.begin() + 1, commits.begin() + 5});
+  range = store().committed_range(Height(7), Height(8), 64, frame_bytes_max);
+  ASSERT_TRUE(range.has_value());
+  expect_same_chain(*range, {commits.begin() + 6, commits.begin() + 8});
+  // One transaction's bytes: only the first block, however many are asked for.
+  range = store().committed_range(Height(1), Height(9), 64, 1);
+  ASSERT_TRUE(range.has_value());
+  ASSERT_EQ(range->size(), 1u);
+  EXPECT_EQ(range->front().block->id, commits[0].block->id);
 }
 
 // A store may keep a record without what its block already holds (SimStore

@@ -17,8 +17,27 @@
 #include "core/messages.h"
 #include "core/roster.h"
 #include "core/sign_bytes.h"
+#include "core/store.h"
 
 namespace synod {
+
+// Keeps what is sent instead of delivering it.
+class RecordingNetwork final : public Network {
+ public:
+  void send(NodeId to, const MessagePtr& message) override {
+    sent.push_back(message);
+    sent_to.push_back(to);
+  }
+  std::vector<MessagePtr> sent;
+  std::vector<NodeId> sent_to;
+};
+
+// Time that moves only when a test says so.
+class ManualClock final : public Clock {
+ public:
+  TimeMs now() const override { return now_ms; }
+  TimeMs now_ms = 0;
+};
 
 // Distinct keys whose leading bytes take only a few values, for the tables
 // indexed by them: `home` is byte 0 (what picks the slot), `tag` a later byte
