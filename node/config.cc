@@ -227,6 +227,11 @@ std::expected<PrivateConfig, ConfigError> load_private(const fs::path& file) {
     c.committed_blocks_kept_max = kept.value_or(c.committed_blocks_kept_max);
     c.round_timeout_ms = timeout.value_or(c.round_timeout_ms);
     c.idle_block_interval_ms = idle.value_or(c.idle_block_interval_ms);
+    // An idle leader that waits longer than a round lasts never proposes: every round would end in a TC.
+    if (c.idle_block_interval_ms >= c.round_timeout_ms) {
+      return std::unexpected(s.error("idle_block_interval_ms", "must be below round_timeout_ms (" +
+                                                                    std::to_string(c.round_timeout_ms) + ")"));
+    }
     if (auto e = s.unknown()) return std::unexpected(*e);
   }
   SYNOD_TRY(backup, section("backup"));

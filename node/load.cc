@@ -158,13 +158,17 @@ class Load {
     const bool sample = report_.submitted % o_.sample_every == 0;
     const auto sent = Clock::now();
     ++awaiting_;
-    const bool queued = client_for(a).request(ClientRequest{0, SubmitTx{tx}}, [this, a, sample, sent, hash](const ClientResponse& r) {
+    const std::uint64_t nonce = tx.nonce;
+    const bool queued = client_for(a).request(ClientRequest{0, SubmitTx{tx}}, [this, a, nonce, sample, sent, hash](const ClientResponse& r) {
       --awaiting_;
       if (std::holds_alternative<TxAccepted>(r.body)) {
         ++report_.accepted;
         if (sample) samples_.push_back(Sample{hash, a % clients_.size(), sent});
       } else if (const auto* no = std::get_if<TxRejected>(&r.body)) {
         ++report_.rejected[std::string(to_string(no->reason))];
+        // A refused nonce (a full pool, say) is used again, or every later
+        // transfer of the account would wait behind a gap that never fills.
+        if (no->reason != TxError::Duplicate) next_nonce_[a] = std::min(next_nonce_[a], nonce);
       }
     });
     if (!queued) {

@@ -4,24 +4,16 @@ roster gets client rights only, malformed, oversized, stalled and flooded
 input each get a typed rejection, and the cluster keeps committing with the
 target's memory bounded. The testnet is started once for the module and
 stopped at its end, also on failure."""
-import json
 import os
 import re
 import struct
-import subprocess
 import time
 import tomllib
-import urllib.request
 
 import pytest
 
 import hostile
-from test_node import Net, synod
-
-
-def status(port):
-    with urllib.request.urlopen(f"http://127.0.0.1:{port + 2}/status", timeout=3) as r:
-        return json.loads(r.read())
+from test_node import Net, peer_ports, status
 
 
 def counter(port, group, name=None):
@@ -35,9 +27,7 @@ def net(tmp_path_factory):
     directory = tmp_path_factory.mktemp("hostile")
     with Net(directory / "net", 4) as n:
         n.wait_committing()
-        with open(os.path.join(n.dir, "genesis.toml"), "rb") as f:
-            genesis = tomllib.load(f)
-        n.ports = [int(v["address"].rsplit(":", 1)[1]) for v in genesis["validators"]]
+        n.ports = peer_ports(n.dir)
         n.chain = bytes.fromhex(status(n.ports[0])["chain_id"])
         n.scratch = str(directory)
         yield n

@@ -9,10 +9,37 @@ import signal
 import subprocess
 import time
 
+import json
+import tomllib
+import urllib.request
+
 import pytest
 
 BUILD = os.environ.get("SYNOD_BUILD", os.path.join(os.path.dirname(__file__), "..", "..", "build"))
 SYNOD = os.path.join(BUILD, "node", "synod")
+
+
+def status(port):
+    """The node's /status on its admin port (peer port + 2)."""
+    with urllib.request.urlopen(f"http://127.0.0.1:{port + 2}/status", timeout=3) as r:
+        return json.loads(r.read())
+
+
+def peer_ports(directory):
+    with open(os.path.join(directory, "genesis.toml"), "rb") as f:
+        return [int(v["address"].rsplit(":", 1)[1]) for v in tomllib.load(f)["validators"]]
+
+
+def wait(predicate, timeout):
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        try:
+            if predicate():
+                return True
+        except OSError:
+            pass
+        time.sleep(0.2)
+    return False
 
 
 def synod(*args, timeout=60):
@@ -98,6 +125,7 @@ def test_config_errors_name_the_file_and_the_field(tmp_path):
         (re.sub(r"address = .*\n", "", text), "address: is missing"),
         (re.sub(r"address = .*\n", "address = '127.0.0.1'\n", text), "address: must be host:port"),
         (text.replace("key = \"", "key = \"zz", 1), "key: must be 64 hex digits"),
+        (text + "[consensus]\nround_timeout_ms = 300\n", "consensus.idle_block_interval_ms: must be below round_timeout_ms"),
     ]
     for content, expected in cases:
         private.write_text(content)
@@ -163,3 +191,34 @@ def test_sigterm_stops_within_seconds_and_keeps_the_chain(tmp_path):
         log = open(os.path.join(net.dir, "node0", "server.log")).read()
         restarted = int(re.findall(r"listening on .* committed height (\d+)", log)[-1])
         assert restarted >= stopped, log
+
+
+def test_a_node_down_longer_than_the_peers_window_catches_up_from_their_stores(tmp_path):
+    directory = str(tmp_path / "net")
+    with Net(directory, 4) as net:
+        net.wait_committing()
+    # Restarted from its files, with peers that keep 8 committed blocks in memory.
+    for i in range(4):
+        with open(os.path.join(directory, f"node{i}", "private.toml"), "a") as f:
+            f.write("\n[consensus]\nround_timeout_ms = 300\nidle_block_interval_ms = 50\ncommitted_blocks_kept_max = 8\n")
+    ports = peer_ports(directory)
+    with Net(directory, 4) as net:
+        net.wait_committing()
+        node3 = next(p for p in net.server_pids()
+                     if f"{directory}/node3/" in open(f"/proc/{p}/cmdline").read().replace("\0", " "))
+        os.kill(node3, signal.SIGTERM)
+        assert wait(lambda: node3 not in net.server_pids(), 15)
+        down_at = status(ports[0])["height"]
+        assert wait(lambda: status(ports[0])["height"] >= down_at + 30, 120), status(ports[0])
+        target = status(ports[0])["height"]
+        with open(os.path.join(directory, "node3", "server.log"), "a") as log:
+            server = subprocess.Popen([SYNOD, "server", "-c", os.path.join(directory, "node3", "private.toml")],
+                                      stdout=log, stderr=subprocess.STDOUT)
+        try:
+            assert wait(lambda: status(ports[3])["height"] >= target, 60), status(ports[3])
+            served = sum(status(ports[i])["counters"]["store_syncs_served"] for i in range(3))
+            assert served >= 1, [status(ports[i])["counters"] for i in range(3)]
+        finally:
+            server.terminate()
+            server.wait(timeout=15)
+    assert not net.server_pids()
