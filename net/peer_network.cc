@@ -12,9 +12,6 @@ namespace synod::net {
 namespace asio = boost::asio;
 using asio::ip::tcp;
 
-// Bad input from one peer is logged once per (peer, reason) and interval.
-constexpr auto log_interval = std::chrono::seconds(60);
-
 std::optional<std::pair<std::string, std::uint16_t>> split_address(std::string_view address) {
   const std::size_t colon = address.rfind(':');
   if (colon == std::string_view::npos || colon == 0 || colon + 1 == address.size()) return std::nullopt;
@@ -301,13 +298,7 @@ std::size_t PeerNetwork::validators_connected() const {
 }
 
 void PeerNetwork::log_once(const std::string& who, const std::string& reason, const std::string& line) {
-  const auto now = std::chrono::steady_clock::now();
-  auto [it, fresh] = logged_.try_emplace({who, reason}, now);
-  if (!fresh && now - it->second < log_interval) return;
-  it->second = now;
-  // Bounded: an attacker cycling addresses cannot grow it without limit.
-  if (logged_.size() > 4096) logged_.clear();
-  handlers_.on_log(line);
+  if (logged_.allow(who, reason)) handlers_.on_log(line);
 }
 
 }  // namespace synod::net

@@ -22,6 +22,7 @@
 #include "core/store.h"
 #include "core/wire.h"
 #include "net/link.h"
+#include "net/log_limiter.h"
 
 namespace synod::net {
 
@@ -107,7 +108,7 @@ class PeerNetwork final : public Network {
   bool stopping_ = false;
   MessagePtr last_encoded_;  // a broadcast encodes once for every peer
   Frame last_frame_;
-  std::map<std::pair<std::string, std::string>, std::chrono::steady_clock::time_point> logged_;
+  LogLimiter logged_;
   PeerStats stats_;
 };
 

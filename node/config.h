@@ -41,7 +41,7 @@ struct PrivateConfig {
   // [consensus]
   TimeMs round_timeout_ms = 1000;
   TimeMs idle_block_interval_ms = 500;
-  std::size_t committed_blocks_kept_max = 100000;  // in memory for catch-up; older ones come from the store
+  std::size_t committed_blocks_kept_max = 1024;  // in memory for catch-up; older ones come from the store
   // [backup]
   TimeMs backup_interval_ms = 24ull * 3600 * 1000;
   std::size_t backups_kept = 7;

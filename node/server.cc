@@ -12,6 +12,7 @@
 #include "core/driver.h"
 #include "net/admin_server.h"
 #include "net/clock.h"
+#include "net/log_limiter.h"
 #include "net/peer_network.h"
 #include "node/backup.h"
 #include "node/lmdb_store.h"
@@ -120,7 +121,20 @@ class Server final : public Subscriber {
 
   void on_message(NodeId from, const MessagePtr& message) {
     if (stopping_) return;
+    const auto rejected_before = replica_.stats().rejected_by_reason;
     driver_.deliver(from, *message);
+    // What the replica refused is counted there; here it is logged, once per
+    // peer and reason a minute.
+    const auto& rejected = replica_.stats().rejected_by_reason;
+    for (std::size_t r = 0; r < rejected.size(); ++r) {
+      if (rejected[r] == rejected_before[r]) continue;
+      const std::string reason(to_string(static_cast<Reject>(r)));
+      const std::string who = "n" + std::to_string(from.value);
+      if (rejected_log_.allow(who, reason)) {
+        log(Warn, "refused a " + std::string(message_kind(*message)) + " from " + who + ": " + reason + " (" +
+                      std::to_string(rejected[r]) + " " + reason + " so far; logged once a minute per peer and reason)");
+      }
+    }
     schedule_tick();
   }
 
@@ -244,6 +258,7 @@ class Server final : public Subscriber {
   asio::steady_timer status_timer_;
   asio::signal_set signals_;
   std::optional<net::AdminServer> admin_;
+  net::LogLimiter rejected_log_;
   TimeMs launched_ms_ = wall_clock_ms();
   bool tick_armed_ = false;
   TimeMs tick_at_ = 0;

@@ -161,3 +161,7 @@ def test_a_flood_of_unsigned_messages_from_a_compromised_key_is_rejected_and_bou
     assert rejected >= 15000, rejected
     assert rss_kb(pid) - rss_before < 64 * 1024, (rss_before, rss_kb(pid))
     peer.close()
+    # Logged once per peer and reason, not once per frame.
+    log = open(os.path.join(net.dir, "node0", "server.log")).read()
+    lines = [l for l in log.splitlines() if "refused a " in l and " from n3: " in l]
+    assert 1 <= len(lines) <= 4, lines

@@ -222,3 +222,45 @@ def test_a_node_down_longer_than_the_peers_window_catches_up_from_their_stores(t
             server.terminate()
             server.wait(timeout=15)
     assert not net.server_pids()
+
+
+def free_peer_port():
+    """A port P with P and P+2 (admin) free on 127.0.0.1, read back from a bind to port 0."""
+    import socket
+    for _ in range(100):
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", 0))
+            port = s.getsockname()[1]
+        if port + 2 > 65535:
+            continue
+        with socket.socket() as s:
+            try:
+                s.bind(("127.0.0.1", port + 2))
+            except OSError:
+                continue
+        return port
+    raise AssertionError("no free port")
+
+
+def test_json_log_lines_are_json_in_the_daily_file(tmp_path):
+    port = free_peer_port()
+    cfg = tmp_path / "cfg"
+    assert synod("setup", "--non-interactive", "--config-dir", str(cfg), "--address", f"127.0.0.1:{port}",
+                 "--data-dir", str(tmp_path / "data"), "--genesis", "genesis.toml").returncode == 0
+    assert synod("genesis", "--roster", str(cfg / "public.toml"), "-o", str(cfg / "genesis.toml")).returncode == 0
+    with open(cfg / "private.toml", "a") as f:
+        f.write('\n[log]\nformat = "json"\n')
+    server = subprocess.Popen([SYNOD, "server", "-c", str(cfg / "private.toml")], stdout=subprocess.DEVNULL,
+                              stderr=subprocess.PIPE, text=True)
+    try:
+        assert wait(lambda: status(port)["height"] >= 2, 30)
+    finally:
+        server.send_signal(signal.SIGTERM)
+        _, stderr = server.communicate(timeout=15)
+    assert server.returncode == 0, stderr
+    files = list((tmp_path / "data" / "logs").glob("synod_*.log"))
+    assert len(files) == 1, files
+    lines = [json.loads(line) for line in files[0].read_text().splitlines()]
+    assert lines and all(set(l) == {"time", "level", "msg"} for l in lines), lines[:3]
+    assert any(l["msg"].startswith("stopping on SIGTERM") for l in lines)
+    assert [json.loads(line) for line in stderr.splitlines()] == lines  # the same lines on stderr
