@@ -33,6 +33,8 @@ std::string format_report(const LoadReport& r) {
   for (const auto& [reason, count] : r.rejected) {
     if (count > 0) out << "; " << reason << " " << count;
   }
+  if (r.held_back > 0) out << "; every account's window full " << r.held_back << " times (offered rate not met)";
+  if (r.resynced > 0) out << "; accounts restarted from their ledger nonce " << r.resynced;
   return out.str();
 }
 

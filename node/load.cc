@@ -91,6 +91,9 @@ class Load {
     }
     run_until([&] { return answered == accounts_.size(); }, 10'000);
     next_nonce_ = start_nonce_;
+    ledger_nonce_ = start_nonce_;
+    ledger_moved_.assign(accounts_.size(), Clock::now());
+    asking_account_.assign(accounts_.size(), false);
 
     start_ = Clock::now();
     const auto load_end = start_ + std::chrono::milliseconds(o_.duration_ms);
@@ -101,7 +104,13 @@ class Load {
       const auto now = Clock::now();
       owed += o_.tx_per_s * std::chrono::duration<double>(now - last).count();
       last = now;
-      for (; owed >= 1; owed -= 1) submit_one();
+      poll_accounts();
+      for (; owed >= 1; owed -= 1) {
+        if (!submit_one()) {
+          owed = 0;  // every account has its window full: the offered rate is not met, and says so
+          break;
+        }
+      }
       poll_samples();
     }
     const auto drain_end = Clock::now() + std::chrono::milliseconds(o_.drain_ms_max);
@@ -148,8 +157,21 @@ class Load {
     }
   }
 
-  void submit_one() {
-    const std::size_t a = next_account_++ % accounts_.size();
+  // One transfer from the next account with room in its window; false when
+  // none has. An account's window is the transfers above its ledger nonce.
+  bool submit_one() {
+    std::size_t a = accounts_.size();
+    for (std::size_t tried = 0; tried < accounts_.size(); ++tried) {
+      const std::size_t candidate = next_account_++ % accounts_.size();
+      if (next_nonce_[candidate] - ledger_nonce_[candidate] < in_flight_per_account_max) {
+        a = candidate;
+        break;
+      }
+    }
+    if (a == accounts_.size()) {
+      ++report_.held_back;
+      return false;
+    }
     const std::size_t to = (a + 1) % accounts_.size();
     Transaction tx{accounts_[a].public_key, next_nonce_[a], Transfer{accounts_[to].public_key, 1}, {}};
     const TxHash hash = tx_hash(&sha256, chain_, tx);
@@ -166,17 +188,48 @@ class Load {
         if (sample) samples_.push_back(Sample{hash, a % clients_.size(), sent});
       } else if (const auto* no = std::get_if<TxRejected>(&r.body)) {
         ++report_.rejected[std::string(to_string(no->reason))];
-        // A refused nonce (a full pool, say) is used again, or every later
-        // transfer of the account would wait behind a gap that never fills.
-        if (no->reason != TxError::Duplicate) next_nonce_[a] = std::min(next_nonce_[a], nonce);
+        // A full pool refused it: that nonce goes again, or every later
+        // transfer of the account would wait behind a gap.
+        if (no->reason == TxError::PoolFull) next_nonce_[a] = std::min(next_nonce_[a], nonce);
       }
     });
     if (!queued) {
       --awaiting_;
       ++report_.rejected["not_sent"];
-      return;
+      return true;
     }
     ++next_nonce_[a];
+    return true;
+  }
+
+  // Every account_poll_ms, each account's ledger nonce. An account whose
+  // nonce has not moved for stall_ms while transfers are out lost one (a
+  // transfer that arrived after its successor and failed, say): it starts
+  // again from the ledger's nonce, and what is still pending comes back as
+  // a duplicate.
+  void poll_accounts() {
+    const auto now = Clock::now();
+    if (now - last_account_poll_ < std::chrono::milliseconds(account_poll_ms)) return;
+    last_account_poll_ = now;
+    for (std::size_t a = 0; a < accounts_.size(); ++a) {
+      if (asking_account_[a]) continue;
+      asking_account_[a] = true;
+      client_for(a).request(ClientRequest{0, QueryAccount{accounts_[a].public_key}}, [this, a](const ClientResponse& r) {
+        asking_account_[a] = false;
+        const auto* info = std::get_if<AccountInfo>(&r.body);
+        if (!info) return;
+        const auto at = Clock::now();
+        if (info->nonce > ledger_nonce_[a]) {
+          ledger_nonce_[a] = info->nonce;
+          ledger_moved_[a] = at;
+          next_nonce_[a] = std::max(next_nonce_[a], info->nonce);
+        } else if (next_nonce_[a] > ledger_nonce_[a] && at - ledger_moved_[a] > std::chrono::milliseconds(stall_ms)) {
+          next_nonce_[a] = ledger_nonce_[a];
+          ledger_moved_[a] = at;
+          ++report_.resynced;
+        }
+      });
+    }
   }
 
   // Asks each sampled transfer's node for its fate every poll interval.
@@ -216,6 +269,13 @@ class Load {
   std::vector<KeyPair> accounts_;
   std::vector<std::uint64_t> start_nonce_;
   std::vector<std::uint64_t> next_nonce_;
+  std::vector<std::uint64_t> ledger_nonce_;  // as last read from the node
+  std::vector<Clock::time_point> ledger_moved_;
+  std::vector<bool> asking_account_;
+  Clock::time_point last_account_poll_;
+  static constexpr std::uint64_t in_flight_per_account_max = 64;
+  static constexpr std::uint64_t account_poll_ms = 250;
+  static constexpr std::uint64_t stall_ms = 3000;
   std::size_t next_account_ = 0;
   std::uint64_t awaiting_ = 0;
   std::vector<Sample> samples_;

@@ -3,7 +3,9 @@
 // connections to every node's peer port at a steady rate, each account's
 // transfers to one node so that its nonces arrive in order. It samples one
 // transfer in `sample_every` and polls its status to measure commit latency;
-// committed counts come from the accounts' nonces at the end.
+// committed counts come from the accounts' nonces at the end. Each account
+// keeps at most a window of transfers above its ledger nonce, and starts
+// again from the ledger's nonce if that stops moving (a transfer lost).
 #pragma once
 
 #include <map>
@@ -36,6 +38,8 @@ struct LoadReport {
   std::uint64_t accepted = 0;
   std::map<std::string, std::uint64_t> rejected;  // by TxError name, or "unanswered"
   std::uint64_t committed = 0;                    // from the accounts' nonces
+  std::uint64_t held_back = 0;                    // moments every account had its window full
+  std::uint64_t resynced = 0;                     // accounts restarted from their ledger nonce
   double seconds = 0;                             // first submit to the last sampled commit
   double committed_per_s = 0;
   double latency_ms_p50 = 0;
