@@ -34,9 +34,12 @@ void Driver::tick() {
 // "ask someone else".
 void Driver::serve_from_store(const StoreSync& s) {
   SYNOD_ASSERT(s.from <= s.until);
-  SYNOD_ASSERT(s.until <= store_.committed_height());
+  // This input's commits become durable after the messages (step 4): the
+  // store may hold fewer than the replica committed.
+  const Height until = std::min(s.until, store_.committed_height());
   SyncResponse response{{}, std::nullopt, s.committed_height};
-  auto range = store_.committed_range(s.from, s.until, s.blocks_max, s.bytes_max);
+  auto range = s.from <= until ? store_.committed_range(s.from, until, s.blocks_max, s.bytes_max)
+                               : std::expected<std::vector<CommittedBlock>, StoreError>{};
   if (range && !range->empty()) {
     for (const CommittedBlock& c : *range) response.blocks.push_back(c.block);
     response.qc = range->back().qc;

@@ -629,13 +629,16 @@ void Replica::on_sync_request(NodeId from, const SyncRequest& r) {
   if (from_height <= committed_height()) {
     SYNOD_ASSERT(!committed_.empty());  // from_height >= 1, so something committed
     if (committed_.front()->height() > from_height) {
-      // Below the memory window: the store serves it, up to the window's
-      // start; the requester then asks again and the window serves the rest.
-      // A store that pruned those bodies answers with no blocks and our
-      // height, so the requester asks someone else.
+      // Below the memory window: the store serves it, up to the committed
+      // root at most (the driver stops at what the store already holds), so
+      // that a response can reach into the window: one that stopped below it
+      // would end on a QC that commits nothing new for a requester at the
+      // window's edge, which would ask for the same blocks again. A store
+      // that pruned those bodies answers with no blocks and our height, so
+      // the requester asks someone else.
       ++stats_.sync_requests_from_store;
-      outbox_.store_syncs.push_back(StoreSync{from, from_height, Height(committed_.front()->height().value - 1),
-                                              config_.sync_blocks_max, config_.sync_bytes_max, committed_height()});
+      outbox_.store_syncs.push_back(StoreSync{from, from_height, committed_height(), config_.sync_blocks_max,
+                                              config_.sync_bytes_max, committed_height()});
       return;
     }
     for (std::size_t i = 0; i < committed_.size(); ++i) {

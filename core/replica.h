@@ -30,8 +30,9 @@ struct Envelope {
 
 // A peer's catch-up request below the replica's memory window, for the driver
 // to answer from the store (docs/protocol.md, Catch-up): the committed blocks
-// from `from` to `until`, within the limits, with the QC of the last, in a
-// SyncResponse that names `committed_height`; no blocks if the store cannot.
+// from `from` to `until` (or to what the store holds, if less), within the
+// limits, with the QC of the last, in a SyncResponse that names
+// `committed_height`; no blocks if the store cannot.
 struct StoreSync {
   NodeId peer;
   Height from;

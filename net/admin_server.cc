@@ -58,7 +58,7 @@ struct Session : std::enable_shared_from_this<Session> {
 }  // namespace
 
 AdminServer::AdminServer(asio::io_context& io, const tcp::endpoint& listen, Handler handler)
-    : io_(io), acceptor_(io, listen), handler_(std::move(handler)) {
+    : io_(io), acceptor_(io, listen), accept_retry_(io), handler_(std::move(handler)) {
   SYNOD_ASSERT(handler_);
   accept();
 }
@@ -68,12 +68,21 @@ std::uint16_t AdminServer::port() const { return acceptor_.local_endpoint().port
 void AdminServer::stop() {
   boost::system::error_code ignored;
   acceptor_.close(ignored);
+  accept_retry_.cancel();
 }
 
 void AdminServer::accept() {
   acceptor_.async_accept([this](const boost::system::error_code& ec, tcp::socket socket) {
     if (ec == asio::error::operation_aborted) return;
-    if (!ec && open_ < connections_max) std::make_shared<Session>(std::move(socket), handler_, open_)->start();
+    if (ec) {
+      // Out of descriptors, say: try again shortly rather than spin.
+      accept_retry_.expires_after(std::chrono::milliseconds(100));
+      accept_retry_.async_wait([this](const boost::system::error_code& tec) {
+        if (!tec) accept();
+      });
+      return;
+    }
+    if (open_ < connections_max) std::make_shared<Session>(std::move(socket), handler_, open_)->start();
     accept();
   });
 }

@@ -28,6 +28,9 @@ inline constexpr std::uint8_t frame_kind_last = 6;
 
 inline constexpr std::size_t frame_header_bytes = 4;
 inline constexpr std::size_t refusal_bytes_max = 256;
+// Before the Hello is accepted only a Hello or a Refusal may come: a longer
+// frame is refused before any buffer is allocated for it.
+inline constexpr std::size_t handshake_frame_bytes_max = 1 + refusal_bytes_max;
 
 // A whole frame: header, kind and payload.
 Bytes make_frame(FrameKind kind, ByteView payload);

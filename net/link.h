@@ -25,6 +25,10 @@ namespace synod::net {
 struct LinkLimits {
   std::uint64_t handshake_ms_max = 5000;
   std::uint64_t frame_body_ms_max = 10000;
+  // A write that makes no progress for this long means a dead peer (a host
+  // gone without a reset): the link closes and is dialled again.
+  std::uint64_t write_ms_max = 15000;
+  std::uint64_t idle_ms_max = 0;  // no frame for this long closes the link; 0: never
   std::size_t send_queue_bytes_max = std::size_t{64} << 20;
 };
 
@@ -56,6 +60,9 @@ class Link : public std::enable_shared_from_this<Link> {
        LinkCounters& counters, Handlers handlers);
 
   void start();
+  // Other limits from now on (a client's, once its Hello shows it is one);
+  // `limits` must outlive the link.
+  void set_limits(const LinkLimits& limits) { limits_ = &limits; }
   // Queues a whole frame (make_frame); false if it was dropped (closed, or the queue is full).
   bool send(const Frame& frame);
   // Sends a Refusal or Goodbye frame, then closes once it is written (or at the deadline).
@@ -76,18 +83,21 @@ class Link : public std::enable_shared_from_this<Link> {
   void handle(FrameKind kind, ByteView payload);
   void write_next();
   void arm(std::uint64_t ms, const char* what);
+  void arm_write();
 
   Stream stream_;
-  boost::asio::steady_timer deadline_;
+  boost::asio::steady_timer deadline_;        // handshake, frame body, idle, finish
+  boost::asio::steady_timer write_deadline_;  // the write in progress
   bool dialled_;
   std::optional<PublicKey> pinned_;
   Hello own_;
-  const LinkLimits& limits_;
+  const LinkLimits* limits_;
   LinkCounters& counters_;
   Handlers handlers_;
   std::string remote_;
   std::uint64_t id_;
   PublicKey peer_key_;
+  bool tls_done_ = false;
   bool established_ = false;
   bool closed_ = false;
   bool finishing_ = false;

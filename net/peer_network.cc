@@ -40,10 +40,12 @@ PeerNetwork::PeerNetwork(asio::io_context& io, const Genesis& genesis, NodeId se
       handlers_(std::move(handlers)),
       tls_(make_tls_context(key)),
       acceptor_(io),
+      accept_retry_(io),
       jitter_(std::random_device{}()) {
   SYNOD_ASSERT(roster_.contains(self));
   SYNOD_ASSERT(roster_.at(self).key == key.public_key);
   SYNOD_ASSERT(limits_.reconnect_ms_min > 0 && limits_.reconnect_ms_min <= limits_.reconnect_ms_max);
+  SYNOD_ASSERT(limits_.client_connections_max < limits_.inbound_connections_max);
   SYNOD_ASSERT(handlers_.on_message && handlers_.on_client_request && handlers_.on_log);
   for (std::uint32_t i = 0; i < roster_.size(); ++i) {
     outbound_.push_back(NodeId(i) == self_ ? nullptr
@@ -78,6 +80,7 @@ void PeerNetwork::stop() {
   stopping_ = true;
   boost::system::error_code ignored;
   acceptor_.close(ignored);
+  accept_retry_.cancel();
   for (auto& out : outbound_) {
     if (!out) continue;
     out->timer.cancel();
@@ -90,7 +93,16 @@ void PeerNetwork::stop() {
 void PeerNetwork::accept() {
   acceptor_.async_accept([this](const boost::system::error_code& ec, tcp::socket socket) {
     if (stopping_ || ec == asio::error::operation_aborted) return;
-    if (!ec) {
+    if (ec) {
+      // Out of descriptors, say: try again shortly rather than spin.
+      log_once("accept", ec.message(), "cannot accept connections: " + ec.message());
+      accept_retry_.expires_after(std::chrono::milliseconds(limits_.accept_retry_ms));
+      accept_retry_.async_wait([this](const boost::system::error_code& tec) {
+        if (!tec && !stopping_) accept();
+      });
+      return;
+    }
+    {
       ++stats_.accepted;
       if (inbound_.size() >= limits_.inbound_connections_max) {
         stats_.links.refuse("too_many_connections");
@@ -186,7 +198,15 @@ std::optional<std::string> PeerNetwork::on_hello(Link& link, const Hello& hello,
   }
   if (const auto validator = roster_.find(hello.key); validator && *validator != self_) {
     inbound_validator_[link.id()] = *validator;
+    return std::nullopt;
   }
+  if (inbound_clients_.size() >= limits_.client_connections_max) {
+    log_once("clients", "too_many_clients", "refusing clients: all " + std::to_string(limits_.client_connections_max) +
+                                                " client slots are taken");
+    return "too_many_clients";
+  }
+  inbound_clients_.insert(link.id());
+  link.set_limits(limits_.client_link);
   return std::nullopt;
 }
 
@@ -250,6 +270,7 @@ void PeerNetwork::on_closed(Link& link, const std::string& why, std::optional<No
     return;
   }
   inbound_validator_.erase(link.id());
+  inbound_clients_.erase(link.id());
   if (const auto it = inbound_.find(link.id()); it != inbound_.end()) {
     asio::post(io_, [keep = std::move(it->second)] {});
     inbound_.erase(it);
@@ -272,6 +293,9 @@ void PeerNetwork::send(NodeId to, const MessagePtr& message) {
   if (message != last_encoded_) {
     last_encoded_ = message;
     last_frame_ = std::make_shared<const Bytes>(make_frame(FrameKind::Message, encode(*message)));
+    // Our own messages fit a frame: blocks are bounded by the genesis, sync
+    // responses by sync_bytes_max (core/replica.h).
+    SYNOD_ASSERT(last_frame_->size() <= frame_header_bytes + 1 + frame_bytes_max);
   }
   out.link->send(last_frame_);
 }

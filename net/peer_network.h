@@ -28,7 +28,15 @@ namespace synod::net {
 
 struct PeerLimits {
   LinkLimits link;
+  // A client's link, once its Hello shows a key outside the roster: a small
+  // queue (responses only) and an idle deadline, so that clients cannot hold
+  // memory or slots without using them.
+  LinkLimits client_link{.idle_ms_max = 120'000, .send_queue_bytes_max = std::size_t{4} << 20};
   std::size_t inbound_connections_max = 256;
+  // Clients may hold at most this many of the inbound slots: the rest stay
+  // free for validators, whatever outsiders do.
+  std::size_t client_connections_max = 192;
+  std::uint64_t accept_retry_ms = 100;  // after an accept error (out of descriptors, say)
   std::uint64_t reconnect_ms_min = 100;
   std::uint64_t reconnect_ms_max = 10000;
 };
@@ -104,6 +112,8 @@ class PeerNetwork final : public Network {
   std::vector<std::unique_ptr<Outbound>> outbound_;  // by validator id; empty slot for self
   std::map<std::uint64_t, std::shared_ptr<Link>> inbound_;  // by link id
   std::map<std::uint64_t, NodeId> inbound_validator_;        // links of validators among inbound_
+  std::set<std::uint64_t> inbound_clients_;                  // links with client rights among inbound_
+  boost::asio::steady_timer accept_retry_;
   std::mt19937_64 jitter_;
   bool stopping_ = false;
   MessagePtr last_encoded_;  // a broadcast encodes once for every peer

@@ -13,6 +13,7 @@
 #include <toml++/toml.h>
 
 #include "core/assert.h"
+#include "core/wire.h"
 #include "net/peer_network.h"
 #include "node/files.h"
 
@@ -40,7 +41,10 @@ bool parse_hex_bytes(std::string_view text, std::span<std::uint8_t> out) {
   return true;
 }
 
-bool valid_address(std::string_view address) { return net::split_address(address).has_value(); }
+bool valid_address(std::string_view address) {
+  const auto parts = net::split_address(address);
+  return parts && parts->second <= peer_port_max;
+}
 
 fs::path default_config_dir() {
   if (const char* xdg = std::getenv("XDG_CONFIG_HOME"); xdg && *xdg) return fs::path(xdg) / "synod";
@@ -175,6 +179,9 @@ std::expected<PrivateConfig, ConfigError> load_private(const fs::path& file) {
   SYNOD_TRY(secret_file, f.text("secret_file"));
   std::array<std::uint8_t, 32> seed{};
   if (secret && sealed) return std::unexpected(f.error("secret", "give secret or secret_encrypted, not both"));
+  if (secret && secret_file) {
+    return std::unexpected(f.error("secret_file", "goes with secret_encrypted only: this secret is stored in the clear"));
+  }
   if (secret) {
     if (!parse_hex_bytes(*secret, seed)) return std::unexpected(f.error("secret", "must be 64 hex digits"));
   } else if (sealed) {
@@ -197,11 +204,11 @@ std::expected<PrivateConfig, ConfigError> load_private(const fs::path& file) {
   sodium_memzero(seed.data(), seed.size());
   if (c.key.public_key != key) return std::unexpected(f.error("key", "is not the public key of the secret"));
   SYNOD_TRY(address, f.required_text("address"));
-  if (!valid_address(address)) return std::unexpected(f.error("address", "must be host:port, not \"" + address + "\""));
+  if (!valid_address(address)) return std::unexpected(f.error("address", "must be host:port with a port from 1 to 65533 (P+1 and P+2 are the client and admin ports), not \"" + address + "\""));
   c.address = address;
   SYNOD_TRY(listen, f.text("listen"));
   c.listen = listen.value_or(address);
-  if (!valid_address(c.listen)) return std::unexpected(f.error("listen", "must be host:port, not \"" + c.listen + "\""));
+  if (!valid_address(c.listen)) return std::unexpected(f.error("listen", "must be host:port with a port from 1 to 65533 (P+1 and P+2 are the client and admin ports), not \"" + c.listen + "\""));
   SYNOD_TRY(description, f.text("description"));
   c.description = description.value_or("");
   SYNOD_TRY(url, f.text("url"));
@@ -324,7 +331,7 @@ std::expected<PublicConfig, ConfigError> read_server(const fs::path& file, const
   SYNOD_TRY(key, f.hex_field<PublicKey>("key"));
   c.key = key;
   SYNOD_TRY(address, f.required_text("address"));
-  if (!valid_address(address)) return std::unexpected(f.error("address", "must be host:port, not \"" + address + "\""));
+  if (!valid_address(address)) return std::unexpected(f.error("address", "must be host:port with a port from 1 to 65533 (P+1 and P+2 are the client and admin ports), not \"" + address + "\""));
   c.address = address;
   SYNOD_TRY(url, f.text("url"));
   c.url = url.value_or("");
@@ -379,7 +386,8 @@ std::expected<Genesis, ConfigError> load_genesis(const fs::path& file) {
     if (!n->is_table()) return std::unexpected(f.error("params", "must be a table"));
     Fields p(file, *n->as_table(), "params.");
     SYNOD_TRY(txs, p.number("block_txs_max", 1, 100000));
-    SYNOD_TRY(bytes, p.number("block_bytes_max", 1024, std::uint64_t{64} << 20));
+    // A block travels in one frame, with room for its certificates.
+    SYNOD_TRY(bytes, p.number("block_bytes_max", 1024, frame_bytes_max / 2));
     SYNOD_TRY(tx_bytes, p.number("tx_bytes_max", 128, 1u << 20));
     SYNOD_TRY(value_bytes, p.number("value_bytes_max", 0, 1u << 20));
     SYNOD_TRY(key_bytes, p.number("key_bytes_max", 1, 1024));

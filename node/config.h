@@ -27,6 +27,8 @@ struct ConfigError {
 std::string to_string(const ConfigError& e);
 
 inline constexpr std::uint16_t peer_port_default = 7770;
+// P+1 (client) and P+2 (admin) must be ports too.
+inline constexpr std::uint16_t peer_port_max = 65533;
 
 struct PrivateConfig {
   std::filesystem::path file;
@@ -83,7 +85,7 @@ bool parse_hex(std::string_view text, Fixed& out) {
   return parse_hex_bytes(text, out.bytes);
 }
 
-// "host:port" with a port in 1..65535.
+// "host:port" with a port in 1..peer_port_max.
 bool valid_address(std::string_view address);
 
 // $XDG_CONFIG_HOME/synod, else $HOME/.config/synod.

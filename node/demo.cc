@@ -1,7 +1,6 @@
 #include "node/demo.h"
 
 #include <signal.h>
-#include <spawn.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -15,8 +14,6 @@
 
 #include "node/config.h"
 #include "node/lmdb_store.h"
-
-extern char** environ;
 
 namespace synod::node {
 
@@ -42,6 +39,9 @@ namespace {
 
 // SIGINT and SIGTERM go to a thread that stops the testnet's processes, so
 // that Ctrl-C never leaves servers behind.
+// The simulated sweep's process, if one runs: a signal stops it too.
+std::atomic<pid_t> sim_pid = 0;
+
 class StopOnSignal {
  public:
   explicit StopOnSignal(Testnet& net) : net_(net) {
@@ -55,6 +55,7 @@ class StopOnSignal {
       sigwait(&set, &sig);
       if (done_) return;
       std::fprintf(stderr, "\nsynod: stopping the testnet\n");
+      if (const pid_t sim = sim_pid.load(); sim > 0) ::kill(sim, SIGTERM);
       net_.stop_all();
       std::_Exit(130);
     });
@@ -108,6 +109,13 @@ int run_testnet_until_interrupted(const TestnetOptions& options) {
     std::cerr << "synod: " << net.error() << "\n";
     return 1;
   }
+  // Blocked before any server starts, so that no signal can end this process
+  // between a start and the loop that stops them all.
+  sigset_t set;
+  sigemptyset(&set);
+  sigaddset(&set, SIGINT);
+  sigaddset(&set, SIGTERM);
+  pthread_sigmask(SIG_BLOCK, &set, nullptr);
   for (std::size_t i = 0; i < net->size(); ++i) {
     if (!net->start(i)) {
       std::cerr << "synod: cannot start " << options.synod << "\n";
@@ -116,11 +124,6 @@ int run_testnet_until_interrupted(const TestnetOptions& options) {
   }
   std::cout << "testnet of " << net->size() << " in " << options.dir.string() << ", genesis "
             << (options.dir / "genesis.toml").string() << "; Ctrl-C stops it\n";
-  sigset_t set;
-  sigemptyset(&set);
-  sigaddset(&set, SIGINT);
-  sigaddset(&set, SIGTERM);
-  pthread_sigmask(SIG_BLOCK, &set, nullptr);
   const timespec second{1, 0};
   while (sigtimedwait(&set, nullptr, &second) < 0) {
     std::cout << "\r" << status_line(*net) << "   " << std::flush;
@@ -174,6 +177,11 @@ int run_demo(const DemoOptions& options) {
   const auto load_ms = static_cast<long>(options.load_seconds * 1000);
   double catch_up_s = -1;
   std::uint64_t height_at_restart = 0;
+  // The fault thread restarts n3, and a child started from a thread gets its
+  // parent-death signal when that thread ends (PR_SET_PDEATHSIG is per
+  // thread): it waits for `stopping` before it returns.
+  std::atomic<bool> stopping = false;
+  std::atomic<bool> catch_up_done = false;
   std::thread fault([&] {
     std::this_thread::sleep_for(std::chrono::milliseconds(load_ms / 3));
     net.signal(victim, SIGKILL);
@@ -186,9 +194,20 @@ int run_demo(const DemoOptions& options) {
     if (wait_for([&] { return height_of(net, victim) >= height_at_restart; }, 60'000)) {
       catch_up_s = std::chrono::duration<double>(Clock::now() - restarted).count();
     }
+    catch_up_done = true;
     std::cout << "fault: n3 restarted at height " << height_at_restart << ", caught up in " << catch_up_s << " s\n"
               << std::flush;
+    while (!stopping) std::this_thread::sleep_for(std::chrono::milliseconds(20));
   });
+  // Every way out of here, early ones included, lets the thread end first.
+  struct JoinOnExit {
+    std::atomic<bool>& stop;
+    std::thread& thread;
+    ~JoinOnExit() {
+      stop = true;
+      thread.join();
+    }
+  } join_fault{stopping, fault};
   LoadOptions load;
   load.genesis = net.genesis();
   load.nodes = {0, 1, 2};
@@ -197,7 +216,8 @@ int run_demo(const DemoOptions& options) {
   std::cout << "load: " << options.tx_per_s << " signed transfers/s for " << options.load_seconds << " s from "
             << load.accounts << " accounts\n" << std::flush;
   const LoadReport report = run_load(load);
-  fault.join();
+  // The fault has run its course when n3 was restarted and caught up (or gave up).
+  wait_for([&] { return catch_up_done.load(); }, 120'000);
   if (!report.error.empty()) {
     std::cerr << "synod: load: " << report.error << "\n";
     return 1;
@@ -247,12 +267,10 @@ int run_demo(const DemoOptions& options) {
   int sim_status = 0;
   if (fs::exists(sim)) {
     std::cout << "simulated: synod-sim --seeds 1..100 -q (swarm faults, 5 validators)\n" << std::flush;
-    const std::string binary = sim.string();
-    std::vector<char*> argv = {const_cast<char*>(binary.c_str()), const_cast<char*>("--seeds"),
-                               const_cast<char*>("1..100"), const_cast<char*>("--nodes"), const_cast<char*>("5"),
-                               const_cast<char*>("-q"), nullptr};
-    pid_t pid = 0;
-    if (posix_spawn(&pid, binary.c_str(), nullptr, nullptr, argv.data(), environ) == 0) ::waitpid(pid, &sim_status, 0);
+    const pid_t pid = spawn_child({sim.string(), "--seeds", "1..100", "--nodes", "5", "-q"}, {});
+    sim_pid = pid;
+    if (pid > 0) ::waitpid(pid, &sim_status, 0);
+    sim_pid = 0;
   }
   const bool ok = equal && catch_up_s >= 0 && report.committed > 0 && sim_status == 0;
   std::cout << (ok ? "demo ok" : "demo FAILED") << "; files and logs in " << dir.string() << "\n";

@@ -93,6 +93,7 @@ class Load {
     next_nonce_ = start_nonce_;
     ledger_nonce_ = start_nonce_;
     ledger_moved_.assign(accounts_.size(), Clock::now());
+    any_moved_ = Clock::now();
     asking_account_.assign(accounts_.size(), false);
 
     start_ = Clock::now();
@@ -203,10 +204,10 @@ class Load {
   }
 
   // Every account_poll_ms, each account's ledger nonce. An account whose
-  // nonce has not moved for stall_ms while transfers are out lost one (a
-  // transfer that arrived after its successor and failed, say): it starts
-  // again from the ledger's nonce, and what is still pending comes back as
-  // a duplicate.
+  // nonce stayed put while transfers are out and other accounts' nonces moved
+  // on for stall_ms lost one (a transfer that arrived after its successor and
+  // failed, say): it starts again from the ledger's nonce, and what is still
+  // pending comes back as a duplicate. A stalled chain moves no account.
   void poll_accounts() {
     const auto now = Clock::now();
     if (now - last_account_poll_ < std::chrono::milliseconds(account_poll_ms)) return;
@@ -222,8 +223,10 @@ class Load {
         if (info->nonce > ledger_nonce_[a]) {
           ledger_nonce_[a] = info->nonce;
           ledger_moved_[a] = at;
+          any_moved_ = at;
           next_nonce_[a] = std::max(next_nonce_[a], info->nonce);
-        } else if (next_nonce_[a] > ledger_nonce_[a] && at - ledger_moved_[a] > std::chrono::milliseconds(stall_ms)) {
+        } else if (next_nonce_[a] > ledger_nonce_[a] && any_moved_ - ledger_moved_[a] > std::chrono::milliseconds(stall_ms)) {
+          // Stuck while other accounts moved on for stall_ms: not a stalled chain.
           next_nonce_[a] = ledger_nonce_[a];
           ledger_moved_[a] = at;
           ++report_.resynced;
@@ -273,6 +276,7 @@ class Load {
   std::vector<Clock::time_point> ledger_moved_;
   std::vector<bool> asking_account_;
   Clock::time_point last_account_poll_;
+  Clock::time_point any_moved_;  // when some account's nonce last moved
   static constexpr std::uint64_t in_flight_per_account_max = 64;
   static constexpr std::uint64_t account_poll_ms = 250;
   static constexpr std::uint64_t stall_ms = 3000;

@@ -24,6 +24,7 @@
 #include "node/config.h"
 #include "node/demo.h"
 #include "node/load.h"
+#include "node/safety_file.h"
 #include "node/server.h"
 #include "node/testnet.h"
 
@@ -334,6 +335,18 @@ int main(int argc, char** argv) {
     const NodeFiles files = node_files(node->first.data_dir, node->first.key.public_key);
     auto lock = FileLock::acquire(files.lock);
     if (!lock) return fail("the node is running (" + to_string(lock.error()) + "): stop it first");
+    // Without its ledger and its record a node starts as new and may sign
+    // again in rounds it signed in: the ledger goes only while a sound record
+    // stays, which keeps the node from signing below it.
+    auto record = read_safety_file(files.safety);
+    if (!record) {
+      return fail("the safety record " + files.safety.string() + " cannot be read (" + to_string(record.error()) +
+                  "): refusing to delete the ledger, which is all that still tells the AmnesiaRule how far this node signed");
+    }
+    if (!*record && fs::exists(files.ledger)) {
+      return fail("no safety record at " + files.safety.string() +
+                  ": refusing to delete the ledger, which is all that still tells the AmnesiaRule how far this node signed");
+    }
     std::error_code ec;
     fs::remove(files.ledger, ec);
     if (ec) return fail("cannot remove " + files.ledger.string() + ": " + ec.message());

@@ -4,7 +4,7 @@
 #include <fcntl.h>
 #include <netinet/in.h>
 #include <signal.h>
-#include <spawn.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -132,72 +132,88 @@ Testnet::~Testnet() { stop_all(); }
 
 fs::path Testnet::log_file(std::size_t i) const { return private_files_.at(i).parent_path() / "server.log"; }
 
-bool Testnet::start(std::size_t i) {
-  SYNOD_ASSERT(i < pids_.size());
-  if (pids_[i] > 0) return true;
-  posix_spawn_file_actions_t actions;
-  posix_spawn_file_actions_init(&actions);
-  const std::string log = log_file(i).string();
-  posix_spawn_file_actions_addopen(&actions, STDOUT_FILENO, log.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);
-  posix_spawn_file_actions_adddup2(&actions, STDOUT_FILENO, STDERR_FILENO);
-  const std::string binary = options_.synod.string();
-  const std::string config = private_files_[i].string();
-  const std::string debug = std::to_string(options_.debug);
-  std::vector<char*> argv = {const_cast<char*>(binary.c_str()), const_cast<char*>("server"), const_cast<char*>("-c"),
-                             const_cast<char*>(config.c_str()), const_cast<char*>("-d"), const_cast<char*>(debug.c_str()),
-                             nullptr};
-  // The server starts with no signal blocked and default dispositions: the
-  // caller may block SIGINT and SIGTERM to wait for them, and a child would
-  // inherit that mask and never hear its own SIGTERM.
-  posix_spawnattr_t attr;
-  posix_spawnattr_init(&attr);
-  sigset_t none, defaults;
+pid_t spawn_child(const std::vector<std::string>& argv, const fs::path& log) {
+  SYNOD_ASSERT(!argv.empty());
+  // Everything the child needs is made before fork: after it, only calls
+  // that are safe in a child of a threaded process.
+  std::vector<char*> args;
+  for (const std::string& a : argv) args.push_back(const_cast<char*>(a.c_str()));
+  args.push_back(nullptr);
+  const std::string log_path = log.string();
+  const pid_t parent = ::getpid();
+  const pid_t pid = ::fork();
+  if (pid != 0) return pid;  // the parent, or -1
+  ::prctl(PR_SET_PDEATHSIG, SIGTERM);
+  if (::getppid() != parent) ::_exit(127);  // the parent died before prctl took
+  sigset_t none;
   sigemptyset(&none);
-  sigemptyset(&defaults);
-  sigaddset(&defaults, SIGINT);
-  sigaddset(&defaults, SIGTERM);
-  posix_spawnattr_setsigmask(&attr, &none);
-  posix_spawnattr_setsigdefault(&attr, &defaults);
-  posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
-  pid_t pid = 0;
-  const int rc = posix_spawn(&pid, binary.c_str(), &actions, &attr, argv.data(), environ);
-  posix_spawnattr_destroy(&attr);
-  posix_spawn_file_actions_destroy(&actions);
-  if (rc != 0) return false;
+  ::sigprocmask(SIG_SETMASK, &none, nullptr);
+  ::signal(SIGINT, SIG_DFL);
+  ::signal(SIGTERM, SIG_DFL);
+  if (!log_path.empty()) {
+    const int fd = ::open(log_path.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);
+    if (fd < 0) ::_exit(127);
+    ::dup2(fd, STDOUT_FILENO);
+    ::dup2(fd, STDERR_FILENO);
+    ::close(fd);
+  }
+  ::execv(args[0], args.data());
+  ::_exit(127);
+}
+
+bool Testnet::start(std::size_t i) {
+  std::lock_guard guard(*lock_);
+  SYNOD_ASSERT(i < pids_.size());
+  if (stopping_) return false;
+  if (pids_[i] > 0) return true;
+  const pid_t pid = spawn_child({options_.synod.string(), "server", "-c", private_files_[i].string(), "-d",
+                                 std::to_string(options_.debug)},
+                                log_file(i));
+  if (pid <= 0) return false;
   pids_[i] = pid;
   return true;
 }
 
 void Testnet::signal(std::size_t i, int sig) {
+  std::lock_guard guard(*lock_);
   if (pids_.at(i) > 0) ::kill(pids_[i], sig);
 }
 
 bool Testnet::wait(std::size_t i, int ms) {
-  if (pids_.at(i) <= 0) return true;
   const auto until = std::chrono::steady_clock::now() + std::chrono::milliseconds(ms);
-  while (std::chrono::steady_clock::now() < until) {
-    int status = 0;
-    if (::waitpid(pids_[i], &status, WNOHANG) == pids_[i]) {
-      pids_[i] = 0;
-      return true;
+  for (;;) {
+    {
+      std::lock_guard guard(*lock_);
+      if (pids_.at(i) <= 0) return true;
+      if (::waitpid(pids_[i], nullptr, WNOHANG) == pids_[i]) {
+        pids_[i] = 0;
+        return true;
+      }
+      if (std::chrono::steady_clock::now() >= until) {
+        ::kill(pids_[i], SIGKILL);
+        ::waitpid(pids_[i], nullptr, 0);
+        pids_[i] = 0;
+        return false;
+      }
     }
     std::this_thread::sleep_for(std::chrono::milliseconds(10));
   }
-  ::kill(pids_[i], SIGKILL);
-  ::waitpid(pids_[i], nullptr, 0);
-  pids_[i] = 0;
-  return false;
 }
 
 bool Testnet::exited(std::size_t i) {
+  std::lock_guard guard(*lock_);
   if (pids_.at(i) <= 0) return true;
-  int status = 0;
-  if (::waitpid(pids_[i], &status, WNOHANG) != pids_[i]) return false;
+  if (::waitpid(pids_[i], nullptr, WNOHANG) != pids_[i]) return false;
   pids_[i] = 0;
   return true;
 }
 
 void Testnet::stop_all() {
+  if (!lock_) return;  // moved from
+  {
+    std::lock_guard guard(*lock_);
+    stopping_ = true;
+  }
   for (std::size_t i = 0; i < pids_.size(); ++i) signal(i, SIGTERM);
   for (std::size_t i = 0; i < pids_.size(); ++i) wait(i, 10'000);
 }

@@ -9,6 +9,8 @@
 
 #include <expected>
 #include <filesystem>
+#include <memory>
+#include <mutex>
 #include <optional>
 #include <string>
 #include <vector>
@@ -54,7 +56,10 @@ class Testnet {
   // True (and reaped) if the process has exited; never waits.
   bool exited(std::size_t i);
   void stop_all();  // SIGTERM, then SIGKILL for any that did not stop in time
-  bool running(std::size_t i) const { return pids_.at(i) > 0; }
+  bool running(std::size_t i) const {
+    std::lock_guard guard(*lock_);
+    return pids_.at(i) > 0;
+  }
   std::optional<NodeStatus> status(std::size_t i) const;
   std::filesystem::path log_file(std::size_t i) const;
 
@@ -64,8 +69,18 @@ class Testnet {
   Genesis genesis_;
   std::vector<std::filesystem::path> private_files_;
   std::vector<std::uint16_t> ports_;
+  // Started, signalled and reaped from the caller's thread and from a
+  // signal-watching thread (synod demo): one lock for both.
+  std::unique_ptr<std::mutex> lock_ = std::make_unique<std::mutex>();
+  bool stopping_ = false;  // once stop_all began, nothing starts again
   std::vector<pid_t> pids_;
 };
+
+// Starts `argv[0]` with `argv`, output appended to `log` (or inherited when
+// empty), no signal blocked, default dispositions, and SIGTERM when this
+// process dies (even by SIGKILL): a child never outlives its parent. -1 if it
+// could not start.
+pid_t spawn_child(const std::vector<std::string>& argv, const std::filesystem::path& log);
 
 // GET http://127.0.0.1:port/path with a deadline; the body on a 200.
 std::optional<std::string> http_get(std::uint16_t port, const std::string& path, int timeout_ms);

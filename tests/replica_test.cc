@@ -415,7 +415,7 @@ TEST_F(ReplicaTest, HistoryBelowTheKeptWindowIsLeftToTheStore) {
   const StoreSync& sync = below.store_syncs[0];
   EXPECT_EQ(sync.peer, NodeId(1));
   EXPECT_EQ(sync.from, Height(1));
-  EXPECT_EQ(sync.until, Height(20));  // the window starts at 21
+  EXPECT_EQ(sync.until, Height(30));  // into the window, so that the response commits something new
   EXPECT_EQ(sync.committed_height, Height(30));
   EXPECT_EQ(sync.blocks_max, config_.sync_blocks_max);
   EXPECT_EQ(replica_->stats().sync_requests_from_store, 1u);
@@ -427,6 +427,31 @@ TEST_F(ReplicaTest, HistoryBelowTheKeptWindowIsLeftToTheStore) {
   // QC that committed it.
   ASSERT_TRUE(kept.qc.has_value());
   EXPECT_EQ(*kept.qc, last_qc);
+}
+
+// A requester just below the window's start: the store's answer runs into
+// the window, up to the committed root, so its last QC commits something new
+// (a response that stopped at the window's start would commit nothing, and the
+// requester would ask for the same blocks again).
+TEST_F(ReplicaTest, ARequesterAtTheWindowsEdgeIsServedFromTheStoreIntoTheWindow) {
+  config_.committed_blocks_kept_max = 10;
+  const auto [blocks, last_qc] = certified_chain(30);
+  const Recovery history = committed_history(blocks, last_qc);
+  boot(history);
+  MemStore store;
+  store.save_commits(history.committed);
+  RecordingNetwork network;
+  ManualClock clock;
+  Driver driver(*replica_, clock, network, store);
+  driver.deliver(NodeId(1), SyncRequest{Height(19)});  // the window holds 21..30
+  ASSERT_EQ(network.sent.size(), 1u);
+  const auto& response = std::get<SyncResponse>(*network.sent[0]);
+  ASSERT_EQ(response.blocks.size(), 11u);
+  EXPECT_EQ(response.blocks.front()->height(), Height(20));
+  EXPECT_EQ(response.blocks.back()->height(), Height(30));
+  ASSERT_TRUE(response.qc.has_value());
+  EXPECT_EQ(*response.qc, last_qc);
+  EXPECT_EQ(driver.stats().store_syncs_served, 1u);
 }
 
 TEST_F(ReplicaTest, SyncChainLargerThanTheTreeLimitIsRefused) {

@@ -89,7 +89,7 @@ def test_four_servers_commit_through_a_sigkill_and_agree(tmp_path):
     assert "on all four: equal" in r.stdout, r.stdout
     accepted = int(re.search(r"accepted (\d+)", r.stdout).group(1))
     committed = int(re.search(r"committed (\d+) in", r.stdout).group(1))
-    assert accepted >= 1190 and committed == accepted, r.stdout
+    assert accepted >= 1150 and committed == accepted, r.stdout
     assert "caught up" in r.stdout
     assert not leftovers(tmp_path)
 
@@ -264,3 +264,33 @@ def test_json_log_lines_are_json_in_the_daily_file(tmp_path):
     assert lines and all(set(l) == {"time", "level", "msg"} for l in lines), lines[:3]
     assert any(l["msg"].startswith("stopping on SIGTERM") for l in lines)
     assert [json.loads(line) for line in stderr.splitlines()] == lines  # the same lines on stderr
+
+
+def test_reset_state_keeps_the_key_and_refuses_without_a_safety_record(tmp_path):
+    port = free_peer_port()
+    cfg = tmp_path / "cfg"
+    assert synod("setup", "--non-interactive", "--config-dir", str(cfg), "--address", f"127.0.0.1:{port}",
+                 "--data-dir", str(tmp_path / "data"), "--genesis", "genesis.toml").returncode == 0
+    assert synod("genesis", "--roster", str(cfg / "public.toml"), "-o", str(cfg / "genesis.toml")).returncode == 0
+    server = subprocess.Popen([SYNOD, "server", "-c", str(cfg / "private.toml")], stdout=subprocess.DEVNULL,
+                              stderr=subprocess.DEVNULL)
+    try:
+        assert wait(lambda: status(port)["height"] >= 3, 30)
+        r = synod("reset-state", "-c", str(cfg / "private.toml"))
+        assert r.returncode == 1 and "running" in r.stderr, r.stderr
+    finally:
+        server.send_signal(signal.SIGTERM)
+        server.wait(timeout=15)
+    data = tmp_path / "data"
+    ledger = next(data.glob("*.mdb"))
+    safety = next(data.glob("*.safety"))
+    # A node that lost its record keeps its ledger: the AmnesiaRule needs it.
+    saved = safety.read_bytes()
+    safety.unlink()
+    r = synod("reset-state", "-c", str(cfg / "private.toml"))
+    assert r.returncode == 1 and "no safety record" in r.stderr, r.stderr
+    assert ledger.exists()
+    safety.write_bytes(saved)
+    r = synod("reset-state", "-c", str(cfg / "private.toml"))
+    assert r.returncode == 0, r.stderr
+    assert not ledger.exists() and safety.read_bytes() == saved
