@@ -177,6 +177,7 @@ int run_demo(const DemoOptions& options) {
   const auto load_ms = static_cast<long>(options.load_seconds * 1000);
   double catch_up_s = -1;
   std::uint64_t height_at_restart = 0;
+  std::uint64_t height_at_kill = 0;
   // The fault thread restarts n3, and a child started from a thread gets its
   // parent-death signal when that thread ends (PR_SET_PDEATHSIG is per
   // thread): it waits for `stopping` before it returns.
@@ -184,6 +185,7 @@ int run_demo(const DemoOptions& options) {
   std::atomic<bool> catch_up_done = false;
   std::thread fault([&] {
     std::this_thread::sleep_for(std::chrono::milliseconds(load_ms / 3));
+    height_at_kill = height_of(net, victim);
     net.signal(victim, SIGKILL);
     net.wait(victim, 5000);
     std::cout << "fault: n3 killed with SIGKILL at height " << height_of(net, 0) << "\n" << std::flush;
@@ -257,7 +259,8 @@ int run_demo(const DemoOptions& options) {
   }
   std::cout << "\n== summary\n";
   std::cout << "committed: " << format_report(report) << "\n";
-  std::cout << "fault: n3 SIGKILLed and restarted; caught up " << height_at_restart << " blocks' worth in "
+  std::cout << "fault: n3 SIGKILLed at height " << height_at_kill << ", restarted "
+            << height_at_restart - std::min(height_at_restart, height_at_kill) << " blocks behind, caught up in "
             << catch_up_s << " s\n";
   std::cout << "ledgers after a clean stop: every node at height >= " << common.value << ", state root at "
             << common.value << " " << root.substr(0, 16) << (equal ? " on all four: equal" : ": DIFFERENT") << "\n";

@@ -158,6 +158,15 @@ def test_check_passes_on_a_healthy_roster_and_names_a_stopped_server(tmp_path):
         r = synod("check", roster, "--genesis", os.path.join(net.dir, "genesis.toml"))
         assert r.returncode == 0, r.stdout + r.stderr
         assert r.stdout.count("ok ") == 3, r.stdout
+        # Servers on another chain than the genesis given: each named, with the node's reason.
+        other = os.path.join(str(tmp_path), "other-genesis.toml")
+        with open(os.path.join(net.dir, "genesis.toml")) as f:
+            text = f.read()
+        with open(other, "w") as f:
+            f.write(re.sub(r"chain_name = .*", "chain_name = 'another-chain'", text))
+        r = synod("check", roster, "--genesis", other)
+        assert r.returncode == 1, r.stdout
+        assert len(re.findall(r"FAIL .*testnet node \d .*on chain [0-9a-f]+, expected", r.stdout)) == 3, r.stdout
         pid = [p for p in net.server_pids() if f"{net.dir}/node2/" in open(f"/proc/{p}/cmdline").read().replace("\0", " ")]
         os.kill(pid[0], signal.SIGKILL)
         time.sleep(0.3)
@@ -294,3 +303,40 @@ def test_reset_state_keeps_the_key_and_refuses_without_a_safety_record(tmp_path)
     r = synod("reset-state", "-c", str(cfg / "private.toml"))
     assert r.returncode == 0, r.stderr
     assert not ledger.exists() and safety.read_bytes() == saved
+
+
+def test_sigterm_under_load_stops_within_seconds_and_loses_nothing(tmp_path):
+    directory = str(tmp_path / "net")
+    with Net(directory, 1) as net:
+        net.wait_committing()
+    port = peer_ports(directory)[0]
+    private = os.path.join(directory, "node0", "private.toml")
+    server = subprocess.Popen([SYNOD, "server", "-c", private], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+                              text=True)
+    load = None
+    try:
+        assert wait(lambda: status(port)["height"] >= 1, 30)
+        load = subprocess.Popen([SYNOD, "load", "--genesis", os.path.join(directory, "genesis.toml"), "--rate", "500",
+                                 "--seconds", "6"], stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+        assert wait(lambda: status(port)["committed_txs"] >= 300, 30)
+        server.send_signal(signal.SIGTERM)
+        started = time.time()
+        _, log = server.communicate(timeout=10)
+        assert time.time() - started < 5, log
+        assert server.returncode == 0, log
+        stopped = int(re.findall(r"stopped at committed height (\d+)", log)[-1])
+    finally:
+        if server.poll() is None:
+            server.kill()
+        if load:
+            load.kill()
+            load.wait()
+    server = subprocess.Popen([SYNOD, "server", "-c", private], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+                              text=True)
+    try:
+        assert wait(lambda: status(port)["height"] >= stopped, 30)
+    finally:
+        server.send_signal(signal.SIGTERM)
+        _, log = server.communicate(timeout=15)
+    restarted = int(re.findall(r"committed height (\d+)", log)[0])
+    assert restarted >= stopped, log
