@@ -303,6 +303,11 @@ std::expected<void, ConfigError> write_private(const PrivateConfig& c) {
   if (!c.url.empty()) out << "url = " << toml_string(c.url) << "\n";
   out << "data_dir = " << toml_string(c.data_dir.string()) << "\n";
   out << "genesis = " << toml_string(c.genesis.string()) << "\n";
+  const PrivateConfig defaults;
+  if (c.round_timeout_ms != defaults.round_timeout_ms || c.idle_block_interval_ms != defaults.idle_block_interval_ms) {
+    out << "\n[consensus]\nround_timeout_ms = " << c.round_timeout_ms
+        << "\nidle_block_interval_ms = " << c.idle_block_interval_ms << "\n";
+  }
   fs::create_directories(c.file.parent_path().empty() ? fs::path(".") : c.file.parent_path(), ec);
   const std::string text = out.str();
   const int fd = ::open(c.file.c_str(), O_WRONLY | O_CREAT | O_EXCL, 0600);

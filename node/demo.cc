@@ -35,6 +35,15 @@ std::string format_report(const LoadReport& r) {
   return out.str();
 }
 
+std::string format_limit(const VerifyLimit& limit, const LoadReport& r) {
+  char line[256];
+  std::snprintf(line, sizeof line,
+                "limit: %u cores x %.0f Ed25519 verifications/s / %zu nodes = %.0f transfers/s; committed %.0f/s = %.0f%% of it",
+                limit.cores, limit.verifications_per_s, limit.nodes, limit.transfers_per_s(), r.committed_per_s,
+                100.0 * r.committed_per_s / limit.transfers_per_s());
+  return line;
+}
+
 namespace {
 
 // SIGINT and SIGTERM go to a thread that stops the testnet's processes, so
@@ -157,6 +166,7 @@ int run_demo(const DemoOptions& options) {
   Testnet& net = *prepared;
   StopOnSignal stop_on_signal(net);
   std::cout << "== synod demo: four validators as real processes on 127.0.0.1, in " << dir.string() << "\n";
+  const VerifyLimit limit = measure_verify_limit(4);
   for (std::size_t i = 0; i < net.size(); ++i) net.start(i);
   const bool up = wait_for([&] {
     for (std::size_t i = 0; i < net.size(); ++i) {
@@ -259,6 +269,7 @@ int run_demo(const DemoOptions& options) {
   }
   std::cout << "\n== summary\n";
   std::cout << "committed: " << format_report(report) << "\n";
+  std::cout << format_limit(limit, report) << " (offered " << options.tx_per_s << "/s, not the most it takes)\n";
   std::cout << "fault: n3 SIGKILLed at height " << height_at_kill << ", restarted "
             << height_at_restart - std::min(height_at_restart, height_at_kill) << " blocks behind, caught up in "
             << catch_up_s << " s\n";

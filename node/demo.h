@@ -22,5 +22,7 @@ struct DemoOptions {
 int run_demo(const DemoOptions& options);
 int run_testnet_until_interrupted(const TestnetOptions& options);
 std::string format_report(const LoadReport& r);
+// The committed rate beside the machine's verification limit, as a ratio.
+std::string format_limit(const VerifyLimit& limit, const LoadReport& r);
 
 }  // namespace synod::node

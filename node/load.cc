@@ -8,6 +8,7 @@
 #include <chrono>
 #include <cmath>
 #include <memory>
+#include <thread>
 
 #include "core/assert.h"
 #include "core/sign_bytes.h"
@@ -293,5 +294,20 @@ class Load {
 }  // namespace
 
 LoadReport run_load(const LoadOptions& options) { return Load(options).run(); }
+
+VerifyLimit measure_verify_limit(std::size_t nodes, double seconds) {
+  SYNOD_ASSERT(nodes > 0);
+  const KeyPair key = testnet_account(0);
+  const TxSigBytes message = tx_sig_bytes(TxHash{});
+  const Signature sig = ed25519_scheme().sign(key, message);
+  std::uint64_t verified = 0;
+  const auto start = Clock::now();
+  const auto until = start + std::chrono::duration<double>(seconds);
+  while (Clock::now() < until) {
+    for (int i = 0; i < 64; ++i) verified += ed25519_scheme().verify(key.public_key, message, sig) ? 1 : 0;
+  }
+  const double elapsed = std::chrono::duration<double>(Clock::now() - start).count();
+  return VerifyLimit{static_cast<double>(verified) / elapsed, std::max(1u, std::thread::hardware_concurrency()), nodes};
+}
 
 }  // namespace synod::node

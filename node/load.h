@@ -50,4 +50,15 @@ struct LoadReport {
 
 LoadReport run_load(const LoadOptions& options);
 
+// The machine's limit for a loopback testnet (docs/architecture.md): every
+// node verifies each transfer's signature once, so cores x Ed25519
+// verifications per second on one core / nodes. Measured now, for `seconds`.
+struct VerifyLimit {
+  double verifications_per_s = 0;  // one core
+  unsigned cores = 0;
+  std::size_t nodes = 0;
+  double transfers_per_s() const { return cores * verifications_per_s / static_cast<double>(nodes); }
+};
+VerifyLimit measure_verify_limit(std::size_t nodes, double seconds = 1.0);
+
 }  // namespace synod::node

@@ -404,9 +404,10 @@ int main(int argc, char** argv) {
     if (!g) return fail(to_string(g.error()));
     load_options.genesis = *g;
     load_options.duration_ms = static_cast<TimeMs>(load_seconds * 1000);
+    const VerifyLimit limit = measure_verify_limit(g->validators.size());
     const LoadReport r = run_load(load_options);
     if (!r.error.empty()) return fail(r.error);
-    std::cout << format_report(r) << "\n";
+    std::cout << format_report(r) << "\n" << format_limit(limit, r) << "\n";
     return 0;
   }
   demo_options.synod = self_binary;

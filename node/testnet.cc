@@ -107,6 +107,10 @@ std::expected<Testnet, std::string> Testnet::prepare(const TestnetOptions& optio
       c.description = "testnet node " + std::to_string(i);
       c.data_dir = "data";
       c.genesis = "../genesis.toml";
+      // Loopback rounds take milliseconds: shorter rounds than a wide-area
+      // chain's keep the testnet committing while a node is down.
+      c.round_timeout_ms = 500;
+      c.idle_block_interval_ms = 200;
       if (auto written = write_private(c); !written) return std::unexpected(to_string(written.error()));
       PublicConfig p{c.key.public_key, c.address, "http://127.0.0.1:" + std::to_string(port + 1), c.description,
                      options.weights.empty() ? 1 : options.weights[i]};

@@ -208,8 +208,11 @@ def test_a_node_down_longer_than_the_peers_window_catches_up_from_their_stores(t
         net.wait_committing()
     # Restarted from its files, with peers that keep 8 committed blocks in memory.
     for i in range(4):
-        with open(os.path.join(directory, f"node{i}", "private.toml"), "a") as f:
-            f.write("\n[consensus]\nround_timeout_ms = 300\nidle_block_interval_ms = 50\ncommitted_blocks_kept_max = 8\n")
+        path = os.path.join(directory, f"node{i}", "private.toml")
+        with open(path) as f:
+            text = re.sub(r"\n\[consensus\][^\[]*", "\n", f.read())
+        with open(path, "w") as f:
+            f.write(text + "\n[consensus]\nround_timeout_ms = 300\nidle_block_interval_ms = 50\ncommitted_blocks_kept_max = 8\n")
     ports = peer_ports(directory)
     with Net(directory, 4) as net:
         net.wait_committing()
