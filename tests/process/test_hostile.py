@@ -34,6 +34,14 @@ def net(tmp_path_factory):
     assert not n.server_pids()
 
 
+def connected(net, port, name):
+    """A peer with a fresh key outside the roster, past the Hello: (peer, its public key)."""
+    cert, key, public = hostile.identity(net.scratch, name)
+    peer = hostile.Peer(port, cert, key)
+    assert peer.handshake(net.chain, public)[0] == hostile.KIND["hello"]
+    return peer, public
+
+
 def keeps_committing(net, port, blocks=3, timeout=30):
     start = status(port)["height"]
     deadline = time.time() + timeout
@@ -77,9 +85,7 @@ def test_refusals_name_their_reason_and_are_counted(net):
 
 def test_a_key_outside_the_roster_has_client_rights_only(net):
     port = net.ports[1]
-    cert, key, public = hostile.identity(net.scratch, "client")
-    peer = hostile.Peer(port, cert, key)
-    assert peer.handshake(net.chain, public)[0] == hostile.KIND["hello"]
+    peer, public = connected(net, port, "client")
     before = counter(port, "messages_from_non_validators")
     peer.send(hostile.frame("message", hostile.vote_message(b"\1" * 32, 5, 5, 0, b"\2" * 64)))
     # A client request on the same connection is still answered.
@@ -93,9 +99,7 @@ def test_a_key_outside_the_roster_has_client_rights_only(net):
 
 def test_malformed_oversized_and_unknown_frames_get_typed_rejections(net):
     port = net.ports[2]
-    cert, key, public = hostile.identity(net.scratch, "garbage")
-    peer = hostile.Peer(port, cert, key)
-    assert peer.handshake(net.chain, public)[0] == hostile.KIND["hello"]
+    peer, _ = connected(net, port, "garbage")
     before = counter(port, "decode_errors", "MALFORMED")
     peer.send(hostile.frame("client_request", b"\xff\xff\xff\xff\x0f"))
     time.sleep(0.3)
@@ -105,8 +109,7 @@ def test_malformed_oversized_and_unknown_frames_get_typed_rejections(net):
     assert peer.closed_with() == "bad_frame_kind"
     peer.close()
 
-    peer = hostile.Peer(port, cert, key)
-    assert peer.handshake(net.chain, public)[0] == hostile.KIND["hello"]
+    peer, _ = connected(net, port, "oversized")
     before = counter(port, "peer_refused", "frame_too_large")
     peer.send(struct.pack(">I", (16 << 20) + 2))  # one byte over frame_bytes_max + 1
     assert peer.closed_with() == "frame_too_large"
@@ -117,9 +120,7 @@ def test_malformed_oversized_and_unknown_frames_get_typed_rejections(net):
 
 def test_a_frame_that_stalls_after_its_length_is_cut(net):
     port = net.ports[3]
-    cert, key, public = hostile.identity(net.scratch, "slowloris")
-    peer = hostile.Peer(port, cert, key)
-    assert peer.handshake(net.chain, public)[0] == hostile.KIND["hello"]
+    peer, _ = connected(net, port, "slowloris")
     before = counter(port, "peer_refused", "frame_stalled")
     peer.send(struct.pack(">I", 1000) + b"\4" + b"x" * 9)
     started = time.time()

@@ -99,10 +99,10 @@ def leftovers(path):
     return out.split()
 
 
-def make_node_files(tmp_path):
-    """One validator's files through the CLI: setup, genesis."""
+def make_node_files(tmp_path, port=7):
+    """One validator's files through the CLI (setup, genesis), its peer port `port`."""
     cfg = tmp_path / "cfg"
-    r = synod("setup", "--non-interactive", "--config-dir", str(cfg), "--address", "127.0.0.1:7", "--data-dir",
+    r = synod("setup", "--non-interactive", "--config-dir", str(cfg), "--address", f"127.0.0.1:{port}", "--data-dir",
               str(tmp_path / "data"), "--genesis", "genesis.toml")
     assert r.returncode == 0, r.stderr
     r = synod("genesis", "--roster", str(cfg / "public.toml"), "-o", str(cfg / "genesis.toml"))
@@ -256,10 +256,7 @@ def free_peer_port():
 
 def test_json_log_lines_are_json_in_the_daily_file(tmp_path):
     port = free_peer_port()
-    cfg = tmp_path / "cfg"
-    assert synod("setup", "--non-interactive", "--config-dir", str(cfg), "--address", f"127.0.0.1:{port}",
-                 "--data-dir", str(tmp_path / "data"), "--genesis", "genesis.toml").returncode == 0
-    assert synod("genesis", "--roster", str(cfg / "public.toml"), "-o", str(cfg / "genesis.toml")).returncode == 0
+    cfg = make_node_files(tmp_path, port)
     with open(cfg / "private.toml", "a") as f:
         f.write('\n[log]\nformat = "json"\n')
     server = subprocess.Popen([SYNOD, "server", "-c", str(cfg / "private.toml")], stdout=subprocess.DEVNULL,
@@ -280,10 +277,7 @@ def test_json_log_lines_are_json_in_the_daily_file(tmp_path):
 
 def test_reset_state_keeps_the_key_and_refuses_without_a_safety_record(tmp_path):
     port = free_peer_port()
-    cfg = tmp_path / "cfg"
-    assert synod("setup", "--non-interactive", "--config-dir", str(cfg), "--address", f"127.0.0.1:{port}",
-                 "--data-dir", str(tmp_path / "data"), "--genesis", "genesis.toml").returncode == 0
-    assert synod("genesis", "--roster", str(cfg / "public.toml"), "-o", str(cfg / "genesis.toml")).returncode == 0
+    cfg = make_node_files(tmp_path, port)
     server = subprocess.Popen([SYNOD, "server", "-c", str(cfg / "private.toml")], stdout=subprocess.DEVNULL,
                               stderr=subprocess.DEVNULL)
     try:
