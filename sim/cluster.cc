@@ -410,16 +410,27 @@ Transaction Cluster::client_transfer(std::size_t from, std::size_t to, std::uint
 }
 
 void Cluster::set_load(std::uint32_t tx_per_s) {
-  load_interval_ms_ = tx_per_s == 0 ? 0 : std::max<TimeMs>(1, 1000 / tx_per_s);
-  if (load_interval_ms_ > 0 && !load_timer_) {
-    load_timer_ = scheduler_.at(now() + load_interval_ms_, [this] { load_tick(); });
-  }
+  SYNOD_ASSERT(tx_per_s <= load_tx_per_s_max);
+  load_tx_per_s_ = tx_per_s;
+  load_start_ms_ = now();
+  load_count_ = 0;
+  if (tx_per_s > 0 && !load_timer_) schedule_load();
+}
+
+// The k-th transaction since set_load goes at start + k * 1000 / rate ms,
+// rounded down: the average rate is exact whatever the rate (several in one
+// millisecond above 1,000 per second), and for a rate dividing 1,000 the
+// ticks fall every 1000 / rate ms.
+void Cluster::schedule_load() {
+  ++load_count_;
+  const TimeMs at = load_start_ms_ + load_count_ * 1000 / load_tx_per_s_;
+  load_timer_ = scheduler_.at(std::max(at, now()), [this] { load_tick(); });
 }
 
 void Cluster::load_tick() {
   load_timer_.reset();
-  if (load_interval_ms_ == 0) return;
-  load_timer_ = scheduler_.at(now() + load_interval_ms_, [this] { load_tick(); });
+  if (load_tx_per_s_ == 0) return;
+  schedule_load();
   std::vector<NodeId>& up = load_up_;
   up.clear();
   for (std::uint32_t i = 0; i < size(); ++i) {

@@ -27,6 +27,10 @@
 
 namespace synod::sim {
 
+// The simulated clients' rate limit: at most 100 transactions per virtual
+// millisecond, far above what a simulated cluster commits.
+inline constexpr std::uint32_t load_tx_per_s_max = 100'000;
+
 struct ClusterOptions {
   std::vector<std::uint64_t> weights = {1, 1, 1, 1};
   std::uint64_t seed = 1;
@@ -82,7 +86,8 @@ class Cluster final : private NodeObserver {
   void run_for(TimeMs duration_ms);
   // Runs until `done` holds or `timeout_ms` of virtual time passes; true if it held.
   bool run_until(const std::function<bool()>& done, TimeMs timeout_ms);
-  // Submits one transfer per interval from the accounts, round-robin over live instances.
+  // Submits tx_per_s transfers per virtual second (at most
+  // load_tx_per_s_max) from the accounts, round-robin over live instances.
   void set_load(std::uint32_t tx_per_s);
 
   // ---- faults
@@ -159,6 +164,7 @@ class Cluster final : private NodeObserver {
   void open_fault(const std::string& key, const std::string& what, std::vector<InstanceId> instances);
   void close_fault(const std::string& key);
   void load_tick();
+  void schedule_load();
   // Signs a transfer at the client's next nonce and tells the checker.
   Transaction client_transfer(std::size_t from, std::size_t to, std::uint64_t amount);
   void liveness_tick();
@@ -192,7 +198,9 @@ class Cluster final : private NodeObserver {
   std::uint64_t request_id_ = 0;
   std::set<std::uint64_t> awaited_;  // synchronous requests waiting for their reply
   std::map<std::uint64_t, ClientResponse> replies_;
-  TimeMs load_interval_ms_ = 0;
+  std::uint32_t load_tx_per_s_ = 0;
+  TimeMs load_start_ms_ = 0;
+  std::uint64_t load_count_ = 0;  // transactions scheduled since set_load
   std::optional<Scheduler::Timer> load_timer_;
   std::size_t load_next_account_ = 0;
   std::size_t load_next_node_ = 0;

@@ -1,11 +1,17 @@
 // synod-sim: runs seeded simulations of a synod cluster and checks every
 // invariant as they go. One seed, a range (--seeds A..B) or a shard of a range
-// (--shard i/n, for spreading a sweep over machines). Exits non-zero if any
-// run violates an invariant, and prints the command that replays it. The
-// wall clock is read here, for the speed figures only; the runs never see it.
+// (--shard i/n, for spreading a sweep over machines). Prints the command that
+// replays any run that violates an invariant. The wall clock is read here, for
+// the speed figures only; the runs never see it.
+//
+// Exit codes: 0 every run kept every invariant; 1 a run violated one; 2 a
+// usage error (the message says which argument); 3 an output file (--json,
+// --trace, --report) could not be written completely.
 #include <CLI/CLI.hpp>
 
+#include <cerrno>
 #include <chrono>
+#include <cstring>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
@@ -20,27 +26,48 @@ using namespace synod::sim;
 
 namespace {
 
-// "500ms", "30s", "10m", "1h"; a bare number is seconds.
+constexpr int exit_violation = 1;
+constexpr int exit_usage = 2;
+constexpr int exit_output = 3;
+// A virtual phase longer than this is a typo, not a test.
+constexpr TimeMs duration_ms_max = 365ull * 24 * 3'600'000;
+
+// Digits only, and within 64 bits.
+std::optional<std::uint64_t> parse_u64(const std::string& text) {
+  if (text.empty() || text.size() > 20 || text.find_first_not_of("0123456789") != std::string::npos) {
+    return std::nullopt;
+  }
+  std::uint64_t v = 0;
+  for (const char c : text) {
+    const std::uint64_t digit = static_cast<std::uint64_t>(c - '0');
+    if (v > (UINT64_MAX - digit) / 10) return std::nullopt;
+    v = v * 10 + digit;
+  }
+  return v;
+}
+
+// "500ms", "30s", "10m", "1h"; a bare number is seconds. At most duration_ms_max.
 std::optional<TimeMs> parse_duration(const std::string& text) {
   static const std::regex form(R"((\d+)(ms|s|m|h)?)");
   std::smatch m;
   if (!std::regex_match(text, m, form)) return std::nullopt;
-  const TimeMs n = std::stoull(m[1]);
+  const auto n = parse_u64(m[1]);
+  if (!n) return std::nullopt;
   const std::string unit = m[2];
-  if (unit == "ms") return n;
-  if (unit == "m") return n * 60'000;
-  if (unit == "h") return n * 3'600'000;
-  return n * 1000;
+  const TimeMs scale = unit == "ms" ? 1 : unit == "m" ? 60'000 : unit == "h" ? 3'600'000 : 1000;
+  if (*n > duration_ms_max / scale) return std::nullopt;
+  return *n * scale;
 }
 
 std::vector<std::uint64_t> parse_weights(const std::string& text) {
   std::vector<std::uint64_t> weights;
   std::stringstream in(text);
   for (std::string part; std::getline(in, part, ',');) {
-    if (part.empty() || part.find_first_not_of("0123456789") != std::string::npos || std::stoull(part) == 0) {
+    const auto weight = parse_u64(part);
+    if (!weight || *weight == 0 || *weight > total_weight_max) {
       throw CLI::ValidationError("--weights", "expected positive integers separated by commas, got '" + text + "'");
     }
-    weights.push_back(std::stoull(part));
+    weights.push_back(*weight);
   }
   return weights;
 }
@@ -50,8 +77,21 @@ std::vector<std::uint64_t> parse_weights(const std::string& text) {
 bool open_output(const std::string& path, std::ofstream& out) {
   if (path.empty()) return true;
   out.open(path);
-  if (!out) std::cerr << "error: cannot write " << path << "\n";
+  if (!out) std::cerr << "error: cannot write " << path << ": " << std::strerror(errno) << "\n";
   return static_cast<bool>(out);
+}
+
+// Flushes and closes; false (with the reason) if any write failed, a full
+// disk say: a truncated report must not pass for a whole one.
+bool close_output(const std::string& path, std::ofstream& out) {
+  if (!out.is_open()) return true;
+  out.flush();
+  const bool written = static_cast<bool>(out);
+  const int error = errno;
+  out.close();
+  if (written && out) return true;
+  std::cerr << "error: could not write all of " << path << ": " << std::strerror(error) << "\n";
+  return false;
 }
 
 }  // namespace
@@ -65,14 +105,15 @@ int main(int argc, char** argv) {
   std::uint32_t load = 100;
   std::optional<std::size_t> twins;
   bool unbounded = false, real_crypto = false, wire = false, determinism = false, quiet = false;
-  app.add_option("--seed", seed, "the seed of a single run");
-  app.add_option("--seeds", seeds, "a range of seeds, A..B (inclusive)");
-  app.add_option("--shard", shard, "run only shard i of n of the range, i/n (0-based)");
+  auto* seed_option = app.add_option("--seed", seed, "the seed of a single run");
+  auto* seeds_option = app.add_option("--seeds", seeds, "a range of seeds, A..B (inclusive)");
+  seed_option->excludes(seeds_option);
+  app.add_option("--shard", shard, "run only shard i of n of the range, i/n (0-based)")->needs(seeds_option);
   app.add_option("--nodes", nodes, "validators of equal weight")->check(CLI::Range(1, 64));
   app.add_option("--weights", weights_text, "validator weights, e.g. 1,1,1,2 (overrides --nodes)");
   app.add_option("--duration", duration_text, "virtual length of the safety phase (500ms, 30s, 10m)");
   app.add_option("--liveness", liveness_text, "virtual length of the liveness phase (0 to skip)");
-  app.add_option("--load", load, "client transactions per virtual second");
+  app.add_option("--load", load, "client transactions per virtual second")->check(CLI::Range(0u, load_tx_per_s_max));
   app.add_option("--profile", profile_text, "faults: " + profile_names());
   app.add_option("--twins", twins, "exactly this many twins (compromised validators), within the bound");
   app.add_flag("--unbounded", unbounded, "faults without limit; safety checks only");
@@ -83,7 +124,12 @@ int main(int argc, char** argv) {
   app.add_option("--trace", trace_path, "write every event of the (single) run to FILE");
   app.add_option("--report", report_path, "write an HTML report of the (single) run to FILE");
   app.add_flag("-q,--quiet", quiet, "print failures and the summary only");
-  CLI11_PARSE(app, argc, argv);
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    // CLI11's own codes vary by error; ours are documented above.
+    return app.exit(e) == 0 ? 0 : exit_usage;
+  }
   // The reproduce line names this binary: synod-sim, or the mutant build.
   const std::string program = std::filesystem::path(argv[0]).filename().string();
 
@@ -91,18 +137,19 @@ int main(int argc, char** argv) {
   try {
     base.weights = weights_text.empty() ? std::vector<std::uint64_t>(nodes, 1) : parse_weights(weights_text);
   } catch (const CLI::ValidationError& e) {
-    return app.exit(e);
+    app.exit(e);
+    return exit_usage;
   }
   const auto duration = parse_duration(duration_text);
   const auto liveness = parse_duration(liveness_text);
   const auto profile = parse_profile(profile_text);
   if (!duration || !liveness) {
-    std::cerr << "error: durations look like 500ms, 30s or 10m\n";
-    return 2;
+    std::cerr << "error: durations look like 500ms, 30s or 10m, and are at most a year\n";
+    return exit_usage;
   }
   if (!profile) {
     std::cerr << "error: unknown profile '" << profile_text << "'; one of " << profile_names() << "\n";
-    return 2;
+    return exit_usage;
   }
   base.duration_ms = *duration;
   base.liveness_ms = *liveness;
@@ -118,41 +165,50 @@ int main(int argc, char** argv) {
   if (!seeds.empty()) {
     std::smatch m;
     static const std::regex range(R"((\d+)\.\.(\d+))");
-    if (!std::regex_match(seeds, m, range) || std::stoull(m[1]) > std::stoull(m[2])) {
-      std::cerr << "error: --seeds wants A..B with A <= B\n";
-      return 2;
+    const auto a = std::regex_match(seeds, m, range) ? parse_u64(m[1]) : std::nullopt;
+    const auto b = a ? parse_u64(m[2]) : std::nullopt;
+    if (!a || !b || *a > *b) {
+      std::cerr << "error: --seeds wants A..B with A <= B, both below 2^64\n";
+      return exit_usage;
     }
-    first = std::stoull(m[1]);
-    last = std::stoull(m[2]);
+    first = *a;
+    last = *b;
   }
   std::uint64_t shard_index = 0, shard_count = 1;
   if (!shard.empty()) {
     std::smatch m;
     static const std::regex form(R"((\d+)/(\d+))");
-    if (!std::regex_match(shard, m, form) || std::stoull(m[2]) == 0 || std::stoull(m[1]) >= std::stoull(m[2])) {
+    const auto i = std::regex_match(shard, m, form) ? parse_u64(m[1]) : std::nullopt;
+    const auto n = i ? parse_u64(m[2]) : std::nullopt;
+    if (!i || !n || *n == 0 || *i >= *n) {
       std::cerr << "error: --shard wants i/n with 0 <= i < n\n";
-      return 2;
+      return exit_usage;
     }
-    shard_index = std::stoull(m[1]);
-    shard_count = std::stoull(m[2]);
+    shard_index = *i;
+    shard_count = *n;
+    if (shard_index > last - first) {
+      std::cerr << "error: --shard " << shard << " holds no seed of " << seeds << "\n";
+      return exit_usage;
+    }
   }
   const bool single = first == last;
   if (!single && (!trace_path.empty() || !report_path.empty())) {
     std::cerr << "error: --trace and --report need a single --seed\n";
-    return 2;
+    return exit_usage;
   }
 
   std::ofstream json, trace, report;
   if (!open_output(json_path, json) || !open_output(trace_path, trace) || !open_output(report_path, report)) {
-    return 2;
+    return exit_output;
   }
   if (trace.is_open()) base.trace_sink = [&trace](const std::string& line) { trace << line << '\n'; };
 
   const auto started = std::chrono::steady_clock::now();
   std::uint64_t runs = 0, failed = 0, events = 0, virtual_ms = 0;
-  const std::uint64_t total = (last - first) / shard_count + 1;
-  for (std::uint64_t s = first; s <= last; ++s) {
-    if ((s - first) % shard_count != shard_index) continue;
+  const std::uint64_t total = (last - first - shard_index) / shard_count + 1;
+  // Counted from the shard's first seed, so that a range ending at 2^64 - 1 ends.
+  for (std::uint64_t k = 0; k < total; ++k) {
+    const std::uint64_t s = first + shard_index + k * shard_count;
     RunOptions options = base;
     options.seed = s;
     ++runs;
@@ -200,5 +256,8 @@ int main(int argc, char** argv) {
               static_cast<double>(virtual_ms) / 1000.0, wall_s,
               wall_s > 0 ? static_cast<double>(virtual_ms) / 1000.0 / wall_s : 0.0,
               wall_s > 0 ? static_cast<double>(events) / wall_s : 0.0);
-  return failed == 0 ? 0 : 1;
+  const bool outputs_written =
+      close_output(json_path, json) && close_output(trace_path, trace) && close_output(report_path, report);
+  if (failed > 0) return exit_violation;
+  return outputs_written ? 0 : exit_output;
 }
