@@ -205,6 +205,7 @@ int main(int argc, char** argv) {
 
   const auto started = std::chrono::steady_clock::now();
   std::uint64_t runs = 0, failed = 0, events = 0, virtual_ms = 0;
+  SweepTally tally;
   const std::uint64_t total = (last - first - shard_index) / shard_count + 1;
   // Counted from the shard's first seed, so that a range ending at 2^64 - 1 ends.
   for (std::uint64_t k = 0; k < total; ++k) {
@@ -227,6 +228,7 @@ int main(int argc, char** argv) {
       continue;
     }
     const RunResult result = run_simulation(options);
+    tally.add(result);
     events += result.events;
     virtual_ms += result.virtual_ms;
     if (json) json << json_result(options, result) << '\n';
@@ -256,6 +258,11 @@ int main(int argc, char** argv) {
               static_cast<double>(virtual_ms) / 1000.0, wall_s,
               wall_s > 0 ? static_cast<double>(virtual_ms) / 1000.0 / wall_s : 0.0,
               wall_s > 0 ? static_cast<double>(events) / wall_s : 0.0);
+  if (!determinism && runs > 1) {
+    // A sweep that tested nothing must show it.
+    std::printf("runs with each fault and adversary: %s; runs that committed nothing: %llu\n",
+                tally.describe().c_str(), static_cast<unsigned long long>(tally.runs_without_commits));
+  }
   const bool outputs_written =
       close_output(json_path, json) && close_output(trace_path, trace) && close_output(report_path, report);
   if (failed > 0) return exit_violation;

@@ -116,6 +116,14 @@ struct Describe {
 
 void apply(Cluster& cluster, const Fault& fault) { std::visit(Apply{cluster}, fault); }
 
+std::string_view kind_name(const Fault& fault) {
+  static constexpr std::string_view names[] = {"partition", "one-way cut", "heal",  "crash",  "restart",
+                                                "pause",     "resume",      "clog",  "filter", "link faults",
+                                                "clock skew", "corrupt safety record"};
+  static_assert(std::size(names) == std::variant_size_v<Fault>);
+  return names[fault.index()];
+}
+
 std::string to_string(const Fault& fault) {
   std::ostringstream os;
   std::visit(Describe{os}, fault);
@@ -257,12 +265,16 @@ class Injector {
       const auto skew = static_cast<std::int64_t>(rng_.below(static_cast<std::uint64_t>(plan_.skew_ms_max) + 1));
       apply(cluster_, fault::SkewClock{NodeId(i), skew, drift});
     }
-    cluster_.on_crash([this](NodeId id) { restart_later(id); });
+    cluster_.on_crash([this](NodeId id) {
+      ++kinds_["crash inside the driver"];
+      restart_later(id);
+    });
     cluster_.on_commit([this](NodeId id, Height height) { committed(id, height); });
     schedule();
   }
   void stop() { running_ = false; }
   std::uint64_t actions() const { return actions_; }
+  const std::map<std::string, std::uint64_t>& kinds() const { return kinds_; }
 
  private:
   void schedule() {
@@ -279,6 +291,7 @@ class Injector {
   void restart_later(NodeId id) { repair_later(fault::Restart{id}); }
   void act(const Fault& fault) {
     ++actions_;
+    ++kinds_[std::string(kind_name(fault))];
     apply(cluster_, fault);
   }
   void repair_later(Fault repair) {
@@ -399,6 +412,7 @@ class Injector {
   bool partitioned_ = false;
   Height highest_{0};  // the highest height any instance committed
   std::uint64_t actions_ = 0;
+  std::map<std::string, std::uint64_t> kinds_;
 };
 
 }  // namespace
@@ -448,6 +462,11 @@ RunResult run_simulation(const RunOptions& options) {
   result.committed_txs = cluster.checker().committed_txs();
   result.commit_latencies_ms = cluster.checker().commit_latencies_ms();
   result.faults = injector.actions();
+  result.kinds = injector.kinds();
+  if (!plan.twins.empty()) result.kinds["twins"] = plan.twins.size();
+  if (const EquivocatorStats& e = cluster.equivocation(); e.proposals + e.votes + e.timeouts > 0) {
+    result.kinds["equivocator"] = e.proposals + e.votes + e.timeouts;
+  }
   result.virtual_ms = cluster.now();
   result.timeline = cluster.timeline();
   result.trace = cluster.trace().events();
@@ -484,6 +503,23 @@ DeterminismCheck check_determinism(RunOptions options) {
   os << (i < second.trace.size() ? to_string(second.trace[i]) : "(end)");
   check.divergence = os.str();
   return check;
+}
+
+void SweepTally::add(const RunResult& result) {
+  ++runs;
+  if (result.height == 0) ++runs_without_commits;
+  for (const auto& [kind, count] : result.kinds) {
+    if (count > 0) ++runs_with[kind];
+  }
+}
+
+std::string SweepTally::describe() const {
+  std::vector<std::pair<std::uint64_t, std::string>> by_count;
+  for (const auto& [kind, count] : runs_with) by_count.emplace_back(count, kind);
+  std::ranges::sort(by_count, [](const auto& a, const auto& b) { return a.first != b.first ? a.first > b.first : a.second < b.second; });
+  std::string out;
+  for (const auto& [count, kind] : by_count) out += (out.empty() ? "" : ", ") + kind + " " + std::to_string(count);
+  return out.empty() ? "no faults and no adversary" : out;
 }
 
 }  // namespace synod::sim

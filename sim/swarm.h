@@ -9,6 +9,8 @@
 // docs/simulation.md).
 #pragma once
 
+#include <map>
+
 #include <cstdint>
 #include <functional>
 #include <optional>
@@ -95,6 +97,7 @@ using Fault = std::variant<fault::Partition, fault::OneWayCut, fault::Heal, faul
                            fault::CorruptSafetyRecord>;
 
 void apply(Cluster& cluster, const Fault& fault);
+std::string_view kind_name(const Fault& fault);  // "crash", "partition", ...
 std::string to_string(const Fault& fault);
 
 struct TimedFault {
@@ -149,6 +152,11 @@ struct RunResult {
   std::uint64_t height = 0;  // the honest instances' agreed height
   std::uint64_t committed_txs = 0;
   std::uint64_t faults = 0;  // fault actions taken
+  // What the run did, by kind: fault actions ("crash", "partition", ...,
+  // "crash inside the driver") and adversaries ("twins", "equivocator" when
+  // it signed a conflicting message). A sweep sums them, so that a sweep that
+  // tested nothing shows it.
+  std::map<std::string, std::uint64_t> kinds;
   TimeMs virtual_ms = 0;
   std::vector<TimeMs> commit_latencies_ms;
   Timeline timeline;
@@ -170,5 +178,15 @@ struct DeterminismCheck {
   std::optional<std::string> divergence;
 };
 DeterminismCheck check_determinism(RunOptions options);
+
+// How many runs of a sweep had each kind of fault and adversary
+// (RunResult::kinds), and how many committed nothing.
+struct SweepTally {
+  std::uint64_t runs = 0;
+  std::uint64_t runs_without_commits = 0;
+  std::map<std::string, std::uint64_t> runs_with;
+  void add(const RunResult& result);
+  std::string describe() const;  // "crash 80, partition 71, ..., twins 12"
+};
 
 }  // namespace synod::sim

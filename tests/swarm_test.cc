@@ -22,15 +22,29 @@ TEST(Swarm, SameSeedReplaysTheSameTrace) {
   EXPECT_NE(a.trace_hash, b.trace_hash) << "different seeds must explore different runs";
 }
 
+// A sweep means something only if its runs did something: each committed,
+// and the faults and adversaries the swarm profile draws ran in many of them.
+void expect_the_sweep_did_something(const SweepTally& tally, std::uint64_t runs_min_per_kind) {
+  for (const char* kind : {"crash", "crash inside the driver", "partition", "one-way cut", "pause", "clog", "filter",
+                           "link faults", "twins", "equivocator", "corrupt safety record"}) {
+    EXPECT_GE(tally.runs_with.contains(kind) ? tally.runs_with.at(kind) : 0, runs_min_per_kind)
+        << kind << ": " << tally.describe();
+  }
+}
+
 TEST(Swarm, HundredSeedsKeepEveryInvariant) {
+  SweepTally tally;
   for (std::uint64_t seed = 1; seed <= 100; ++seed) {
     RunOptions options;
     options.seed = seed;
     options.duration_ms = 15'000;
     options.liveness_ms = 20'000;
     const RunResult r = run_simulation(options);
+    tally.add(r);
     for (const auto& v : r.violations) ADD_FAILURE() << "seed " << seed << ": " << v << "\nreproduce: " << reproduce_command(options);
   }
+  EXPECT_EQ(tally.runs_without_commits, 0u) << "every run has a liveness phase";
+  expect_the_sweep_did_something(tally, 3);
 }
 
 // Safety only, so that many more seeds fit: each run ends after its faulty
@@ -39,6 +53,7 @@ TEST(Swarm, HundredSeedsKeepEveryInvariant) {
 // above; this is a floor, not the wide sweep.
 TEST(Swarm, FiveHundredSeedsOfThreeShapesKeepEverySafetyInvariant) {
   const std::vector<std::vector<std::uint64_t>> shapes = {{1, 1, 1, 1}, {3, 1, 1, 1, 1}, {1, 1, 1, 1, 1, 1, 1}};
+  SweepTally tally;
   for (std::uint64_t seed = 101; seed <= 600; ++seed) {
     RunOptions options;
     options.seed = seed;
@@ -46,10 +61,14 @@ TEST(Swarm, FiveHundredSeedsOfThreeShapesKeepEverySafetyInvariant) {
     options.duration_ms = 20'000;
     options.liveness_ms = 0;
     const RunResult r = run_simulation(options);
+    tally.add(r);
     for (const auto& v : r.violations) {
       ADD_FAILURE() << "seed " << seed << ": " << v << "\nreproduce: " << reproduce_command(options);
     }
   }
+  // Without a liveness phase a run may end in a long outage; nearly all commit.
+  EXPECT_LE(tally.runs_without_commits, 10u) << tally.describe();
+  expect_the_sweep_did_something(tally, 20);
 }
 
 // The runs in which wide sweeps found bugs, with the options that found them
