@@ -604,11 +604,12 @@ void Replica::want_sync(std::optional<NodeId> peer) {
   }
 }
 
-void Replica::send_sync_request() {
+void Replica::send_sync_request(std::optional<Height> after) {
   if (sync_peer_ == self_) return;
+  SYNOD_ASSERT(!after || *after >= committed_height());
   ++stats_.sync_requests_sent;
   sync_deadline_ms_ = now_ + config_.sync_retry_ms;
-  send(sync_peer_, make_message(SyncRequest{committed_height()}));
+  send(sync_peer_, make_message(SyncRequest{after.value_or(committed_height())}));
 }
 
 void Replica::finish_sync_if_connected() {
@@ -703,9 +704,20 @@ void Replica::on_sync_response(NodeId from, const SyncResponse& r) {
   if (r.qc) process_qc(*r.qc, from);
   retry_buffered_proposals();
 
-  if (!fresh.empty() && r.committed_height > committed_height()) {
-    sync_peer_ = from;  // this peer is useful and has more: keep asking it
-    send_sync_request();
+  // A response that stopped at or below this peer's committed root was cut
+  // short by its limits: the peer holds at least the certified child of its
+  // root. Keep asking it, after the last block it sent. Asking after our
+  // committed height instead would bring back the same blocks whenever a
+  // response is too short to commit anything (small sync_blocks_max or
+  // sync_bytes_max, large blocks): every block of it held already, nothing
+  // fresh, and catch-up stalled. The blocks up to the last one are in our
+  // tree, as this peer's chain, so the next response links to them. A
+  // response that reached above the peer's root ends the exchange; what
+  // follows comes with the next proposals.
+  if (!r.blocks.empty() && r.blocks.back()->height() <= r.committed_height &&
+      tree_.contains(r.blocks.back()->id)) {
+    sync_peer_ = from;
+    send_sync_request(std::max(r.blocks.back()->height(), committed_height()));
   }
 }
 

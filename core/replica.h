@@ -210,7 +210,8 @@ class Replica {
   bool local_timeout();
   void want_sync(std::optional<NodeId> peer);
   void finish_sync_if_connected();
-  void send_sync_request();
+  // Asks sync_peer_ for the chain after `after` (default: the committed height).
+  void send_sync_request(std::optional<Height> after = std::nullopt);
   void retry_buffered_proposals();
   void send(NodeId to, MessagePtr m);
   void broadcast(const MessagePtr& m);

@@ -119,6 +119,8 @@ int main(int argc, char** argv) {
   app.add_flag("--unbounded", unbounded, "faults without limit; safety checks only");
   app.add_flag("--real-crypto", real_crypto, "Ed25519 instead of the simulator's keyed hash");
   app.add_flag("--wire", wire, "send every message through the protobuf codec");
+  bool buggify = false;
+  app.add_flag("--buggify", buggify, "each seed draws the cluster's shape (1-10 validators) and small limits");
   app.add_flag("--check-determinism", determinism, "run each seed twice and compare the traces");
   app.add_option("--json", json_path, "write one JSON object per run to FILE");
   app.add_option("--trace", trace_path, "write every event of the (single) run to FILE");
@@ -159,6 +161,7 @@ int main(int argc, char** argv) {
   base.unbounded = unbounded;
   base.real_crypto = real_crypto;
   base.wire = wire;
+  base.buggify = buggify;
   base.timeline = !report_path.empty();
 
   std::uint64_t first = seed, last = seed;

@@ -419,13 +419,58 @@ class Injector {
 
 // ---- a run -------------------------------------------------------------------
 
-RunResult run_simulation(const RunOptions& options) {
+std::vector<std::uint64_t> buggify_weights(std::uint64_t seed) {
+  Rng rng(seed ^ 0x6275676779736861ULL);
+  const std::size_t n = 1 + rng.below(10);
+  std::vector<std::uint64_t> weights(n, 1);
+  switch (rng.below(4)) {
+    case 0:
+      break;  // equal
+    case 1:
+      for (auto& w : weights) w = 1 + rng.below(5);  // uneven
+      break;
+    case 2:
+      weights[rng.below(n)] = 1 + rng.below(2 * n);  // one heavy validator, maybe a quorum alone
+      break;
+    default: {
+      // A total divisible by 3: the boundary the quorum arithmetic protects.
+      for (auto& w : weights) w = 1 + rng.below(3);
+      const std::uint64_t total = std::accumulate(weights.begin(), weights.end(), std::uint64_t{0});
+      weights.back() += (3 - total % 3) % 3;
+    }
+  }
+  SYNOD_ASSERT(!weights.empty() && weights.size() <= 10);
+  return weights;
+}
+
+void buggify_limits(std::uint64_t seed, ReplicaConfig& config) {
+  Rng rng(seed ^ 0x6275676779696d74ULL);
+  // Each limit is small or left alone, by the seed.
+  const auto small = [&] { return rng.chance(0.5); };
+  if (small()) config.tree_blocks_max = 8 + rng.below(56);
+  if (small()) config.buffered_proposals_max = 1 + rng.below(8);
+  if (small()) config.sync_blocks_max = 1 + rng.below(8);
+  if (small()) config.sync_bytes_max = 1 + rng.below(4096);
+  if (small()) config.committed_blocks_kept_max = 1 + rng.below(32);
+  if (small()) config.vote_rounds_ahead_max = 2 + rng.below(8);
+  if (small()) config.mempool.txs_max = 8 + rng.below(200);
+  if (small()) config.mempool.bytes_max = 4096 + rng.below(65536);
+  if (small()) config.mempool.nonce_ahead_max = 1 + rng.below(16);
+  if (small()) config.mempool.gap_wait_rounds = rng.below(4);
+  SYNOD_ASSERT(config.sync_blocks_max > 0 && config.committed_blocks_kept_max > 0);
+}
+
+RunResult run_simulation(const RunOptions& requested) {
+  RunOptions options = requested;
+  if (options.buggify) options.weights = buggify_weights(options.seed);
   RunResult result;
+  result.weights = options.weights;
   result.plan = make_plan(options);
   const FaultPlan& plan = result.plan;
 
   ClusterOptions c;
   c.weights = options.weights;
+  if (options.buggify) buggify_limits(options.seed, c.replica);
   c.seed = options.seed;
   c.links = plan.links;
   c.replica.round_timeout_ms = swarm_round_timeout_ms;
@@ -476,8 +521,13 @@ RunResult run_simulation(const RunOptions& options) {
 
 std::string reproduce_command(const RunOptions& o, std::string_view program) {
   std::ostringstream os;
-  os << program << " --seed " << o.seed << " --weights ";
-  for (std::size_t i = 0; i < o.weights.size(); ++i) os << (i ? "," : "") << o.weights[i];
+  os << program << " --seed " << o.seed;
+  if (o.buggify) {
+    os << " --buggify";  // the seed draws the weights
+  } else {
+    os << " --weights ";
+    for (std::size_t i = 0; i < o.weights.size(); ++i) os << (i ? "," : "") << o.weights[i];
+  }
   os << " --duration " << o.duration_ms << "ms --liveness " << o.liveness_ms << "ms --load " << o.load_tx_per_s
      << " --profile " << to_string(o.profile);
   if (o.twins) os << " --twins " << *o.twins;

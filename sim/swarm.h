@@ -39,6 +39,11 @@ struct RunOptions {
   bool unbounded = false;
   bool real_crypto = false;
   bool wire = false;
+  // BUGGIFY (FoundationDB): the seed also draws the cluster's shape (1 to 10
+  // validators, equal, uneven, one heavy, or a total divisible by 3; replacing
+  // `weights`) and shrinks the replica's and mempool's limits, so that every
+  // limit path runs in sweeps.
+  bool buggify = false;
   bool timeline = false;    // keep heights and faults for a report
   bool keep_trace = false;  // keep every event, for determinism diffs
   std::function<void(const std::string&)> trace_sink;
@@ -146,6 +151,7 @@ FaultPlan make_plan(const RunOptions& options);
 
 struct RunResult {
   FaultPlan plan;
+  std::vector<std::uint64_t> weights;  // the cluster's, as drawn when buggified
   std::vector<std::string> violations;
   std::uint64_t trace_hash = 0;
   std::uint64_t events = 0;
@@ -166,6 +172,10 @@ struct RunResult {
 };
 
 RunResult run_simulation(const RunOptions& options);
+
+// What buggify draws from a seed: the shape, and the limits applied to `config`.
+std::vector<std::uint64_t> buggify_weights(std::uint64_t seed);
+void buggify_limits(std::uint64_t seed, ReplicaConfig& config);
 
 // The command line that replays exactly this run; `program` is synod-sim, or
 // the mutant build's synod-sim-mutant.

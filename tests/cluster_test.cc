@@ -54,12 +54,16 @@ std::size_t executed_transfers(const Cluster& c, NodeId node) {
 // The crashed node leads some rounds; those must time out and be passed over.
 // With `window` set, the others keep fewer committed blocks in memory than the
 // victim misses, so its catch-up is served from their stores.
-void run_with_crash(std::vector<std::uint64_t> weights, NodeId victim, std::size_t window = 0) {
+// With `sync_bytes`, every catch-up response carries one block with
+// transactions: the victim must keep asking past blocks it already holds.
+void run_with_crash(std::vector<std::uint64_t> weights, NodeId victim, std::size_t window = 0,
+                    std::size_t sync_bytes = 0) {
   ClusterOptions options;
   options.weights = std::move(weights);
   options.seed = 42;
   options.replica.round_timeout_ms = 300;
   if (window > 0) options.replica.committed_blocks_kept_max = window;
+  if (sync_bytes > 0) options.replica.sync_bytes_max = sync_bytes;
   Cluster c(options);
   c.set_load(50);
 
@@ -115,6 +119,10 @@ TEST(Cluster, WeightedReplicasCommitThroughACrashAndRestart) { run_with_crash({1
 TEST(Cluster, ANodeDownLongerThanThePeersWindowCatchesUpFromTheirStores) {
   run_with_crash({1, 1, 1, 1}, NodeId(3), 16);
 }
+
+// Found by synod-sim --buggify: one block per response, which its QC cannot
+// commit, used to bring the same block back on every request.
+TEST(Cluster, CatchUpOneBlockPerResponseStillReachesTheTip) { run_with_crash({1, 1, 1, 1}, NodeId(2), 0, 1); }
 
 TEST(Cluster, SameSeedReplaysTheSameChain) {
   auto run = [] {
