@@ -38,8 +38,6 @@ class Client {
   // The node's Hello, once connected.
   const std::optional<Hello>& node_hello() const { return node_hello_; }
   const std::string& closed_why() const { return closed_why_; }
-  std::size_t pending() const { return pending_.size(); }
-  const LinkCounters& counters() const { return counters_; }
 
  private:
   boost::asio::io_context& io_;

@@ -75,6 +75,10 @@ class Link : public std::enable_shared_from_this<Link> {
   const PublicKey& peer_key() const { return peer_key_; }
   std::string remote() const { return remote_; }
   std::uint64_t id() const { return id_; }
+  // The validator whose key the link proved, set by its owner after the
+  // Hello; empty for a client.
+  const std::optional<NodeId>& validator() const { return validator_; }
+  void set_validator(NodeId validator) { validator_ = validator; }
 
  private:
   void on_tls(const boost::system::error_code& ec);
@@ -97,6 +101,7 @@ class Link : public std::enable_shared_from_this<Link> {
   std::string remote_;
   std::uint64_t id_;
   PublicKey peer_key_;
+  std::optional<NodeId> validator_;
   bool tls_done_ = false;
   bool established_ = false;
   bool closed_ = false;

@@ -193,11 +193,12 @@ std::optional<std::string> PeerNetwork::on_hello(Link& link, const Hello& hello,
   if (dialled) {
     Outbound& out = *outbound_.at(dialled->value);
     out.backoff_ms = 0;  // a whole handshake: the next failure starts the backoff again
+    link.set_validator(*dialled);
     handlers_.on_log("connected to n" + std::to_string(dialled->value) + " at " + link.remote());
     return std::nullopt;
   }
   if (const auto validator = roster_.find(hello.key); validator && *validator != self_) {
-    inbound_validator_[link.id()] = *validator;
+    link.set_validator(*validator);
     return std::nullopt;
   }
   if (inbound_clients_.size() >= limits_.client_connections_max) {
@@ -211,13 +212,7 @@ std::optional<std::string> PeerNetwork::on_hello(Link& link, const Hello& hello,
 }
 
 void PeerNetwork::on_frame(Link& link, FrameKind kind, ByteView payload) {
-  std::optional<NodeId> from;
-  if (const auto it = inbound_validator_.find(link.id()); it != inbound_validator_.end()) from = it->second;
-  if (link.dialled()) {
-    for (std::uint32_t i = 0; i < outbound_.size(); ++i) {
-      if (outbound_[i] && outbound_[i]->link.get() == &link) from = NodeId(i);
-    }
-  }
+  const std::optional<NodeId>& from = link.validator();
   switch (kind) {
     case FrameKind::Message: {
       if (!from) {
@@ -269,7 +264,6 @@ void PeerNetwork::on_closed(Link& link, const std::string& why, std::optional<No
     }
     return;
   }
-  inbound_validator_.erase(link.id());
   inbound_clients_.erase(link.id());
   if (const auto it = inbound_.find(link.id()); it != inbound_.end()) {
     asio::post(io_, [keep = std::move(it->second)] {});

@@ -111,7 +111,6 @@ class PeerNetwork final : public Network {
   boost::asio::ip::tcp::acceptor acceptor_;
   std::vector<std::unique_ptr<Outbound>> outbound_;  // by validator id; empty slot for self
   std::map<std::uint64_t, std::shared_ptr<Link>> inbound_;  // by link id
-  std::map<std::uint64_t, NodeId> inbound_validator_;        // links of validators among inbound_
   std::set<std::uint64_t> inbound_clients_;                  // links with client rights among inbound_
   boost::asio::steady_timer accept_retry_;
   std::mt19937_64 jitter_;

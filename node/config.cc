@@ -25,6 +25,14 @@ std::string to_string(const ConfigError& e) {
   return e.file + (e.field.empty() ? "" : ": " + e.field) + ": " + e.problem;
 }
 
+KeyPair random_key() {
+  std::array<std::uint8_t, 32> seed{};
+  randombytes_buf(seed.data(), seed.size());
+  KeyPair key = KeyPair::from_seed(seed);
+  sodium_memzero(seed.data(), seed.size());
+  return key;
+}
+
 bool parse_hex_bytes(std::string_view text, std::span<std::uint8_t> out) {
   if (text.size() != 2 * out.size()) return false;
   const auto digit = [](char c) -> int {

@@ -78,6 +78,9 @@ std::string genesis_toml(const Genesis& genesis);
 // genesis roster, at the address its private.toml gives.
 std::optional<ConfigError> check_membership(const PrivateConfig& config, const Genesis& genesis);
 
+// A new key from the system's random source (libsodium).
+KeyPair random_key();
+
 // Exactly 2 * out.size() hex digits, nothing else (no sign, no spaces).
 bool parse_hex_bytes(std::string_view text, std::span<std::uint8_t> out);
 template <class Fixed>

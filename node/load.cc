@@ -14,6 +14,7 @@
 #include "core/sign_bytes.h"
 #include "net/client.h"
 #include "net/tls.h"
+#include "node/config.h"
 
 namespace synod::node {
 
@@ -33,10 +34,7 @@ double percentile(std::vector<double> v, double p) {
 
 class Load {
  public:
-  explicit Load(const LoadOptions& o) : o_(o), chain_(o.genesis.chain_id()), timer_(io_) {
-    std::array<std::uint8_t, 32> seed{};
-    randombytes_buf(seed.data(), seed.size());
-    me_ = KeyPair::from_seed(seed);
+  explicit Load(const LoadOptions& o) : o_(o), chain_(o.genesis.chain_id()), me_(random_key()) {
     tls_.emplace(net::make_tls_context(me_));
     std::vector<std::size_t> nodes = o.nodes;
     if (nodes.empty()) {
@@ -264,7 +262,6 @@ class Load {
   const LoadOptions& o_;
   ChainId chain_;
   asio::io_context io_;
-  asio::steady_timer timer_;
   KeyPair me_;
   std::optional<asio::ssl::context> tls_;
   std::vector<std::unique_ptr<net::Client>> clients_;

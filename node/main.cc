@@ -48,12 +48,6 @@ int usage(const std::string& message) {
   return 2;
 }
 
-KeyPair random_key() {
-  std::array<std::uint8_t, 32> seed{};
-  randombytes_buf(seed.data(), seed.size());
-  return KeyPair::from_seed(seed);
-}
-
 // %* : the message as a JSON string's contents.
 class JsonEscaped final : public spdlog::custom_flag_formatter {
  public:
@@ -130,7 +124,7 @@ int main(int argc, char** argv) {
   // ---- setup
   auto* setup = app.add_subcommand("setup", "write private.toml and public.toml for a new validator");
   bool non_interactive = false;
-  std::string setup_dir = default_config_dir().string(), setup_address = "127.0.0.1:7770", setup_description = "synod node",
+  std::string setup_dir = default_config_dir().string(), setup_address = "127.0.0.1:" + std::to_string(peer_port_default), setup_description = "synod node",
               setup_data = default_data_dir().string(), setup_genesis = "genesis.toml", setup_url, setup_secret_file;
   std::uint64_t setup_weight = 1;
   setup->add_flag("--non-interactive", non_interactive, "take every answer from the flags");

@@ -34,8 +34,6 @@ struct NodeStatus {
   std::uint64_t round = 0;
   std::size_t peers = 0;
   bool catching_up = false;
-  std::string state_root;
-  std::string block_id;
 };
 
 class Testnet {
@@ -47,7 +45,6 @@ class Testnet {
 
   std::size_t size() const { return genesis_.validators.size(); }
   const Genesis& genesis() const { return genesis_; }
-  std::uint16_t peer_port(std::size_t i) const { return ports_.at(i); }
 
   bool start(std::size_t i);
   void signal(std::size_t i, int sig);

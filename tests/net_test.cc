@@ -24,6 +24,8 @@ struct Received {
 
 class TwoValidators : public ::testing::Test {
  protected:
+  virtual PeerLimits limits() const { return {}; }
+
   void SetUp() override {
     for (int i = 0; i < 2; ++i) {
       keys_.push_back(KeyPair::from_label("net-test/" + std::to_string(i)));
@@ -42,7 +44,7 @@ class TwoValidators : public ::testing::Test {
           },
           [](const std::string&) {},
       };
-      networks_.push_back(std::make_unique<PeerNetwork>(io_, genesis_, NodeId(i), keys_[i], PeerLimits{}, handlers));
+      networks_.push_back(std::make_unique<PeerNetwork>(io_, genesis_, NodeId(i), keys_[i], limits(), handlers));
     }
     for (std::uint32_t i = 0; i < 2; ++i) networks_[i]->start(std::move(acceptors_[i]));
   }
@@ -125,6 +127,58 @@ TEST_F(TwoValidators, AWrongChainAnotherVersionOrAnotherKeyIsRefusedWithItsReaso
   EXPECT_EQ(refused.at("wrong_chain"), 1u);
   EXPECT_EQ(refused.at("wrong_version"), 1u);
   EXPECT_EQ(refused.at("hello_key_mismatch"), 1u);
+}
+
+// The client limits, small enough to hit: one client slot (of three inbound,
+// the other validator's link among them), a 200 ms idle deadline, and a send
+// queue too small for any response.
+class SmallClientLimits : public TwoValidators {
+ protected:
+  PeerLimits limits() const override {
+    PeerLimits l;
+    l.inbound_connections_max = 3;
+    l.client_connections_max = 1;
+    l.client_link.idle_ms_max = 200;
+    l.client_link.send_queue_bytes_max = 8;
+    return l;
+  }
+
+  // A client of node 0 past the Hello; its error, empty on success.
+  std::string connect(Client& client) {
+    std::optional<std::string> error;
+    client.connect(address(0), genesis_.validators[0].key, [&](const std::string& e) { error = e; });
+    run_until([&] { return error.has_value(); });
+    return error.value_or("no answer");
+  }
+};
+
+TEST_F(SmallClientLimits, ClientsHoldOnlyTheirShareOfTheInboundSlots) {
+  ASSERT_TRUE(run_until([&] { return networks_[0]->connected(NodeId(1)) && networks_[1]->connected(NodeId(0)); }));
+  const KeyPair a = KeyPair::from_label("net-test/a"), b = KeyPair::from_label("net-test/b");
+  auto tls_a = make_tls_context(a), tls_b = make_tls_context(b);
+  Client first(io_, tls_a, Hello{protocol_version, genesis_.chain_id(), a.public_key});
+  Client second(io_, tls_b, Hello{protocol_version, genesis_.chain_id(), b.public_key});
+  ASSERT_EQ(connect(first), "");
+  (void)connect(second);  // its Hello is answered, then refused
+  ASSERT_TRUE(run_until([&] { return !second.closed_why().empty(); }));
+  EXPECT_EQ(second.closed_why(), "refused by peer: too_many_clients");
+  EXPECT_EQ(networks_[0]->stats().links.refused.at("too_many_clients"), 1u);
+  EXPECT_TRUE(networks_[1]->connected(NodeId(0)));  // the validator's link stays
+}
+
+TEST_F(SmallClientLimits, AnIdleClientIsCutAndAFullQueueDropsAndCounts) {
+  const KeyPair a = KeyPair::from_label("net-test/a");
+  auto tls = make_tls_context(a);
+  Client client(io_, tls, Hello{protocol_version, genesis_.chain_id(), a.public_key});
+  ASSERT_EQ(connect(client), "");
+  // Any response is larger than the client's 8-byte queue: dropped, counted.
+  bool answered = false;
+  ASSERT_TRUE(client.request(ClientRequest{0, QueryAccount{a.public_key}}, [&](const ClientResponse&) { answered = true; }));
+  ASSERT_TRUE(run_until([&] { return networks_[0]->stats().links.dropped_backpressure == 1; }));
+  // Then silence: the idle deadline closes the link.
+  ASSERT_TRUE(run_until([&] { return !client.closed_why().empty(); }, 3000));
+  EXPECT_FALSE(answered);
+  EXPECT_EQ(networks_[0]->stats().links.refused.at("idle_timeout"), 1u);
 }
 
 }  // namespace

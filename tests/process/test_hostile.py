@@ -118,6 +118,17 @@ def test_malformed_oversized_and_unknown_frames_get_typed_rejections(net):
     assert keeps_committing(net, port)
 
 
+def test_before_the_hello_only_a_hello_sized_frame_is_read(net):
+    port = net.ports[3]
+    cert, key, public = hostile.identity(net.scratch, "early")
+    peer = hostile.Peer(port, cert, key)
+    before = counter(port, "peer_refused", "frame_too_large")
+    peer.send(struct.pack(">I", 258))  # one byte over handshake_frame_bytes_max
+    assert peer.closed_with() == "frame_too_large"
+    peer.close()
+    assert counter(port, "peer_refused", "frame_too_large") == before + 1
+
+
 def test_a_frame_that_stalls_after_its_length_is_cut(net):
     port = net.ports[3]
     peer, _ = connected(net, port, "slowloris")
