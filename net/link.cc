@@ -1,5 +1,8 @@
 #include "net/link.h"
 
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+
 #include <boost/asio/read.hpp>
 #include <boost/asio/write.hpp>
 
@@ -8,6 +11,15 @@
 #include "net/tls.h"
 
 namespace synod::net {
+
+std::optional<std::uint64_t> Link::rtt_us() const {
+  if (closed_) return std::nullopt;
+  tcp_info info{};
+  socklen_t size = sizeof info;
+  auto& socket = const_cast<Stream&>(stream_).lowest_layer();
+  if (::getsockopt(socket.native_handle(), IPPROTO_TCP, TCP_INFO, &info, &size) != 0) return std::nullopt;
+  return info.tcpi_rtt;
+}
 
 namespace asio = boost::asio;
 

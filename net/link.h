@@ -79,6 +79,8 @@ class Link : public std::enable_shared_from_this<Link> {
   // Hello; empty for a client.
   const std::optional<NodeId>& validator() const { return validator_; }
   void set_validator(NodeId validator) { validator_ = validator; }
+  // The kernel's smoothed round-trip time of the TCP connection (TCP_INFO), in µs.
+  std::optional<std::uint64_t> rtt_us() const;
 
  private:
   void on_tls(const boost::system::error_code& ec);

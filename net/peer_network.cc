@@ -29,6 +29,14 @@ std::optional<std::pair<std::string, std::uint16_t>> split_address(std::string_v
   return std::pair{host, static_cast<std::uint16_t>(port)};
 }
 
+namespace {
+void count(std::map<std::string, std::uint64_t, std::less<>>& counters, std::string_view key) {
+  auto it = counters.find(key);
+  if (it == counters.end()) it = counters.emplace(std::string(key), 0).first;
+  ++it->second;
+}
+}  // namespace
+
 PeerNetwork::PeerNetwork(asio::io_context& io, const Genesis& genesis, NodeId self, const KeyPair& key,
                          PeerLimits limits, Handlers handlers)
     : io_(io),
@@ -47,6 +55,7 @@ PeerNetwork::PeerNetwork(asio::io_context& io, const Genesis& genesis, NodeId se
   SYNOD_ASSERT(limits_.reconnect_ms_min > 0 && limits_.reconnect_ms_min <= limits_.reconnect_ms_max);
   SYNOD_ASSERT(limits_.client_connections_max < limits_.inbound_connections_max);
   SYNOD_ASSERT(handlers_.on_message && handlers_.on_client_request && handlers_.on_log);
+  stats_.peers.resize(roster_.size());
   for (std::uint32_t i = 0; i < roster_.size(); ++i) {
     outbound_.push_back(NodeId(i) == self_ ? nullptr
                                            : std::make_unique<Outbound>(Outbound{nullptr, 0, asio::steady_timer(io_), nullptr}));
@@ -230,6 +239,11 @@ void PeerNetwork::on_frame(Link& link, FrameKind kind, ByteView payload) {
                      "): " + std::string(to_string(message.error())));
         return;
       }
+      PeerTraffic& traffic = stats_.peers.at(from->value);
+      traffic.bytes_received += frame_header_bytes + payload.size();
+      ++traffic.messages_received;
+      traffic.last_received = std::chrono::steady_clock::now();
+      count(stats_.messages_received, message_kind(*message));
       handlers_.on_message(*from, std::make_shared<const Message>(std::move(*message)));
       return;
     }
@@ -291,7 +305,19 @@ void PeerNetwork::send(NodeId to, const MessagePtr& message) {
     // responses by sync_bytes_max (core/replica.h).
     SYNOD_ASSERT(last_frame_->size() <= frame_header_bytes + 1 + frame_bytes_max);
   }
-  out.link->send(last_frame_);
+  if (out.link->send(last_frame_)) {
+    PeerTraffic& traffic = stats_.peers.at(to.value);
+    traffic.bytes_sent += last_frame_->size();
+    ++traffic.messages_sent;
+    count(stats_.messages_sent, message_kind(*message));
+  }
+}
+
+std::optional<std::uint64_t> PeerNetwork::rtt_us(NodeId validator) const {
+  if (validator == self_ || !roster_.contains(validator)) return std::nullopt;
+  const auto& out = outbound_.at(validator.value);
+  if (!out->link || !out->link->established()) return std::nullopt;
+  return out->link->rtt_us();
 }
 
 void PeerNetwork::respond(ClientId client, const ClientResponse& response) {

@@ -13,6 +13,7 @@
 #include <boost/asio/ssl/context.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <functional>
+#include <chrono>
 #include <map>
 #include <memory>
 #include <random>
@@ -41,8 +42,20 @@ struct PeerLimits {
   std::uint64_t reconnect_ms_max = 10000;
 };
 
+// One validator's traffic with this node, both directions.
+struct PeerTraffic {
+  std::uint64_t bytes_sent = 0;
+  std::uint64_t bytes_received = 0;
+  std::uint64_t messages_sent = 0;
+  std::uint64_t messages_received = 0;
+  std::optional<std::chrono::steady_clock::time_point> last_received;
+};
+
 struct PeerStats {
   LinkCounters links;
+  std::vector<PeerTraffic> peers;  // by validator id
+  std::map<std::string, std::uint64_t, std::less<>> messages_sent;      // by kind (message_kind)
+  std::map<std::string, std::uint64_t, std::less<>> messages_received;  // by kind
   std::map<DecodeError, std::uint64_t> decode_errors;  // payloads the codec refused
   std::uint64_t messages_from_non_validators = 0;
   std::uint64_t client_requests = 0;
@@ -81,6 +94,8 @@ class PeerNetwork final : public Network {
 
   bool connected(NodeId validator) const;
   std::size_t validators_connected() const;
+  // The round-trip time of the link to `validator`, in µs, while it is up.
+  std::optional<std::uint64_t> rtt_us(NodeId validator) const;
   const PeerStats& stats() const { return stats_; }
 
  private:

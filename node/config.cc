@@ -1,6 +1,7 @@
 #include "node/config.h"
 
 #include <sodium.h>
+#include <arpa/inet.h>
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -260,6 +261,43 @@ std::expected<PrivateConfig, ConfigError> load_private(const fs::path& file) {
     if (folder) c.backup_folder = relative_to(file, *folder);
     if (auto e = s.unknown()) return std::unexpected(*e);
   }
+  SYNOD_TRY(client, section("client"));
+  if (client) {
+    Fields s(file, *client, "client.");
+    SYNOD_TRY(certificate, s.text("tls_certificate"));
+    SYNOD_TRY(tls_key, s.text("tls_key"));
+    SYNOD_TRY(rate, s.number("requests_per_second", 0, 1'000'000));
+    if (certificate.has_value() != tls_key.has_value()) {
+      return std::unexpected(s.error(certificate ? "tls_key" : "tls_certificate",
+                                     "is missing: TLS on the client port needs both tls_certificate and tls_key"));
+    }
+    if (certificate) {
+      c.client_tls_certificate = relative_to(file, *certificate);
+      c.client_tls_key = relative_to(file, *tls_key);
+    }
+    c.client_requests_per_second = rate.value_or(c.client_requests_per_second);
+    if (auto e = s.unknown()) return std::unexpected(*e);
+  }
+  SYNOD_TRY(admin, section("admin"));
+  if (admin) {
+    Fields s(file, *admin, "admin.");
+    SYNOD_TRY(listen_host, s.text("listen_host"));
+    SYNOD_TRY(password_hash, s.text("password_hash"));
+    if (listen_host) {
+      in6_addr any{};
+      if (::inet_pton(AF_INET, listen_host->c_str(), &any) != 1 && ::inet_pton(AF_INET6, listen_host->c_str(), &any) != 1) {
+        return std::unexpected(s.error("listen_host", "must be an IPv4 or IPv6 address, not \"" + *listen_host + "\""));
+      }
+      c.admin_listen_host = *listen_host;
+    }
+    if (password_hash) {
+      if (!password_hash->starts_with("$argon2id$")) {
+        return std::unexpected(s.error("password_hash", "must be an Argon2id hash as `synod admin-password` writes it"));
+      }
+      c.admin_password_hash = *password_hash;
+    }
+    if (auto e = s.unknown()) return std::unexpected(*e);
+  }
   SYNOD_TRY(log, section("log"));
   if (log) {
     Fields s(file, *log, "log.");
@@ -316,6 +354,10 @@ std::expected<void, ConfigError> write_private(const PrivateConfig& c) {
     out << "\n[consensus]\nround_timeout_ms = " << c.round_timeout_ms
         << "\nidle_block_interval_ms = " << c.idle_block_interval_ms << "\n";
   }
+  if (c.client_requests_per_second != defaults.client_requests_per_second) {
+    out << "\n[client]\nrequests_per_second = " << c.client_requests_per_second << "\n";
+  }
+  if (!c.admin_password_hash.empty()) out << "\n[admin]\npassword_hash = " << toml_string(c.admin_password_hash) << "\n";
   fs::create_directories(c.file.parent_path().empty() ? fs::path(".") : c.file.parent_path(), ec);
   const std::string text = out.str();
   const int fd = ::open(c.file.c_str(), O_WRONLY | O_CREAT | O_EXCL, 0600);

@@ -48,6 +48,13 @@ struct PrivateConfig {
   TimeMs backup_interval_ms = 24ull * 3600 * 1000;
   std::size_t backups_kept = 7;
   std::filesystem::path backup_folder;  // empty: <data_dir>/backups
+  // [client]: TLS on the client port when both are set (PEM files)
+  std::filesystem::path client_tls_certificate;
+  std::filesystem::path client_tls_key;
+  std::uint64_t client_requests_per_second = 1000;  // per client address; 0: no limit
+  // [admin]
+  std::string admin_listen_host = "127.0.0.1";
+  std::string admin_password_hash;  // libsodium's Argon2id string; empty: the protected routes are off
   // [log]
   bool log_json = false;
   std::filesystem::path log_folder;     // empty: <data_dir>/logs

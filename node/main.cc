@@ -271,6 +271,12 @@ int main(int argc, char** argv) {
                                 spdlog::level::err, spdlog::level::warn, spdlog::level::info, spdlog::level::debug,
                                 spdlog::level::trace};
                             logger->log(levels[std::clamp(level, 0, 4)], line);
+                          },
+                          [logger](int level) {
+                            static constexpr spdlog::level::level_enum levels[] = {
+                                spdlog::level::err, spdlog::level::warn, spdlog::level::info, spdlog::level::debug,
+                                spdlog::level::trace};
+                            logger->set_level(levels[std::clamp(level, 0, 4)]);
                           }};
     return run_server(options);
   }

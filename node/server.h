@@ -19,6 +19,8 @@ struct ServerOptions {
   Genesis genesis;
   // Called with each log line's level (0 error .. 4 trace) and text.
   std::function<void(int level, const std::string& line)> log;
+  // Sets the lowest level logged (0 error .. 4 trace): the admin port's /log-level.
+  std::function<void(int level)> set_log_level;
 };
 
 // Runs until a stop signal; returns the process's exit code (0 after a clean
