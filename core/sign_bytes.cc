@@ -107,6 +107,18 @@ TxSigBytes tx_sig_bytes(const TxHash& hash) {
   return out;
 }
 
+TxHash sign_tx(const SignatureScheme& scheme, const ChainId& chain, const KeyPair& key, Transaction& tx, Bytes& scratch) {
+  SYNOD_ASSERT(tx.sender == key.public_key);
+  const TxHash hash = tx_hash(scheme.digest(), chain, tx, scratch);
+  tx.sig = scheme.sign(key, tx_sig_bytes(hash));
+  return hash;
+}
+
+TxHash sign_tx(const SignatureScheme& scheme, const ChainId& chain, const KeyPair& key, Transaction& tx) {
+  Bytes scratch;
+  return sign_tx(scheme, chain, key, tx, scratch);
+}
+
 std::size_t tx_size_bytes(const Transaction& tx) {
   std::size_t op_bytes = 0;
   if (const auto* s = std::get_if<StoreValue>(&tx.op)) {

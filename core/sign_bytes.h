@@ -27,6 +27,11 @@ TxHash tx_hash(Digest digest, const ChainId& chain, const Transaction& tx, Bytes
 inline constexpr std::string_view tx_sig_domain = "synod/tx-sig/v1";
 using TxSigBytes = std::array<std::uint8_t, 4 + tx_sig_domain.size() + TxHash::size>;
 TxSigBytes tx_sig_bytes(const TxHash& hash);
+// Signs `tx` in place with `key` (the sender's) for `chain`; returns its hash.
+// What every client does: the load generator, `synod tx`, the simulator's
+// clients and the tests.
+TxHash sign_tx(const SignatureScheme& scheme, const ChainId& chain, const KeyPair& key, Transaction& tx, Bytes& scratch);
+TxHash sign_tx(const SignatureScheme& scheme, const ChainId& chain, const KeyPair& key, Transaction& tx);
 std::vector<TxHash> tx_hashes(Digest digest, const ChainId& chain, const std::vector<Transaction>& txs);
 std::size_t tx_size_bytes(const Transaction& tx);
 

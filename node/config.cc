@@ -166,18 +166,38 @@ fs::path relative_to(const fs::path& base_file, const fs::path& p) {
   return base_file.parent_path() / p;
 }
 
+
+// A file holding a secret must be the owner's alone.
+std::optional<ConfigError> refuse_if_shared(const fs::path& file) {
+  struct stat st {};
+  if (::stat(file.c_str(), &st) != 0) return ConfigError{file.string(), "", "no such file"};
+  if ((st.st_mode & 077) == 0) return std::nullopt;
+  std::ostringstream mode;
+  mode << std::oct << (st.st_mode & 0777);
+  return ConfigError{file.string(), "",
+                     "readable by group or others (mode 0" + mode.str() + "): it holds a secret key; run chmod 600 " +
+                         file.string()};
+}
+
+// Creates `file` with mode 0600 (never over an existing one), fsynced.
+std::expected<void, ConfigError> write_secret_file(const fs::path& file, const std::string& text) {
+  std::error_code ec;
+  if (fs::exists(file, ec)) {
+    return std::unexpected(ConfigError{file.string(), "", "exists already: refusing to overwrite a key"});
+  }
+  fs::create_directories(file.parent_path().empty() ? fs::path(".") : file.parent_path(), ec);
+  const int fd = ::open(file.c_str(), O_WRONLY | O_CREAT | O_EXCL, 0600);
+  if (fd < 0) return std::unexpected(ConfigError{file.string(), "", std::string("cannot create: ") + std::strerror(errno)});
+  const bool written = ::write(fd, text.data(), text.size()) == static_cast<ssize_t>(text.size()) && ::fsync(fd) == 0;
+  ::close(fd);
+  if (!written) return std::unexpected(ConfigError{file.string(), "", std::string("cannot write: ") + std::strerror(errno)});
+  return {};
+}
+
 }  // namespace
 
 std::expected<PrivateConfig, ConfigError> load_private(const fs::path& file) {
-  struct stat st {};
-  if (::stat(file.c_str(), &st) != 0) return std::unexpected(ConfigError{file.string(), "", "no such file"});
-  if ((st.st_mode & 077) != 0) {
-    std::ostringstream mode;
-    mode << std::oct << (st.st_mode & 0777);
-    return std::unexpected(ConfigError{file.string(), "",
-                                       "readable by group or others (mode 0" + mode.str() +
-                                           "): it holds the validator's secret; run chmod 600 " + file.string()});
-  }
+  if (auto e = refuse_if_shared(file)) return std::unexpected(*e);
   SYNOD_TRY(table, parse(file));
   Fields f(file, table, "");
   PrivateConfig c;
@@ -324,10 +344,6 @@ std::string toml_string(std::string_view s) {
 }  // namespace
 
 std::expected<void, ConfigError> write_private(const PrivateConfig& c) {
-  std::error_code ec;
-  if (fs::exists(c.file, ec)) {
-    return std::unexpected(ConfigError{c.file.string(), "", "exists already: refusing to overwrite a key"});
-  }
   std::ostringstream out;
   out << "# synod private configuration: keep it secret (mode 0600).\n";
   out << "key = \"" << hex(c.key.public_key.view()) << "\"\n";
@@ -358,14 +374,27 @@ std::expected<void, ConfigError> write_private(const PrivateConfig& c) {
     out << "\n[client]\nrequests_per_second = " << c.client_requests_per_second << "\n";
   }
   if (!c.admin_password_hash.empty()) out << "\n[admin]\npassword_hash = " << toml_string(c.admin_password_hash) << "\n";
-  fs::create_directories(c.file.parent_path().empty() ? fs::path(".") : c.file.parent_path(), ec);
-  const std::string text = out.str();
-  const int fd = ::open(c.file.c_str(), O_WRONLY | O_CREAT | O_EXCL, 0600);
-  if (fd < 0) return std::unexpected(ConfigError{c.file.string(), "", std::string("cannot create: ") + std::strerror(errno)});
-  const bool written = ::write(fd, text.data(), text.size()) == static_cast<ssize_t>(text.size()) && ::fsync(fd) == 0;
-  ::close(fd);
-  if (!written) return std::unexpected(ConfigError{c.file.string(), "", std::string("cannot write: ") + std::strerror(errno)});
-  return {};
+  return write_secret_file(c.file, out.str());
+}
+
+std::expected<KeyPair, ConfigError> load_client_key(const fs::path& file) {
+  if (auto e = refuse_if_shared(file)) return std::unexpected(*e);
+  SYNOD_TRY(table, parse(file));
+  Fields f(file, table, "");
+  SYNOD_TRY(key, f.hex_field<PublicKey>("key"));
+  SYNOD_TRY(secret, f.required_text("secret"));
+  std::array<std::uint8_t, 32> seed{};
+  if (!parse_hex_bytes(secret, seed)) return std::unexpected(f.error("secret", "must be 64 hex digits"));
+  const KeyPair pair = KeyPair::from_seed(seed);
+  sodium_memzero(seed.data(), seed.size());
+  if (pair.public_key != key) return std::unexpected(f.error("key", "is not the public key of the secret"));
+  if (auto e = f.unknown()) return std::unexpected(*e);
+  return pair;
+}
+
+std::expected<void, ConfigError> write_client_key(const fs::path& file, const KeyPair& key) {
+  return write_secret_file(file, "# synod client key: the secret signs your transactions; keep it (mode 0600).\nkey = \"" +
+                                     hex(key.public_key.view()) + "\"\nsecret = \"" + hex(key.seed) + "\"\n");
 }
 
 std::string public_toml(const PublicConfig& c) {

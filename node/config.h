@@ -85,6 +85,10 @@ std::string genesis_toml(const Genesis& genesis);
 // genesis roster, at the address its private.toml gives.
 std::optional<ConfigError> check_membership(const PrivateConfig& config, const Genesis& genesis);
 
+// A client's key file (`synod tx keygen`): key and secret in hex, mode 0600.
+std::expected<KeyPair, ConfigError> load_client_key(const std::filesystem::path& file);
+std::expected<void, ConfigError> write_client_key(const std::filesystem::path& file, const KeyPair& key);
+
 // A new key from the system's random source (libsodium).
 KeyPair random_key();
 

@@ -174,8 +174,7 @@ class Load {
     }
     const std::size_t to = (a + 1) % accounts_.size();
     Transaction tx{accounts_[a].public_key, next_nonce_[a], Transfer{accounts_[to].public_key, 1}, {}};
-    const TxHash hash = tx_hash(&sha256, chain_, tx);
-    tx.sig = ed25519_scheme().sign(accounts_[a], tx_sig_bytes(hash));
+    const TxHash hash = sign_tx(ed25519_scheme(), chain_, accounts_[a], tx);
     ++report_.submitted;
     const bool sample = report_.submitted % o_.sample_every == 0;
     const auto sent = Clock::now();

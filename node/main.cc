@@ -1,9 +1,12 @@
 // synod: the node's command line (CLI11; `-h` on every verb). Operators'
-// verbs: keygen, setup, genesis, server, check, reset-state, backup, backups,
-// restore; the local testnet (testnet, load, demo). Exit codes: 0 success,
-// 1 the operation failed (the message says why), 2 a usage error.
+// verbs: keygen, setup, genesis, server, status, admin-password, check,
+// reset-state, backup, backups, restore; clients' verbs: tx (node/tx_client.h);
+// the local testnet (testnet, load, demo). Exit codes: 0 success, 1 the
+// operation failed (the message says why), 2 a usage error, 3 (tx, status)
+// the node could not be reached.
 #include <CLI/CLI.hpp>
 #include <signal.h>
+#include <unistd.h>
 #include <sodium.h>
 #include <spdlog/pattern_formatter.h>
 #include <spdlog/sinks/daily_file_sink.h>
@@ -27,6 +30,8 @@
 #include "node/safety_file.h"
 #include "node/server.h"
 #include "node/testnet.h"
+#include "node/tx_client.h"
+#include "node/admin_auth.h"
 
 namespace {
 
@@ -198,6 +203,55 @@ int main(int argc, char** argv) {
   load->add_option("--seconds", load_seconds, "how long")->check(CLI::Range(0.1, 86400.0));
   load->add_option("--accounts", load_options.accounts, "funded accounts used")->check(CLI::Range(1, 100000));
 
+  // ---- clients: tx, status; admin-password
+  TxClientOptions tx_options;
+  tx_options.public_file = default_config_dir() / "public.toml";
+  tx_options.key_file = default_config_dir() / "client.key";
+  auto* tx = app.add_subcommand("tx", "sign and submit transactions, read accounts, values and fates (a client)");
+  tx->require_subcommand(1);
+  tx->add_option("--url", tx_options.url, "the node's client URL (default: from public.toml: url, else address port + 1)");
+  tx->add_option("--public", tx_options.public_file, "public.toml giving the node's URL or address");
+  tx->add_option("--key-file", tx_options.key_file, "the client key file");
+  tx->add_option("--testnet-account", tx_options.testnet_account, "sign with testnet account N (funded in testnet genesis)");
+  tx->add_option("--ca", tx_options.ca_file, "CA file for an https:// URL (default: the system's CAs)");
+  tx->add_option("--timeout-ms", tx_options.timeout_ms, "deadline of each request and of --wait")->check(CLI::Range(1, 3'600'000));
+  std::string tx_to, tx_key, tx_value, tx_owner, tx_hash_text;
+  std::uint64_t tx_amount = 0;
+  auto* tx_keygen_cmd = tx->add_subcommand("keygen", "write a new client key file (mode 0600) and print its public key");
+  auto* tx_transfer_cmd = tx->add_subcommand("transfer", "transfer AMOUNT to the account TO");
+  tx_transfer_cmd->add_option("TO", tx_to, "the receiver's public key (64 hex digits)")->required();
+  tx_transfer_cmd->add_option("AMOUNT", tx_amount, "whole units")->required();
+  auto* tx_store_cmd = tx->add_subcommand("store", "store VALUE under KEY in your own namespace");
+  tx_store_cmd->add_option("KEY", tx_key, "the key (text, or hex with --hex)")->required();
+  tx_store_cmd->add_option("VALUE", tx_value, "the value (text, or hex with --hex)")->required();
+  for (auto* c : {tx_transfer_cmd, tx_store_cmd}) {
+    c->add_flag("--wait", tx_options.wait, "wait until the transaction's fate is final, and print it");
+    c->add_option("--nonce", tx_options.nonce, "the nonce (default: the account's next, from the node)");
+  }
+  tx_store_cmd->add_flag("--hex", tx_options.hex, "KEY and VALUE are hex");
+  auto* tx_get_cmd = tx->add_subcommand("get", "read the value OWNER stored under KEY");
+  tx_get_cmd->add_option("OWNER", tx_owner, "the owner's public key")->required();
+  tx_get_cmd->add_option("KEY", tx_key, "the key (text, or hex with --hex)")->required();
+  tx_get_cmd->add_flag("--hex", tx_options.hex, "KEY is hex");
+  auto* tx_account_cmd = tx->add_subcommand("account", "balance and next nonce of KEY (default: your own)");
+  tx_account_cmd->add_option("KEY", tx_key, "the account's public key");
+  auto* tx_status_cmd = tx->add_subcommand("status", "the fate of the transaction HASH");
+  tx_status_cmd->add_option("HASH", tx_hash_text, "the transaction's hash")->required();
+  tx_status_cmd->add_flag("--wait", tx_options.wait, "wait until it is final");
+  auto* tx_watch_cmd = tx->add_subcommand("watch", "print each commit as a JSON line");
+  tx_watch_cmd->add_option("--count", tx_options.count, "stop after this many commits (default: never)");
+
+  std::string status_url;
+  std::uint64_t status_timeout_ms = 5000;
+  auto* status_cmd = app.add_subcommand("status", "a node's /status as a table");
+  status_cmd->add_option("--url", status_url, "the admin URL (default: from private.toml, port P+2)");
+  status_cmd->add_option("-c,--config", private_file, "private.toml");
+  status_cmd->add_option("--timeout-ms", status_timeout_ms, "deadline")->check(CLI::Range(1, 600'000));
+
+  std::string password_file;
+  auto* admin_password = app.add_subcommand("admin-password", "print the [admin] password_hash line for a password");
+  admin_password->add_option("--password-file", password_file, "read the password from this file (default: standard input)");
+
   DemoOptions demo_options;
   auto* demo = app.add_subcommand("demo", "a four-node testnet with load and a SIGKILL, then a summary");
   demo->add_option("--seconds", demo_options.load_seconds, "seconds of load")->check(CLI::Range(2.0, 3600.0));
@@ -207,6 +261,30 @@ int main(int argc, char** argv) {
   CLI11_PARSE(app, argc, argv);
   const fs::path self_binary = fs::read_symlink("/proc/self/exe");
 
+  if (*tx) {
+    if (*tx_keygen_cmd) return tx_keygen(tx_options);
+    if (*tx_transfer_cmd) return tx_transfer(tx_options, tx_to, tx_amount);
+    if (*tx_store_cmd) return tx_store(tx_options, tx_key, tx_value);
+    if (*tx_get_cmd) return tx_get(tx_options, tx_owner, tx_key);
+    if (*tx_account_cmd) return tx_account(tx_options, tx_key);
+    if (*tx_status_cmd) return tx_status(tx_options, tx_hash_text);
+    if (*tx_watch_cmd) return tx_watch(tx_options);
+  }
+  if (*status_cmd) return print_status(status_url, private_file, status_timeout_ms);
+  if (*admin_password) {
+    std::string password;
+    if (password_file.empty()) {
+      if (::isatty(0)) std::cerr << "admin password: " << std::flush;
+      std::getline(std::cin, password);
+    } else {
+      std::ifstream in(password_file);
+      if (!in) return usage("cannot read " + password_file);
+      std::getline(in, password);
+    }
+    if (password.size() < 12) return usage("the admin password must have at least 12 characters");
+    std::cout << "[admin]\npassword_hash = \"" << hash_admin_password(password) << "\"\n";
+    return 0;
+  }
   if (*keygen) {
     const KeyPair key = random_key();
     std::cout << "public " << hex(key.public_key.view()) << "\nsecret " << hex(key.seed) << "\n";

@@ -15,6 +15,7 @@
 #include <thread>
 
 #include "core/assert.h"
+#include "net/http_client.h"
 #include "node/config.h"
 #include "node/load.h"
 
@@ -221,9 +222,10 @@ void Testnet::stop_all() {
 }
 
 std::optional<NodeStatus> Testnet::status(std::size_t i) const {
-  const auto body = http_get(static_cast<std::uint16_t>(ports_.at(i) + 2), "/status", 1000);
-  if (!body) return std::nullopt;
-  const auto j = nlohmann::json::parse(*body, nullptr, false);
+  const net::Url admin{false, "127.0.0.1", static_cast<std::uint16_t>(ports_.at(i) + 2), ""};
+  const auto r = net::http_call(admin, "GET", "/status", "", std::chrono::milliseconds(1000));
+  if (!r || r->status != 200) return std::nullopt;
+  const auto j = nlohmann::json::parse(r->body, nullptr, false);
   if (j.is_discarded()) return std::nullopt;
   NodeStatus s;
   s.height = j.value("height", 0ull);
@@ -231,31 +233,6 @@ std::optional<NodeStatus> Testnet::status(std::size_t i) const {
   s.peers = j.value("peers_connected", std::size_t{0});
   s.catching_up = j.value("catching_up", false);
   return s;
-}
-
-std::optional<std::string> http_get(std::uint16_t port, const std::string& path, int timeout_ms) {
-  const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-  if (fd < 0) return std::nullopt;
-  timeval tv{timeout_ms / 1000, (timeout_ms % 1000) * 1000};
-  ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
-  ::setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_port = htons(port);
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  std::string response;
-  if (::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0) {
-    const std::string request = "GET " + path + " HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n";
-    if (::send(fd, request.data(), request.size(), MSG_NOSIGNAL) == static_cast<ssize_t>(request.size())) {
-      char buf[4096];
-      for (ssize_t n; (n = ::recv(fd, buf, sizeof buf, 0)) > 0;) response.append(buf, static_cast<std::size_t>(n));
-    }
-  }
-  ::close(fd);
-  if (response.rfind("HTTP/1.1 200", 0) != 0) return std::nullopt;
-  const auto body = response.find("\r\n\r\n");
-  if (body == std::string::npos) return std::nullopt;
-  return response.substr(body + 4);
 }
 
 }  // namespace synod::node

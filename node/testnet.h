@@ -79,7 +79,4 @@ class Testnet {
 // could not start.
 pid_t spawn_child(const std::vector<std::string>& argv, const std::filesystem::path& log);
 
-// GET http://127.0.0.1:port/path with a deadline; the body on a 200.
-std::optional<std::string> http_get(std::uint16_t port, const std::string& path, int timeout_ms);
-
 }  // namespace synod::node

@@ -403,8 +403,7 @@ ClientResponse Cluster::submit_transfer(NodeId via, std::size_t from_account, st
 
 Transaction Cluster::client_transfer(std::size_t from, std::size_t to, std::uint64_t amount) {
   Transaction tx{accounts_.at(from).public_key, client_nonce_.at(from)++, Transfer{accounts_.at(to).public_key, amount}, {}};
-  const TxHash hash = tx_hash(scheme_->digest(), chain_, tx, scratch_);
-  tx.sig = scheme_->sign(accounts_[from], tx_sig_bytes(hash));
+  const TxHash hash = sign_tx(*scheme_, chain_, accounts_[from], tx, scratch_);
   checker_->on_submitted(hash, tx.sig, now());
   return tx;
 }

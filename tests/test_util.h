@@ -134,7 +134,7 @@ inline Transaction signed_tx(const ChainId& chain, const KeyPair& from, std::uin
                              std::variant<Transfer, StoreValue> op,
                              const SignatureScheme& scheme = ed25519_scheme()) {
   Transaction tx = unsigned_tx(from, nonce, std::move(op));
-  tx.sig = scheme.sign(from, tx_sig_bytes(tx_hash(scheme.digest(), chain, tx)));
+  sign_tx(scheme, chain, from, tx);
   return tx;
 }
 
