@@ -26,6 +26,7 @@ namespace {
 
 constexpr auto write_deadline = std::chrono::seconds(10);
 constexpr auto tls_handshake_deadline = std::chrono::seconds(10);
+constexpr auto linger_deadline = std::chrono::seconds(2);
 
 std::string json_escape(std::string_view text) {
   std::string out;
@@ -355,17 +356,30 @@ class HttpSession final : public detail::Session, public std::enable_shared_from
     beast::get_lowest_layer(stream_).expires_after(write_deadline);
     http::async_write(stream_, response_, [self = this->shared_from_this(), keep_alive](beast::error_code ec, std::size_t) {
       if (ec) return;
-      if (!keep_alive) {
-        beast::error_code ignored;
-        beast::get_lowest_layer(self->stream_).socket().shutdown(tcp::socket::shutdown_send, ignored);
-        return;
-      }
+      if (!keep_alive) return self->linger();
       self->read();
     });
   }
 
+  // A lingering close: the answer is sent, so stop sending and read what the
+  // client still sends, for a moment; closing with unread bytes would reset
+  // the connection and could destroy the answer before the client reads it.
+  void linger() {
+    beast::error_code ignored;
+    beast::get_lowest_layer(stream_).socket().shutdown(tcp::socket::shutdown_send, ignored);
+    beast::get_lowest_layer(stream_).expires_after(linger_deadline);
+    drain();
+  }
+  void drain() {
+    beast::get_lowest_layer(stream_).async_read_some(
+        asio::buffer(drain_buffer_), [self = this->shared_from_this()](beast::error_code ec, std::size_t) {
+          if (!ec && !self->closing_) self->drain();
+        });
+  }
+
   std::shared_ptr<HttpServer::Core> core_;
   Stream stream_;
+  std::array<char, 4096> drain_buffer_{};
   asio::steady_timer deadline_;
   std::string remote_;
   std::uint64_t number_ = 0;

@@ -166,7 +166,6 @@ fs::path relative_to(const fs::path& base_file, const fs::path& p) {
   return base_file.parent_path() / p;
 }
 
-
 // A file holding a secret must be the owner's alone.
 std::optional<ConfigError> refuse_if_shared(const fs::path& file) {
   struct stat st {};
@@ -179,7 +178,8 @@ std::optional<ConfigError> refuse_if_shared(const fs::path& file) {
                          file.string()};
 }
 
-// Creates `file` with mode 0600 (never over an existing one), fsynced.
+}  // namespace
+
 std::expected<void, ConfigError> write_secret_file(const fs::path& file, const std::string& text) {
   std::error_code ec;
   if (fs::exists(file, ec)) {
@@ -193,8 +193,6 @@ std::expected<void, ConfigError> write_secret_file(const fs::path& file, const s
   if (!written) return std::unexpected(ConfigError{file.string(), "", std::string("cannot write: ") + std::strerror(errno)});
   return {};
 }
-
-}  // namespace
 
 std::expected<PrivateConfig, ConfigError> load_private(const fs::path& file) {
   if (auto e = refuse_if_shared(file)) return std::unexpected(*e);
@@ -287,6 +285,7 @@ std::expected<PrivateConfig, ConfigError> load_private(const fs::path& file) {
     SYNOD_TRY(certificate, s.text("tls_certificate"));
     SYNOD_TRY(tls_key, s.text("tls_key"));
     SYNOD_TRY(rate, s.number("requests_per_second", 0, 1'000'000));
+    SYNOD_TRY(connections, s.number("connections_max", 1, 1'000'000));
     if (certificate.has_value() != tls_key.has_value()) {
       return std::unexpected(s.error(certificate ? "tls_key" : "tls_certificate",
                                      "is missing: TLS on the client port needs both tls_certificate and tls_key"));
@@ -296,6 +295,7 @@ std::expected<PrivateConfig, ConfigError> load_private(const fs::path& file) {
       c.client_tls_key = relative_to(file, *tls_key);
     }
     c.client_requests_per_second = rate.value_or(c.client_requests_per_second);
+    c.client_connections_max = connections.value_or(c.client_connections_max);
     if (auto e = s.unknown()) return std::unexpected(*e);
   }
   SYNOD_TRY(admin, section("admin"));

@@ -52,6 +52,7 @@ struct PrivateConfig {
   std::filesystem::path client_tls_certificate;
   std::filesystem::path client_tls_key;
   std::uint64_t client_requests_per_second = 1000;  // per client address; 0: no limit
+  std::size_t client_connections_max = 1024;
   // [admin]
   std::string admin_listen_host = "127.0.0.1";
   std::string admin_password_hash;  // libsodium's Argon2id string; empty: the protected routes are off
@@ -84,6 +85,9 @@ std::string genesis_toml(const Genesis& genesis);
 // The checks the server runs before it opens anything: this node is in the
 // genesis roster, at the address its private.toml gives.
 std::optional<ConfigError> check_membership(const PrivateConfig& config, const Genesis& genesis);
+
+// Creates `file` with mode 0600 (never over an existing one), fsynced.
+std::expected<void, ConfigError> write_secret_file(const std::filesystem::path& file, const std::string& text);
 
 // A client's key file (`synod tx keygen`): key and secret in hex, mode 0600.
 std::expected<KeyPair, ConfigError> load_client_key(const std::filesystem::path& file);

@@ -12,8 +12,11 @@
 #include <sstream>
 #include <thread>
 
+#include <nlohmann/json.hpp>
+
 #include "node/config.h"
 #include "node/lmdb_store.h"
+#include "node/status_view.h"
 
 namespace synod::node {
 
@@ -81,19 +84,14 @@ class StopOnSignal {
   std::thread thread_;
 };
 
-std::string status_line(const Testnet& net) {
-  std::ostringstream out;
+std::string status_table(const Testnet& net) {
+  std::vector<std::optional<nlohmann::json>> statuses;
+  std::vector<bool> running;
   for (std::size_t i = 0; i < net.size(); ++i) {
-    const auto s = net.status(i);
-    out << "  n" << i << " ";
-    if (!s) {
-      out << (net.running(i) ? "starting" : "down    ");
-    } else {
-      out << "h" << s->height << " r" << s->round << " peers " << s->peers << "/" << net.size() - 1
-          << (s->catching_up ? " catching-up" : "");
-    }
+    statuses.push_back(net.status_json(i));
+    running.push_back(net.running(i));
   }
-  return out.str();
+  return format_nodes(statuses, running);
 }
 
 bool wait_for(const std::function<bool()>& done, int ms) {
@@ -133,16 +131,26 @@ int run_testnet_until_interrupted(const TestnetOptions& options) {
   }
   std::cout << "testnet of " << net->size() << " in " << options.dir.string() << ", genesis "
             << (options.dir / "genesis.toml").string() << "; Ctrl-C stops it\n";
+  // On a terminal the table is redrawn in place every second; elsewhere
+  // (a log, a pipe) it is printed every ten seconds.
+  const bool terminal = ::isatty(STDOUT_FILENO) != 0;
   const timespec second{1, 0};
-  while (sigtimedwait(&set, nullptr, &second) < 0) {
-    std::cout << "\r" << status_line(*net) << "   " << std::flush;
+  std::size_t drawn_lines = 0;
+  for (std::uint64_t tick = 0; sigtimedwait(&set, nullptr, &second) < 0; ++tick) {
+    if (terminal || tick % 10 == 0) {
+      const std::string table = status_table(*net);
+      if (terminal && drawn_lines > 0) std::cout << "\x1b[" << drawn_lines << "F\x1b[J";
+      std::cout << table << std::flush;
+      drawn_lines = static_cast<std::size_t>(std::count(table.begin(), table.end(), '\n'));
+    }
     for (std::size_t i = 0; i < net->size(); ++i) {
       if (net->running(i) && net->exited(i)) {
-        std::cout << "\nn" << i << " exited; see " << net->log_file(i).string() << "\n";
+        std::cout << "n" << i << " exited; see " << net->log_file(i).string() << "\n";
+        drawn_lines = 0;
       }
     }
   }
-  std::cout << "\nstopping\n";
+  std::cout << "stopping\n";
   net->stop_all();
   return 0;
 }
@@ -179,7 +187,7 @@ int run_demo(const DemoOptions& options) {
     std::cerr << "synod: the testnet did not start committing within 30 s; logs in " << dir.string() << "\n";
     return 1;
   }
-  std::cout << "up:" << status_line(net) << "\n";
+  std::cout << "up:\n" << status_table(net);
 
   // The fault: node 3 is killed with SIGKILL a third into the load and
   // restarted at two thirds; the load goes to nodes 0-2.
@@ -242,7 +250,7 @@ int run_demo(const DemoOptions& options) {
     }
     return true;
   }, 30'000);
-  std::cout << "end:" << status_line(net) << "\n";
+  std::cout << "end:\n" << status_table(net);
   net.stop_all();
 
   std::vector<std::unique_ptr<LmdbStore>> stores;

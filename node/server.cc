@@ -43,7 +43,7 @@ constexpr std::size_t client_requests_in_flight_max = 65536;
 // Limits of the client port (docs/client_api.md) and of the admin port.
 net::HttpLimits client_http_limits(const PrivateConfig& c) {
   return net::HttpLimits{.request_bytes_max = 64 * 1024,
-                         .connections_max = 1024,
+                         .connections_max = c.client_connections_max,
                          .request_ms_max = 10'000,
                          .requests_per_second = c.client_requests_per_second,
                          .requests_burst = 2 * c.client_requests_per_second};
@@ -470,6 +470,25 @@ class Server final : public Subscriber {
       validators.push_back(std::move(v));
     }
     j["validators"] = std::move(validators);
+    // Counters of bad input and backpressure, by reason (also in /metrics).
+    json counters;
+    for (const auto& [reason, count] : peers.links.refused) counters["peer_refused"][reason] = count;
+    for (const auto& [error, count] : peers.decode_errors) counters["decode_errors"][std::string(to_string(error))] = count;
+    const ReplicaStats& stats = replica_.stats();
+    for (std::size_t r = 0; r < static_cast<std::size_t>(Reject::kCount); ++r) {
+      counters["replica_rejected"][std::string(to_string(static_cast<Reject>(r)))] = stats.rejected_by_reason[r];
+    }
+    counters["sync_requests_from_store"] = stats.sync_requests_from_store;
+    counters["store_syncs_served"] = driver_.stats().store_syncs_served;
+    counters["store_syncs_refused"] = driver_.stats().store_syncs_refused;
+    counters["messages_from_non_validators"] = peers.messages_from_non_validators;
+    counters["dropped_backpressure"] = peers.links.dropped_backpressure;
+    counters["dropped_unconnected"] = peers.dropped_unconnected;
+    counters["client_requests"] = peers.client_requests;
+    counters["frames_received"] = peers.links.frames_received;
+    counters["bytes_received"] = peers.links.bytes_received;
+    counters["connections_accepted"] = peers.accepted;
+    j["counters"] = std::move(counters);
     j["peers_connected"] = network_.validators_connected();
     j["validators_missing"] = missing;
     j["failures_absorbable"] = failures_absorbable();

@@ -16,6 +16,7 @@
 
 #include "core/assert.h"
 #include "net/http_client.h"
+#include "node/admin_auth.h"
 #include "node/config.h"
 #include "node/load.h"
 
@@ -95,6 +96,13 @@ std::expected<Testnet, std::string> Testnet::prepare(const TestnetOptions& optio
     if (ec) return std::unexpected("cannot create " + options.dir.string() + ": " + ec.message());
     t.genesis_.chain_name = "synod-testnet";
     std::string roster;
+    // One admin password for the testnet's nodes, in a file beside them.
+    const KeyPair password_source = random_key();
+    const std::string admin_password = hex(password_source.seed).substr(0, 32);
+    if (auto written = write_secret_file(options.dir / "admin-password", admin_password + "\n"); !written) {
+      return std::unexpected(to_string(written.error()));
+    }
+    const std::string admin_hash = hash_admin_password(admin_password);
     for (std::size_t i = 0; i < options.nodes; ++i) {
       const fs::path node_dir = options.dir / ("node" + std::to_string(i));
       fs::create_directories(node_dir, ec);
@@ -110,6 +118,7 @@ std::expected<Testnet, std::string> Testnet::prepare(const TestnetOptions& optio
       // chain's keep the testnet committing while a node is down.
       c.round_timeout_ms = 500;
       c.idle_block_interval_ms = 200;
+      c.admin_password_hash = admin_hash;
       if (auto written = write_private(c); !written) return std::unexpected(to_string(written.error()));
       PublicConfig p{c.key.public_key, c.address, "http://127.0.0.1:" + std::to_string(port + 1), c.description,
                      options.weights.empty() ? 1 : options.weights[i]};
@@ -221,12 +230,19 @@ void Testnet::stop_all() {
   for (std::size_t i = 0; i < pids_.size(); ++i) wait(i, 10'000);
 }
 
-std::optional<NodeStatus> Testnet::status(std::size_t i) const {
+std::optional<nlohmann::json> Testnet::status_json(std::size_t i) const {
   const net::Url admin{false, "127.0.0.1", static_cast<std::uint16_t>(ports_.at(i) + 2), ""};
   const auto r = net::http_call(admin, "GET", "/status", "", std::chrono::milliseconds(1000));
   if (!r || r->status != 200) return std::nullopt;
-  const auto j = nlohmann::json::parse(r->body, nullptr, false);
+  auto j = nlohmann::json::parse(r->body, nullptr, false);
   if (j.is_discarded()) return std::nullopt;
+  return j;
+}
+
+std::optional<NodeStatus> Testnet::status(std::size_t i) const {
+  const auto status = status_json(i);
+  if (!status) return std::nullopt;
+  const nlohmann::json& j = *status;
   NodeStatus s;
   s.height = j.value("height", 0ull);
   s.round = j.value("round", 0ull);

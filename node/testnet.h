@@ -1,6 +1,7 @@
 // The local multi-process testnet (`synod testnet`, as a conode's run_nodes):
 // writes keys, configs, roster and genesis (with funded testnet accounts) for
-// N validators on 127.0.0.1, or reads them back from an existing folder, and
+// N validators on 127.0.0.1 (one admin password for all, in the folder's
+// admin-password file), or reads them back from an existing folder, and
 // starts, signals and watches `synod server` processes. Every process it
 // starts it also stops.
 #pragma once
@@ -11,6 +12,7 @@
 #include <filesystem>
 #include <memory>
 #include <mutex>
+#include <nlohmann/json_fwd.hpp>
 #include <optional>
 #include <string>
 #include <vector>
@@ -58,6 +60,8 @@ class Testnet {
     return pids_.at(i) > 0;
   }
   std::optional<NodeStatus> status(std::size_t i) const;
+  // The node's whole /status (its admin port), nullopt if it does not answer.
+  std::optional<nlohmann::json> status_json(std::size_t i) const;
   std::filesystem::path log_file(std::size_t i) const;
 
  private:

@@ -237,7 +237,7 @@ def test_a_node_down_longer_than_the_peers_window_catches_up_from_their_stores(t
 
 
 def free_peer_port():
-    """A port P with P and P+2 (admin) free on 127.0.0.1, read back from a bind to port 0."""
+    """A port P with P+1 (client) and P+2 (admin) free on 127.0.0.1, read back from a bind to port 0."""
     import socket
     for _ in range(100):
         with socket.socket() as s:
@@ -245,11 +245,12 @@ def free_peer_port():
             port = s.getsockname()[1]
         if port + 2 > 65535:
             continue
-        with socket.socket() as s:
-            try:
-                s.bind(("127.0.0.1", port + 2))
-            except OSError:
-                continue
+        try:
+            for other in (port + 1, port + 2):
+                with socket.socket() as s:
+                    s.bind(("127.0.0.1", other))
+        except OSError:
+            continue
         return port
     raise AssertionError("no free port")
 
