@@ -36,6 +36,7 @@ test-sanitize: bootstrap
 
 bench: build
 	@$(BUILD)/bench/synod-bench
+	@/usr/bin/python3 bench/client_api_latency.py --build $(BUILD)
 
 clean:
 	rm -rf $(BUILD) $(SANITIZE_BUILD)
