@@ -440,18 +440,53 @@ def set_client_limits(directory, node, text):
         f.write("\n[client]\n" + text)
 
 
-def test_limits_and_network_errors_while_out_of_consensus(tmp_path):
+def tls_files(directory):
+    """A self-signed certificate for 127.0.0.1 and its key, in PEM."""
+    cert, key = os.path.join(directory, "cert.pem"), os.path.join(directory, "key.pem")
+    r = subprocess.run(["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1",
+                        "-nodes", "-keyout", key, "-out", cert, "-days", "2", "-subj", "/CN=127.0.0.1",
+                        "-addext", "subjectAltName=IP:127.0.0.1"], capture_output=True, text=True)
+    assert r.returncode == 0, r.stderr
+    return cert, key
+
+
+def check_tls_client_port(port, cert, chain):
+    """Node `port` serves its client API over TLS only: HTTPS and WSS with the CA, refusals without."""
+    import ssl
+    context = ssl.create_default_context(cafile=cert)
+    url = f"https://127.0.0.1:{port + 1}"
+    with urllib.request.urlopen(url + "/v1/chain", context=context, timeout=10) as r:
+        assert json.loads(r.read())["chain_id"] == chain.hex()
+    with pytest.raises(OSError):
+        call(port, "GET", "/v1/chain")  # plain HTTP on a TLS port
+    r = synod("tx", "--url", url, "--ca", cert, "account", "00" * 32)
+    assert r.returncode == 0 and json.loads(r.stdout)["balance"] == 0, r.stdout + r.stderr
+    r = synod("tx", "--url", url, "--timeout-ms", "5000", "account", "00" * 32)
+    assert r.returncode == 3 and "certificate verify failed" in r.stderr, r.stderr
+
+    async def one_commit():
+        async with websockets.connect(f"wss://127.0.0.1:{port + 1}/v1/ws", ssl=context) as ws:
+            await ws.send(json.dumps({"subscribe": "commits"}))
+            assert json.loads(await ws.recv())["event"] == "subscribed"
+            return json.loads(await asyncio.wait_for(ws.recv(), 10))
+    assert asyncio.run(one_commit())["event"] == "commit"
+
+
+def test_tls_limits_and_network_errors_while_out_of_consensus(tmp_path):
     directory = str(tmp_path / "net")
     with Net(directory, 4) as n:
         n.wait_committing()
     set_client_limits(directory, 0, "requests_per_second = 20\nconnections_max = 8\n")
+    cert, key = tls_files(str(tmp_path))
+    set_client_limits(directory, 1, f'tls_certificate = "{cert}"\ntls_key = "{key}"\n')
     ports = peer_ports(directory)
     paused = []
     with Net(directory, 4) as n:
         n.wait_committing()
         in_consensus(ports)
-        chain = chain_of(ports[1])
+        chain = chain_of(ports[2])
         try:
+            check_tls_client_port(ports[1], cert, chain)
             # Requests per second from one address: a burst of 40, then RATE_LIMITED.
             answers = [call(ports[0], "GET", "/v1/chain")[0] for _ in range(60)]
             assert answers.count(429) >= 10 and answers[0] == 200, answers
