@@ -166,6 +166,11 @@ fs::path relative_to(const fs::path& base_file, const fs::path& p) {
   return base_file.parent_path() / p;
 }
 
+bool valid_ip(const std::string& text) {
+  in6_addr any{};
+  return ::inet_pton(AF_INET, text.c_str(), &any) == 1 || ::inet_pton(AF_INET6, text.c_str(), &any) == 1;
+}
+
 // A file holding a secret must be the owner's alone.
 std::optional<ConfigError> refuse_if_shared(const fs::path& file) {
   struct stat st {};
@@ -286,6 +291,13 @@ std::expected<PrivateConfig, ConfigError> load_private(const fs::path& file) {
     SYNOD_TRY(tls_key, s.text("tls_key"));
     SYNOD_TRY(rate, s.number("requests_per_second", 0, 1'000'000));
     SYNOD_TRY(connections, s.number("connections_max", 1, 1'000'000));
+    SYNOD_TRY(client_host, s.text("listen_host"));
+    if (client_host) {
+      if (!valid_ip(*client_host)) {
+        return std::unexpected(s.error("listen_host", "must be an IPv4 or IPv6 address, not \"" + *client_host + "\""));
+      }
+      c.client_listen_host = *client_host;
+    }
     if (certificate.has_value() != tls_key.has_value()) {
       return std::unexpected(s.error(certificate ? "tls_key" : "tls_certificate",
                                      "is missing: TLS on the client port needs both tls_certificate and tls_key"));
@@ -304,8 +316,7 @@ std::expected<PrivateConfig, ConfigError> load_private(const fs::path& file) {
     SYNOD_TRY(listen_host, s.text("listen_host"));
     SYNOD_TRY(password_hash, s.text("password_hash"));
     if (listen_host) {
-      in6_addr any{};
-      if (::inet_pton(AF_INET, listen_host->c_str(), &any) != 1 && ::inet_pton(AF_INET6, listen_host->c_str(), &any) != 1) {
+      if (!valid_ip(*listen_host)) {
         return std::unexpected(s.error("listen_host", "must be an IPv4 or IPv6 address, not \"" + *listen_host + "\""));
       }
       c.admin_listen_host = *listen_host;

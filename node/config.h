@@ -53,6 +53,7 @@ struct PrivateConfig {
   std::filesystem::path client_tls_key;
   std::uint64_t client_requests_per_second = 1000;  // per client address; 0: no limit
   std::size_t client_connections_max = 1024;
+  std::string client_listen_host;  // empty: the peer port's address (listen's host)
   // [admin]
   std::string admin_listen_host = "127.0.0.1";
   std::string admin_password_hash;  // libsodium's Argon2id string; empty: the protected routes are off

@@ -209,6 +209,7 @@ int main(int argc, char** argv) {
   tx_options.key_file = default_config_dir() / "client.key";
   auto* tx = app.add_subcommand("tx", "sign and submit transactions, read accounts, values and fates (a client)");
   tx->require_subcommand(1);
+  tx->fallthrough();  // `synod tx keygen --key-file F` as well as `synod tx --key-file F keygen`
   tx->add_option("--url", tx_options.url, "the node's client URL (default: from public.toml: url, else address port + 1)");
   tx->add_option("--public", tx_options.public_file, "public.toml giving the node's URL or address");
   tx->add_option("--key-file", tx_options.key_file, "the client key file");
@@ -258,7 +259,12 @@ int main(int argc, char** argv) {
   demo->add_option("--rate", demo_options.tx_per_s, "transfers per second")->check(CLI::Range(1.0, 1e6));
   demo->add_option("--dir", demo_options.dir, "its folder (default: a new temporary one)");
 
-  CLI11_PARSE(app, argc, argv);
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    // Help and version print and succeed; every other parse error is a usage error.
+    return app.exit(e) == 0 ? 0 : 2;
+  }
   const fs::path self_binary = fs::read_symlink("/proc/self/exe");
 
   if (*tx) {

@@ -131,7 +131,9 @@ class Server final : public Subscriber {
       const tcp::endpoint peer = *endpoints.begin();
       network_.start(peer);
       const auto client_port = static_cast<std::uint16_t>(network_.port() + 1);
-      client_http_.emplace(io_, tcp::endpoint(peer.address(), client_port), client_http_limits(options_.config),
+      const auto& client_host = options_.config.client_listen_host;
+      const auto client_address = client_host.empty() ? peer.address() : asio::ip::make_address(client_host);
+      client_http_.emplace(io_, tcp::endpoint(client_address, client_port), client_http_limits(options_.config),
                            [this](const net::HttpRequest& r) { return client_api_.handle(r); }, &client_api_,
                            client_tls());
       client_api_.attach(&*client_http_);

@@ -268,7 +268,9 @@ int print_status(const std::string& url_text, const fs::path& private_file, std:
       const auto colon = config->listen.rfind(':');
       const std::string host = config->admin_listen_host.find(':') != std::string::npos ? "[" + config->admin_listen_host + "]"
                                                                                        : config->admin_listen_host;
-      text = "http://" + (host == "0.0.0.0" ? std::string("127.0.0.1") : host) + ":" +
+      // A wildcard bind answers on loopback too.
+      const std::string reach = host == "0.0.0.0" ? "127.0.0.1" : host == "[::]" ? "[::1]" : host;
+      text = "http://" + reach + ":" +
              std::to_string(std::stoul(config->listen.substr(colon + 1)) + 2);
     }
     TxClientOptions o;

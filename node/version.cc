@@ -1,5 +1,7 @@
 #include "node/version.h"
 
+#include "git_hash.h"
+
 namespace synod::node {
 
 const char* synod_version() { return "0.1.0"; }

@@ -4,7 +4,8 @@
 namespace synod::node {
 
 const char* synod_version();
-// The commit CMake saw when it configured the build ("unknown" outside git).
+// The commit the build was made from, "-dirty" if files differed from it
+// ("unknown" outside git).
 const char* synod_git_hash();
 
 }  // namespace synod::node

@@ -28,7 +28,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 from prometheus_client.parser import text_string_to_metric_families
 
-from test_node import SYNOD, Net, peer_ports, status, synod, wait
+from test_node import SYNOD, Net, keeps_committing, peer_ports, status, synod, wait
 
 
 # ---- an independent client ------------------------------------------------
@@ -139,11 +139,6 @@ def in_consensus(ports, timeout=30):
     assert wait(lambda: not any(status(p)["catching_up"] for p in ports), timeout), [status(p) for p in ports]
 
 
-def keeps_committing(port, blocks=3, timeout=30):
-    start = status(port)["height"]
-    return wait(lambda: status(port)["height"] >= start + blocks, timeout)
-
-
 # ---- a four-node testnet for the module ------------------------------------
 
 @pytest.fixture(scope="module")
@@ -204,7 +199,7 @@ def test_the_commit_stream_reports_every_block_with_its_transactions(net):
 def test_synod_tx_signs_submits_waits_and_reads(net):
     url = f"http://127.0.0.1:{net.ports[1] + 1}"
     key_file = str(net.scratch / "client.key")
-    r = synod("tx", "--key-file", key_file, "keygen")
+    r = synod("tx", "keygen", "--key-file", key_file)
     assert r.returncode == 0, r.stderr
     mine = json.loads(r.stdout)["key"]
     assert os.stat(key_file).st_mode & 0o777 == 0o600
@@ -230,6 +225,9 @@ def test_synod_tx_signs_submits_waits_and_reads(net):
     assert r.returncode == 0 and [json.loads(l)["event"] for l in r.stdout.splitlines()] == ["commit", "commit"]
     r = synod("tx", "--url", url, "account", "zz" * 32)
     assert r.returncode == 2 and "64 hex digits" in r.stderr, r.stderr
+    for mistyped in (["tx", "transfer", mine], ["tx", "--bogus"], ["tx-send"]):
+        r = synod(*mistyped)
+        assert r.returncode == 2 and r.stderr, (mistyped, r.returncode, r.stderr)
     r = synod("tx", "--url", "http://127.0.0.1:1", "--timeout-ms", "2000", "account", mine)
     assert r.returncode == 3 and "cannot connect" in r.stderr, r.stderr
 

@@ -13,7 +13,7 @@ import tomllib
 import pytest
 
 import hostile
-from test_node import Net, peer_ports, status
+from test_node import Net, keeps_committing, peer_ports, status
 
 
 def counter(port, group, name=None):
@@ -40,16 +40,6 @@ def connected(net, port, name):
     peer = hostile.Peer(port, cert, key)
     assert peer.handshake(net.chain, public)[0] == hostile.KIND["hello"]
     return peer, public
-
-
-def keeps_committing(net, port, blocks=3, timeout=30):
-    start = status(port)["height"]
-    deadline = time.time() + timeout
-    while time.time() < deadline:
-        if status(port)["height"] >= start + blocks:
-            return True
-        time.sleep(0.2)
-    return False
 
 
 def test_refusals_name_their_reason_and_are_counted(net):
@@ -80,7 +70,7 @@ def test_refusals_name_their_reason_and_are_counted(net):
         pass
     time.sleep(0.2)
     assert counter(port, "peer_refused", "tls_failed") == before + 1
-    assert keeps_committing(net, port)
+    assert keeps_committing(port)
 
 
 def test_a_key_outside_the_roster_has_client_rights_only(net):
@@ -115,7 +105,7 @@ def test_malformed_oversized_and_unknown_frames_get_typed_rejections(net):
     assert peer.closed_with() == "frame_too_large"
     peer.close()
     assert counter(port, "peer_refused", "frame_too_large") == before + 1
-    assert keeps_committing(net, port)
+    assert keeps_committing(port)
 
 
 def test_before_the_hello_only_a_hello_sized_frame_is_read(net):
@@ -167,7 +157,7 @@ def test_a_flood_of_unsigned_messages_from_a_compromised_key_is_rejected_and_bou
         else:
             frames.append(hostile.frame("message", hostile.timeout_message(round_ + i % 8, 3, sig)))
     peer.send(b"".join(frames))
-    assert keeps_committing(net, port, blocks=5)
+    assert keeps_committing(port, blocks=5)
     time.sleep(1)
     rejected = sum(counter(port, "replica_rejected").values()) - rejected_before
     assert rejected >= 15000, rejected

@@ -42,6 +42,12 @@ def wait(predicate, timeout):
     return False
 
 
+def keeps_committing(port, blocks=3, timeout=30):
+    """True once the node on peer port `port` has committed `blocks` more blocks."""
+    start = status(port)["height"]
+    return wait(lambda: status(port)["height"] >= start + blocks, timeout)
+
+
 def synod(*args, timeout=60):
     return subprocess.run([SYNOD, *args], capture_output=True, text=True, timeout=timeout)
 
@@ -126,6 +132,11 @@ def test_config_errors_name_the_file_and_the_field(tmp_path):
         (re.sub(r"address = .*\n", "address = '127.0.0.1'\n", text), "address: must be host:port"),
         (text.replace("key = \"", "key = \"zz", 1), "key: must be 64 hex digits"),
         (text + "[consensus]\nround_timeout_ms = 300\n", "consensus.idle_block_interval_ms: must be below round_timeout_ms"),
+        (text + "[client]\nlisten_host = \"localhost\"\n", "client.listen_host: must be an IPv4 or IPv6 address"),
+        (text + "[client]\ntls_certificate = \"c.pem\"\n", "client.tls_key: is missing"),
+        (text + "[client]\nrequests_per_second = -5\n", "client.requests_per_second: must be between"),
+        (text + "[admin]\nlisten_host = \"10.0.0.300\"\n", "admin.listen_host: must be an IPv4 or IPv6 address"),
+        (text + "[admin]\npassword_hash = \"hunter2\"\n", "admin.password_hash: must be an Argon2id hash"),
     ]
     for content, expected in cases:
         private.write_text(content)
