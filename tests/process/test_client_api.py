@@ -167,6 +167,9 @@ def test_transfers_over_http_commit_and_the_stream_reports_each_fate(net):
         submitted.append(tx_hash)
     final = asyncio.run(fates(ports[1], submitted))
     assert set(final) == set(submitted)
+    top = max(f["height"] for f in final.values())
+    for p in ports:  # the others may be a block behind the node that reported the fates
+        assert wait(lambda: status(p)["height"] >= top, 10)
     for h, fate in final.items():
         assert fate["state"] == "committed" and fate["outcome"] == "executed", fate
         code, again = call(ports[3], "GET", f"/v1/tx/{h}")
@@ -209,10 +212,14 @@ def test_synod_tx_signs_submits_waits_and_reads(net):
     assert fate["state"] == "committed" and fate["outcome"] == "executed", fate
     r = synod("tx", "--url", url, "--key-file", key_file, "account")
     assert r.returncode == 0 and json.loads(r.stdout) == {"key": mine, "balance": 1000, "nonce": 0}, r.stdout + r.stderr
+    # Without --url: the node's url from its public.toml (node 3 may be a block behind node 1).
+    via_public = ["tx", "--public", os.path.join(net.dir, "node3", "public.toml"), "--key-file", key_file, "account"]
+    assert wait(lambda: json.loads(synod(*via_public).stdout)["balance"] == 1000, 10), synod(*via_public)
     r = synod("tx", "--url", url, "--key-file", key_file, "store", "colour", "blue", "--wait")
     assert r.returncode == 0, r.stderr
-    r = synod("tx", "--url", f"http://127.0.0.1:{net.ports[2] + 1}", "get", mine, "colour")
-    assert r.returncode == 0 and json.loads(r.stdout)["text"] == "blue", r.stdout + r.stderr
+    get = ["tx", "--url", f"http://127.0.0.1:{net.ports[2] + 1}", "get", mine, "colour"]  # node 2: maybe a block behind
+    assert wait(lambda: synod(*get).returncode == 0, 10), synod(*get)
+    assert json.loads(synod(*get).stdout)["text"] == "blue"
     r = synod("tx", "--url", url, "status", fate["hash"])
     assert r.returncode == 0 and json.loads(r.stdout)["height"] == fate["height"]
     # More than the balance: committed, failed, and the exit code says so.
