@@ -1,10 +1,13 @@
 #include "node/backup.h"
 
 #include <algorithm>
+#include <array>
 #include <cstdio>
 #include <ctime>
+#include <fstream>
 
 #include "core/assert.h"
+#include "node/safety_file.h"
 
 namespace synod::node {
 
@@ -30,14 +33,32 @@ std::optional<TimeMs> parse_utc(std::string_view text) {
   tm.tm_mon -= 1;
   const std::time_t seconds = timegm(&tm);
   if (seconds < 0) return std::nullopt;
-  return static_cast<TimeMs>(seconds) * 1000 + static_cast<TimeMs>(ms);
+  const TimeMs time = static_cast<TimeMs>(seconds) * 1000 + static_cast<TimeMs>(ms);
+  // timegm normalises month 13 or hour 25 into another date: only a name
+  // that is exactly the date it stands for is one.
+  if (format_utc(time) != text) return std::nullopt;
+  return time;
+}
+
+// An LMDB file begins with a meta page: the page flags at byte 10 say so
+// (P_META) and the meta's magic follows the 16-byte page header.
+bool looks_like_lmdb(const std::filesystem::path& file) {
+  std::ifstream in(file, std::ios::binary);
+  std::array<unsigned char, 20> head{};
+  if (!in.read(reinterpret_cast<char*>(head.data()), head.size())) return false;
+  constexpr std::uint16_t page_meta = 0x08;
+  constexpr std::uint32_t magic = 0xBEEFC0DE;
+  const std::uint16_t flags = static_cast<std::uint16_t>(head[10] | head[11] << 8);
+  const std::uint32_t found = head[16] | head[17] << 8 | head[18] << 16 | static_cast<std::uint32_t>(head[19]) << 24;
+  return (flags & page_meta) != 0 && found == magic;
 }
 
 std::expected<BackupInfo, StoreError> finish_backup(const std::filesystem::path& partial,
                                                     const std::filesystem::path& final_file, TimeMs now_ms,
                                                     std::expected<std::uintmax_t, StoreError> copied) {
   if (!copied) {
-    std::filesystem::remove(partial);
+    std::error_code ignored;
+    std::filesystem::remove(partial, ignored);
     return std::unexpected(copied.error());
   }
   std::error_code ec;
@@ -54,11 +75,11 @@ std::expected<BackupInfo, StoreError> backup_with(const NodeFiles& files, const 
   std::filesystem::create_directories(folder, ec);
   if (ec) return std::unexpected(io_error("mkdir", folder, ec.value()));
   const std::filesystem::path final_file = folder / backup_file_name(files, now_ms);
-  if (std::filesystem::exists(final_file)) {
+  if (std::filesystem::exists(final_file, ec)) {
     return std::unexpected(StoreError{StoreErrorKind::Io, final_file.string() + " exists already"});
   }
   const std::filesystem::path partial = final_file.string() + ".partial";
-  std::filesystem::remove(partial);
+  std::filesystem::remove(partial, ec);
   return finish_backup(partial, final_file, now_ms, copy_to(partial));
 }
 
@@ -78,17 +99,27 @@ std::string backup_file_name(const NodeFiles& files, TimeMs time_ms) {
   return prefix_of(files) + format_utc(time_ms) + std::string(backup_suffix);
 }
 
-std::vector<BackupInfo> list_backups(const std::filesystem::path& folder, const NodeFiles& files) {
-  std::vector<BackupInfo> out;
+std::expected<std::vector<BackupInfo>, StoreError> list_backups(const std::filesystem::path& folder,
+                                                                const NodeFiles& files) {
   std::error_code ec;
-  if (!std::filesystem::is_directory(folder, ec)) return out;
+  if (!std::filesystem::exists(folder, ec)) {
+    return std::unexpected(StoreError{StoreErrorKind::Io, "no backup folder " + folder.string()});
+  }
+  if (!std::filesystem::is_directory(folder, ec)) {
+    return std::unexpected(StoreError{StoreErrorKind::Io, folder.string() + " is not a folder"});
+  }
+  std::filesystem::directory_iterator entries(folder, ec);
+  if (ec) return std::unexpected(io_error("opendir", folder, ec.value()));
+  std::vector<BackupInfo> out;
   const std::string prefix = prefix_of(files);
-  for (const auto& entry : std::filesystem::directory_iterator(folder, ec)) {
+  for (const auto& entry : entries) {
     const std::string name = entry.path().filename().string();
-    if (!name.starts_with(prefix) || !name.ends_with(backup_suffix)) continue;
+    if (!name.starts_with(prefix) || !name.ends_with(backup_suffix) || !entry.is_regular_file(ec)) continue;
     const auto time = parse_utc(std::string_view(name).substr(prefix.size(), name.size() - prefix.size() - backup_suffix.size()));
-    if (!time) continue;
-    out.push_back(BackupInfo{entry.path(), *time, entry.file_size(ec)});
+    if (!time || !looks_like_lmdb(entry.path())) continue;
+    const std::uintmax_t size = entry.file_size(ec);
+    if (ec) continue;
+    out.push_back(BackupInfo{entry.path(), *time, size});
   }
   std::sort(out.begin(), out.end(), [](const BackupInfo& a, const BackupInfo& b) { return a.time_ms < b.time_ms; });
   return out;
@@ -119,7 +150,15 @@ std::expected<BackupInfo, StoreError> take_backup(const NodeFiles& files, const 
 
 std::expected<std::optional<BackupInfo>, StoreError> run_backup_schedule(const LmdbStore& store,
                                                                         const BackupPolicy& policy, TimeMs now_ms) {
-  const BackupPlan plan = plan_backups(policy, list_backups(policy.folder, store.files()), now_ms);
+  // No folder yet: the first backup makes it.
+  std::error_code ec;
+  std::vector<BackupInfo> existing;
+  if (std::filesystem::exists(policy.folder, ec)) {
+    auto listed = list_backups(policy.folder, store.files());
+    if (!listed) return std::unexpected(listed.error());
+    existing = std::move(*listed);
+  }
+  const BackupPlan plan = plan_backups(policy, existing, now_ms);
   std::optional<BackupInfo> taken;
   if (plan.take) {
     auto backup = take_backup(store, policy.folder, now_ms);
@@ -128,23 +167,17 @@ std::expected<std::optional<BackupInfo>, StoreError> run_backup_schedule(const L
   }
   // Old backups go only once the new one is safely written.
   for (const std::filesystem::path& old : plan.remove) {
-    std::error_code ec;
     std::filesystem::remove(old, ec);
     if (ec) return std::unexpected(io_error("remove", old, ec.value()));
   }
   return taken;
 }
 
-std::expected<RestoreReport, StoreError> restore_backup(const std::filesystem::path& backup,
-                                                        const std::filesystem::path& data_dir, const ChainId& chain,
-                                                        const PublicKey& node, const Genesis* genesis) {
-  std::error_code ec;
-  std::filesystem::create_directories(data_dir, ec);
-  if (ec) return std::unexpected(io_error("mkdir", data_dir, ec.value()));
-  const NodeFiles files = node_files(data_dir, node);
-  auto lock = FileLock::acquire(files.lock);
-  if (!lock) return std::unexpected(lock.error());  // Locked: the node runs
+namespace {
 
+// The backup's summary, checked for this chain and validator.
+std::expected<LedgerSummary, StoreError> check_backup(const std::filesystem::path& backup, const ChainId& chain,
+                                                      const PublicKey& node, const Genesis* genesis) {
   auto summary = inspect_ledger(backup, true, genesis);
   if (!summary) return std::unexpected(summary.error());
   if (summary->chain != chain) {
@@ -155,18 +188,127 @@ std::expected<RestoreReport, StoreError> restore_backup(const std::filesystem::p
     return std::unexpected(StoreError{StoreErrorKind::WrongNode, backup.string() + ": ledger of validator " +
                                                                      hex(summary->node.view())});
   }
+  return *summary;
+}
+
+// The plan, computed while the data folder's lock is held.
+std::expected<RestorePlan, StoreError> plan_locked(const std::filesystem::path& backup, const NodeFiles& files,
+                                                   const ChainId& chain, const PublicKey& node, const Genesis* genesis) {
+  auto summary = check_backup(backup, chain, node, genesis);
+  if (!summary) return std::unexpected(summary.error());
+  RestorePlan plan;
+  plan.backup = *summary;
+  std::error_code ec;
+  if (std::filesystem::exists(files.ledger, ec)) {
+    auto current = inspect_ledger(files.ledger, false);
+    if (current) {
+      plan.current = *current;
+      if (current->committed_height > summary->committed_height) {
+        plan.blocks_discarded = current->committed_height.value - summary->committed_height.value;
+      }
+    } else {
+      plan.current_unreadable = current.error();
+    }
+  }
+  auto record = read_safety_file(files.safety);
+  if (!record) {
+    plan.safety = RestorePlan::Safety::Unusable;
+    plan.safety_problem = record.error();
+  } else if (*record) {
+    plan.safety = RestorePlan::Safety::Valid;
+    plan.safety_record = **record;
+  }
+  return plan;
+}
+
+// Removes a file on scope exit unless released: what a failed step leaves.
+class Leftover {
+ public:
+  explicit Leftover(std::filesystem::path file) : file_(std::move(file)) {}
+  ~Leftover() {
+    if (file_.empty()) return;
+    std::error_code ignored;
+    std::filesystem::remove(file_, ignored);
+  }
+  Leftover(const Leftover&) = delete;
+  Leftover& operator=(const Leftover&) = delete;
+  void release() { file_.clear(); }
+
+ private:
+  std::filesystem::path file_;
+};
+
+}  // namespace
+
+std::expected<RestorePlan, StoreError> plan_restore(const std::filesystem::path& backup,
+                                                    const std::filesystem::path& data_dir, const ChainId& chain,
+                                                    const PublicKey& node, const Genesis* genesis) {
+  const NodeFiles files = node_files(data_dir, node);
+  std::error_code ec;
+  if (!std::filesystem::is_directory(data_dir, ec)) {
+    // Nothing to lock and nothing to replace; the backup is still checked.
+    auto summary = check_backup(backup, chain, node, genesis);
+    if (!summary) return std::unexpected(summary.error());
+    RestorePlan plan;
+    plan.backup = *summary;
+    return plan;
+  }
+  const bool lock_existed = std::filesystem::exists(files.lock, ec);
+  Leftover lock_file(lock_existed ? std::filesystem::path() : files.lock);
+  auto lock = FileLock::acquire(files.lock);
+  if (!lock) {
+    if (lock.error().kind == StoreErrorKind::Locked) lock_file.release();
+    return std::unexpected(lock.error());  // Locked: the node runs
+  }
+  return plan_locked(backup, files, chain, node, genesis);
+}
+
+std::expected<RestoreReport, StoreError> restore_backup(const std::filesystem::path& backup,
+                                                        const std::filesystem::path& data_dir, const ChainId& chain,
+                                                        const PublicKey& node, TimeMs now_ms, const Genesis* genesis) {
+  std::error_code ec;
+  const bool new_folder = !std::filesystem::exists(data_dir, ec);
+  std::filesystem::create_directories(data_dir, ec);
+  if (ec) return std::unexpected(io_error("mkdir", data_dir, ec.value()));
+  const NodeFiles files = node_files(data_dir, node);
+  const bool lock_existed = std::filesystem::exists(files.lock, ec);
+  Leftover lock_file(lock_existed ? std::filesystem::path() : files.lock);
+  auto lock = FileLock::acquire(files.lock);
+  if (!lock) {
+    if (lock.error().kind == StoreErrorKind::Locked) lock_file.release();
+    return std::unexpected(lock.error());  // Locked: the node runs
+  }
+  auto plan = plan_locked(backup, files, chain, node, genesis);
+  if (!plan) {
+    if (new_folder) {
+      lock_file.release();
+      std::filesystem::remove_all(data_dir, ec);
+    }
+    return std::unexpected(plan.error());
+  }
 
   const std::filesystem::path incoming = files.ledger.string() + ".restore";
-  std::filesystem::remove(incoming);
-  std::filesystem::copy_file(backup, incoming, ec);
-  if (ec) return std::unexpected(io_error("copy", backup, ec.value()));
-  fsync_path(incoming);
+  std::filesystem::remove(incoming, ec);
+  Leftover incoming_file(incoming);
+  if (auto copied = copy_file_private(backup, incoming); !copied) return std::unexpected(copied.error());
+  RestoreReport report{*plan, {}};
+  if (std::filesystem::exists(files.ledger, ec)) {
+    report.replaced_kept_as = files.ledger.string() + ".replaced-" + format_utc(now_ms);
+    std::filesystem::rename(files.ledger, report.replaced_kept_as, ec);
+    if (ec) return std::unexpected(io_error("rename", files.ledger, ec.value()));
+  }
   std::filesystem::rename(incoming, files.ledger, ec);
-  if (ec) return std::unexpected(io_error("rename", incoming, ec.value()));
+  if (ec) {
+    // Put the old ledger back: a failed restore changes nothing.
+    if (!report.replaced_kept_as.empty()) std::filesystem::rename(report.replaced_kept_as, files.ledger, ec);
+    return std::unexpected(io_error("rename", incoming, ec.value()));
+  }
+  incoming_file.release();
   fsync_path(data_dir);
   // LMDB's reader table described the old file.
   std::filesystem::remove(files.ledger.string() + "-lock", ec);
-  return RestoreReport{*summary, std::filesystem::exists(files.safety)};
+  lock_file.release();
+  return report;
 }
 
 }  // namespace synod::node

@@ -34,8 +34,12 @@ struct BackupInfo {
 std::string backup_file_name(const NodeFiles& files, TimeMs time_ms);
 std::string format_utc(TimeMs time_ms);
 
-// This node's backups in `folder`, oldest first; unfinished copies are skipped.
-std::vector<BackupInfo> list_backups(const std::filesystem::path& folder, const NodeFiles& files);
+// This node's backups in `folder`, oldest first. Only regular files named as
+// this node's backups (with a real date) that start like an LMDB file are
+// listed: unfinished copies, other nodes' backups and junk are not. A folder
+// that does not exist or cannot be read is an Io error naming it.
+std::expected<std::vector<BackupInfo>, StoreError> list_backups(const std::filesystem::path& folder,
+                                                                const NodeFiles& files);
 
 // What the schedule does at `now_ms`: take a backup when none exists or the
 // newest is at least interval_ms old, and remove the oldest so that at most
@@ -57,17 +61,40 @@ std::expected<BackupInfo, StoreError> take_backup(const NodeFiles& files, const 
 std::expected<std::optional<BackupInfo>, StoreError> run_backup_schedule(const LmdbStore& store,
                                                                         const BackupPolicy& policy, TimeMs now_ms);
 
+// What a restore finds before it changes anything (`synod restore --dry-run`
+// prints it): the backup, the ledger it would replace, and the safety record
+// that stays.
+struct RestorePlan {
+  LedgerSummary backup;
+  std::optional<LedgerSummary> current;        // the ledger it replaces; none on a new server
+  std::optional<StoreError> current_unreadable;  // a ledger there that fails its checks
+  std::uint64_t blocks_discarded = 0;          // committed above the backup's height; peers send them again
+  enum class Safety : std::uint8_t { Valid, Missing, Unusable };
+  Safety safety = Safety::Missing;             // the record kept as it is: Valid, or else the AmnesiaRule applies
+  std::optional<SafetyRecord> safety_record;
+  std::optional<StoreError> safety_problem;    // why it is Unusable
+};
+
 struct RestoreReport {
-  LedgerSummary restored;
-  bool safety_record_kept = false;  // false: none existed, the node starts under the AmnesiaRule
+  RestorePlan plan;
+  std::filesystem::path replaced_kept_as;  // the replaced ledger, renamed beside it; empty if there was none
 };
 
 // Offline: refuses with Locked while the node runs. Verifies the backup (its
 // metadata, chain id and node key, every record's checksum and link, and the
-// state roots when `genesis` is given), then replaces the ledger atomically.
-// The safety record file is left as it is.
+// state roots when `genesis` is given) and reads what it would replace;
+// changes nothing.
+std::expected<RestorePlan, StoreError> plan_restore(const std::filesystem::path& backup,
+                                                    const std::filesystem::path& data_dir, const ChainId& chain,
+                                                    const PublicKey& node, const Genesis* genesis = nullptr);
+// The plan, carried out: the backup is copied beside the ledger (mode 0600)
+// and fsynced; the current ledger, if any, is renamed to
+// `<ledger>.replaced-<UTC time>`; the copy takes its name. The safety record
+// file is left as it is. On any failure nothing of the data folder changes
+// and nothing is left behind.
 std::expected<RestoreReport, StoreError> restore_backup(const std::filesystem::path& backup,
                                                         const std::filesystem::path& data_dir, const ChainId& chain,
-                                                        const PublicKey& node, const Genesis* genesis = nullptr);
+                                                        const PublicKey& node, TimeMs now_ms,
+                                                        const Genesis* genesis = nullptr);
 
 }  // namespace synod::node

@@ -3,12 +3,15 @@
 #include <fcntl.h>
 #include <sys/file.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <unistd.h>
 
 #include <cerrno>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <optional>
+#include <vector>
 
 #include "core/crypto.h"
 
@@ -34,11 +37,67 @@ std::filesystem::path default_data_dir() {
 void stop_process(std::string_view reason) {
   std::fprintf(stderr, "synod: stopping: %.*s\n", static_cast<int>(reason.size()), reason.data());
   std::fflush(stderr);
-  std::abort();
+  // Exit at once, as a crash would (no destructor writes anything), but with
+  // a status, not a signal: a supervisor restarts it, and the reason is logged.
+  std::_Exit(1);
 }
 
 StoreError io_error(std::string_view call, const std::filesystem::path& path, int err) {
   return StoreError{StoreErrorKind::Io, std::string(call) + " " + path.string() + ": " + std::strerror(err)};
+}
+
+StoreError space_error(std::string_view call, const std::filesystem::path& path, std::uintmax_t needed) {
+  StoreError e = io_error(call, path, ENOSPC);
+  struct statvfs fs {};
+  const auto folder = path.has_parent_path() ? path.parent_path() : std::filesystem::path(".");
+  if (::statvfs(folder.c_str(), &fs) == 0) {
+    e.detail += " (" + std::to_string(static_cast<std::uintmax_t>(fs.f_bavail) * fs.f_frsize) + " bytes free, " +
+                std::to_string(needed) + " needed)";
+  }
+  return e;
+}
+
+std::expected<void, StoreError> copy_file_private(const std::filesystem::path& from, const std::filesystem::path& to) {
+  const int in = ::open(from.c_str(), O_RDONLY | O_CLOEXEC);
+  if (in < 0) return std::unexpected(io_error("open", from, errno));
+  const int out = ::open(to.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+  if (out < 0) {
+    const int err = errno;
+    ::close(in);
+    return std::unexpected(io_error("create", to, err));
+  }
+  std::optional<StoreError> failed;
+  std::vector<char> buffer(1 << 20);
+  for (;;) {
+    const ssize_t n = ::read(in, buffer.data(), buffer.size());
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) {
+      failed = io_error("read", from, errno);
+      break;
+    }
+    if (n == 0) break;
+    for (ssize_t done = 0; done < n;) {
+      const ssize_t w = ::write(out, buffer.data() + done, static_cast<std::size_t>(n - done));
+      if (w < 0 && errno == EINTR) continue;
+      if (w < 0) {
+        const int err = errno;
+        struct stat st {};
+        failed = err == ENOSPC && ::fstat(in, &st) == 0 ? space_error("write", to, static_cast<std::uintmax_t>(st.st_size))
+                                                         : io_error("write", to, err);
+        break;
+      }
+      done += w;
+    }
+    if (failed) break;
+  }
+  if (!failed && ::fsync(out) != 0) failed = io_error("fsync", to, errno);
+  ::close(in);
+  ::close(out);
+  if (failed) {
+    ::unlink(to.c_str());
+    return std::unexpected(*failed);
+  }
+  return {};
 }
 
 std::expected<std::optional<Bytes>, StoreError> read_small_file(const std::filesystem::path& path,

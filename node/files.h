@@ -33,10 +33,16 @@ NodeFiles node_files(const std::filesystem::path& dir, const PublicKey& key);
 // $XDG_DATA_HOME/synod, else $HOME/.local/share/synod.
 std::filesystem::path default_data_dir();
 
-// Stops the process: for failures after which the node cannot stay safe.
+// Stops the process at once with exit status 1, the reason on stderr: for
+// failures after which the node cannot stay safe (a write that cannot be made
+// durable). Nothing runs after it, as after a crash; the store's contract
+// makes that safe.
 [[noreturn]] void stop_process(std::string_view reason);
 
 StoreError io_error(std::string_view call, const std::filesystem::path& path, int err);
+// For ENOSPC: "... No space left on device (N bytes free, M needed)", the free
+// space read from the filesystem holding `path`.
+StoreError space_error(std::string_view call, const std::filesystem::path& path, std::uintmax_t needed);
 
 // A whole small file; nullopt if it does not exist. Larger than `bytes_max`:
 // CorruptSafetyRecord-style callers decide; this returns an Io error naming it.
@@ -49,6 +55,10 @@ std::expected<std::optional<Bytes>, StoreError> read_small_file(const std::files
 void write_file_atomically(const std::filesystem::path& path, ByteView bytes);
 
 void fsync_path(const std::filesystem::path& path);  // a file or a folder; stops the process on failure
+
+// Copies `from` into a new file `to` (never over an existing one) with mode
+// 0600, and fsyncs it. On failure `to` is removed; a full disk is named as such.
+std::expected<void, StoreError> copy_file_private(const std::filesystem::path& from, const std::filesystem::path& to);
 
 // An exclusive advisory lock on a file, released when the object dies or the
 // process does (SIGKILL included).

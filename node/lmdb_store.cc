@@ -13,6 +13,7 @@
 // Integers are big-endian so that LMDB's byte order is numeric order.
 #include "node/lmdb_store.h"
 
+#include <fcntl.h>
 #include <lmdb.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -176,6 +177,24 @@ void apply_block(Txn& txn, MDB_dbi accounts, MDB_dbi values, const Block& b, con
   }
 }
 
+// LMDB keeps its reader table in the lock file and writes it through a
+// memory map: on a full filesystem that write is a SIGBUS, not an error. So
+// the lock file is made first, its blocks reserved, and a full disk is a
+// typed error before LMDB maps anything. Larger than LMDB's own size for 126
+// readers (about 8 KiB), which it then keeps.
+constexpr std::uintmax_t lock_file_bytes = 16 * 1024;
+
+std::optional<StoreError> reserve_lock_file(const std::filesystem::path& ledger) {
+  const std::filesystem::path lock = ledger.string() + "-lock";
+  const int fd = ::open(lock.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+  if (fd < 0) return io_error("open", lock, errno);
+  const int rc = ::posix_fallocate(fd, 0, static_cast<off_t>(lock_file_bytes));
+  ::close(fd);
+  if (rc == ENOSPC) return space_error("reserve", lock, lock_file_bytes);
+  if (rc != 0 && rc != EOPNOTSUPP && rc != EINVAL) return io_error("reserve", lock, rc);
+  return std::nullopt;
+}
+
 }  // namespace
 
 struct LmdbStore::Env {
@@ -200,6 +219,9 @@ struct LmdbStore::Env {
       if (ec) return std::unexpected(io_error("stat", path, ec.value()));
       if (size < ledger_bytes_min) return std::unexpected(corrupt(path, "truncated to " + std::to_string(size) + " bytes"));
     }
+    if (mode != Mode::ReadUnlocked) {
+      if (auto e_lock = reserve_lock_file(path)) return std::unexpected(*e_lock);
+    }
     int rc = mdb_env_create(&e->env);
     if (rc != MDB_SUCCESS) return std::unexpected(lmdb_error("mdb_env_create", path, rc));
     mdb_env_set_maxdbs(e->env, tables_max);
@@ -215,7 +237,9 @@ struct LmdbStore::Env {
       mdb_env_info(e->env, &info);
       mdb_env_stat(e->env, &stat);
       const std::uintmax_t needed = (std::uintmax_t{info.me_last_pgno} + 1) * stat.ms_psize;
-      const std::uintmax_t size = std::filesystem::file_size(path);
+      std::error_code ec;
+      const std::uintmax_t size = std::filesystem::file_size(path, ec);
+      if (ec) return std::unexpected(io_error("stat", path, ec.value()));
       if (size < needed) {
         return std::unexpected(corrupt(path, "truncated: " + std::to_string(size) + " bytes of " + std::to_string(needed)));
       }
@@ -409,8 +433,9 @@ namespace {
 std::expected<void, StoreError> create_ledger(const NodeFiles& files, const Genesis& genesis, const PublicKey& node,
                                               std::size_t map_bytes) {
   const std::filesystem::path tmp = files.ledger.string() + ".new";
-  std::filesystem::remove(tmp);
-  std::filesystem::remove(tmp.string() + "-lock");
+  std::error_code ignored;
+  std::filesystem::remove(tmp, ignored);
+  std::filesystem::remove(tmp.string() + "-lock", ignored);
   auto env = LmdbStore::Env::open(tmp, LmdbStore::Env::Mode::Create, map_bytes);
   if (!env) return std::unexpected(env.error());
   {
@@ -446,7 +471,7 @@ std::expected<void, StoreError> create_ledger(const NodeFiles& files, const Gene
   std::filesystem::rename(tmp, files.ledger, ec);
   if (ec) return std::unexpected(io_error("rename", tmp, ec.value()));
   fsync_path(files.dir);
-  std::filesystem::remove(tmp.string() + "-lock");
+  std::filesystem::remove(tmp.string() + "-lock", ec);
   return {};
 }
 
@@ -502,7 +527,8 @@ std::expected<std::unique_ptr<LmdbStore>, StoreError> LmdbStore::open(const std:
   auto lock = FileLock::acquire(files.lock);
   if (!lock) return std::unexpected(lock.error());
 
-  if (!std::filesystem::exists(files.ledger)) {
+  std::error_code exists_ec;
+  if (!std::filesystem::exists(files.ledger, exists_ec)) {
     // A first start writes a record before the ledger exists, so that later a
     // ledger without a record means the record was lost (AmnesiaRule).
     // A corrupt record is left for load() to report (AmnesiaRule), never
@@ -682,14 +708,24 @@ std::expected<CommittedBlock, StoreError> LmdbStore::committed_block(Height heig
 namespace {
 
 std::expected<std::uintmax_t, StoreError> copy_env(MDB_env* env, const std::filesystem::path& file) {
-  if (std::filesystem::exists(file)) {
+  std::error_code ec;
+  if (std::filesystem::exists(file, ec)) {
     return std::unexpected(StoreError{StoreErrorKind::Io, file.string() + " exists already"});
   }
-  const int rc = mdb_env_copy2(env, file.c_str(), MDB_CP_COMPACT);
-  if (rc != MDB_SUCCESS) return std::unexpected(lmdb_error("mdb_env_copy2 to", file, rc));
-  fsync_path(file);
+  // Backups hold what the ledger holds: the owner's alone, like it.
+  const int fd = ::open(file.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+  if (fd < 0) return std::unexpected(io_error("create", file, errno));
+  int rc = mdb_env_copyfd2(env, fd, MDB_CP_COMPACT);
+  if (rc == MDB_SUCCESS && ::fsync(fd) != 0) rc = errno;
+  ::close(fd);
+  if (rc != MDB_SUCCESS) {
+    ::unlink(file.c_str());
+    return std::unexpected(lmdb_error("mdb_env_copyfd2 to", file, rc));
+  }
   fsync_path(file.parent_path().empty() ? std::filesystem::path(".") : file.parent_path());
-  return std::filesystem::file_size(file);
+  const std::uintmax_t size = std::filesystem::file_size(file, ec);
+  if (ec) return std::unexpected(io_error("stat", file, ec.value()));
+  return size;
 }
 
 }  // namespace
@@ -707,7 +743,8 @@ std::expected<std::uintmax_t, StoreError> copy_ledger_file(const std::filesystem
 
 std::expected<LedgerSummary, StoreError> inspect_ledger(const std::filesystem::path& file, bool check_chain,
                                                         const Genesis* replay) {
-  if (!std::filesystem::exists(file)) return std::unexpected(io_error("open", file, ENOENT));
+  std::error_code ec;
+  if (!std::filesystem::exists(file, ec)) return std::unexpected(io_error("open", file, ec ? ec.value() : ENOENT));
   auto env = LmdbStore::Env::open(file, LmdbStore::Env::Mode::ReadUnlocked, 0);
   if (!env) return std::unexpected(env.error());
   auto summary = (*env)->summary();

@@ -17,6 +17,7 @@
 #include <cstdio>
 #include <fstream>
 #include <iostream>
+#include <sstream>
 #include <thread>
 
 #include <boost/asio/io_context.hpp>
@@ -108,6 +109,37 @@ std::expected<std::pair<PrivateConfig, Genesis>, std::string> load_node(const st
   return std::pair{*config, *genesis};
 }
 
+// What a restore will do, for the operator to read before it happens.
+std::string describe_restore(const RestorePlan& plan, const std::string& file) {
+  std::ostringstream out;
+  out << "backup:  " << file << ", verified, committed height " << plan.backup.committed_height.value << "\n";
+  if (plan.current) {
+    out << "ledger:  committed height " << plan.current->committed_height.value;
+    if (plan.blocks_discarded > 0) {
+      out << ": the " << plan.blocks_discarded << " blocks above the backup's height are dropped here (peers send them again)";
+    }
+    out << "\n";
+  } else if (plan.current_unreadable) {
+    out << "ledger:  unreadable (" << to_string(*plan.current_unreadable) << "): it is replaced\n";
+  } else {
+    out << "ledger:  none here yet\n";
+  }
+  switch (plan.safety) {
+    case RestorePlan::Safety::Valid:
+      out << "safety record: kept (signed up to round " << plan.safety_record->voted_round.value
+          << "): the node will not sign again in a round it signed in\n";
+      break;
+    case RestorePlan::Safety::Missing:
+      out << "safety record: none: the node starts under the AmnesiaRule and signs only past a fence round\n";
+      break;
+    case RestorePlan::Safety::Unusable:
+      out << "safety record: unusable (" << to_string(*plan.safety_problem)
+          << "): the node starts under the AmnesiaRule and signs only past a fence round\n";
+      break;
+  }
+  return out.str();
+}
+
 std::string ask(const std::string& question, const std::string& fallback) {
   std::cout << question << " [" << fallback << "]: " << std::flush;
   std::string answer;
@@ -115,9 +147,7 @@ std::string ask(const std::string& question, const std::string& fallback) {
   return answer;
 }
 
-}  // namespace
-
-int main(int argc, char** argv) {
+int run(int argc, char** argv) {
   if (sodium_init() < 0) return fail("libsodium failed to initialise");
   CLI::App app{"synod: a Byzantine-fault-tolerant replicated ledger node"};
   app.require_subcommand(1);
@@ -182,6 +212,8 @@ int main(int argc, char** argv) {
   auto* restore = app.add_subcommand("restore", "replace the ledger by a verified backup (node stopped)");
   restore->add_option("FILE", restore_file, "the backup file")->required();
   restore->add_option("-c,--config", private_file, "private.toml");
+  bool restore_dry_run = false;
+  restore->add_flag("--dry-run", restore_dry_run, "check the backup and show what would change; change nothing");
 
   // ---- testnet, load, demo
   TestnetOptions testnet_options;
@@ -453,18 +485,30 @@ int main(int argc, char** argv) {
       return 0;
     }
     if (*backups) {
-      for (const BackupInfo& b : list_backups(backup_folder, files)) {
+      const auto listed = list_backups(backup_folder, files);
+      if (!listed) return fail(to_string(listed.error()));
+      if (listed->empty()) std::cout << "no backups of this node in " << backup_folder.string() << "\n";
+      for (const BackupInfo& b : *listed) {
         std::cout << format_utc(b.time_ms) << "  " << b.size_bytes << " bytes  " << b.file.string() << "\n";
       }
       return 0;
     }
-    auto restored = restore_backup(restore_file, node->first.data_dir, node->second.chain_id(), node->first.key.public_key,
-                                   &node->second);
+    const auto& [config, genesis] = *node;
+    auto plan = plan_restore(restore_file, config.data_dir, genesis.chain_id(), config.key.public_key, &genesis);
+    if (!plan) return fail(to_string(plan.error()));
+    std::cout << describe_restore(*plan, restore_file);
+    if (restore_dry_run) {
+      std::cout << "dry run: nothing changed\n";
+      return 0;
+    }
+    auto restored = restore_backup(restore_file, config.data_dir, genesis.chain_id(), config.key.public_key,
+                                   wall_clock_ms(), &genesis);
     if (!restored) return fail(to_string(restored.error()));
-    std::cout << "restored height " << restored->restored.committed_height.value << " from " << restore_file << "\n";
-    std::cout << (restored->safety_record_kept
-                      ? "safety record kept: the node will not sign again in rounds it signed in\n"
-                      : "no safety record: the node will start under the AmnesiaRule and sign only past a fence\n");
+    std::cout << "restored height " << restored->plan.backup.committed_height.value << " from " << restore_file << "\n";
+    if (!restored->replaced_kept_as.empty()) {
+      std::cout << "the replaced ledger is kept as " << restored->replaced_kept_as.string()
+                << "; delete it once the node runs again\n";
+    }
     return 0;
   }
   if (*testnet) {
@@ -496,4 +540,17 @@ int main(int argc, char** argv) {
   }
   demo_options.synod = self_binary;
   return run_demo(demo_options);
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  // Every expected failure returns a typed error; an exception reaching here
+  // is a missed case, still reported as a message and exit 1, never an abort.
+  try {
+    return run(argc, argv);
+  } catch (const std::exception& e) {
+    std::cerr << "synod: " << e.what() << "\n";
+    return 1;
+  }
 }

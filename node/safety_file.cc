@@ -7,8 +7,9 @@ namespace synod::node {
 std::expected<std::optional<SafetyRecord>, StoreError> read_safety_file(const std::filesystem::path& path) {
   auto bytes = read_small_file(path, safety_file_bytes_max);
   if (!bytes) {
-    if (bytes.error().kind == StoreErrorKind::Io && std::filesystem::exists(path) &&
-        std::filesystem::file_size(path) > safety_file_bytes_max) {
+    std::error_code ec;
+    if (bytes.error().kind == StoreErrorKind::Io && std::filesystem::exists(path, ec) &&
+        std::filesystem::file_size(path, ec) > safety_file_bytes_max && !ec) {
       return std::unexpected(StoreError{StoreErrorKind::CorruptSafetyRecord,
                                         path.string() + ": larger than safety_file_bytes_max"});
     }

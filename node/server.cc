@@ -313,7 +313,7 @@ class Server final : public Subscriber {
     const BackupPolicy policy = backup_policy();
     auto taken = run_backup_schedule(*store_, policy, wall_clock_ms());
     const auto existing = list_backups(policy.folder, store_->files());
-    if (!existing.empty()) latest_backup_ms_ = existing.back().time_ms;
+    if (existing && !existing->empty()) latest_backup_ms_ = existing->back().time_ms;
     if (!taken) {
       log(Warn, "backup failed: " + to_string(taken.error()));
     } else if (*taken) {
@@ -365,7 +365,9 @@ class Server final : public Subscriber {
     }
     if (path == "/backups") {
       nlohmann::json list = nlohmann::json::array();
-      for (const BackupInfo& b : list_backups(backup_policy().folder, store_->files())) {
+      const auto listed = list_backups(backup_policy().folder, store_->files());
+      if (!listed) return net::error_reply(404, "NOT_FOUND", to_string(listed.error()));
+      for (const BackupInfo& b : *listed) {
         list.push_back({{"file", b.file.string()}, {"time", format_utc(b.time_ms)}, {"bytes", b.size_bytes}});
       }
       return {200, "application/json", nlohmann::json{{"backups", list}}.dump()};

@@ -75,11 +75,14 @@ TEST_F(BackupTest, AScheduleOverNineDaysKeepsSevenDailyCopies) {
     taken += backup->has_value() ? 1 : 0;
   }
   EXPECT_EQ(taken, 9u);
-  const auto listed = node::list_backups(policy.folder, store->files());
+  const auto listed = node::list_backups(policy.folder, store->files()).value();
   ASSERT_EQ(listed.size(), 7u);
   EXPECT_EQ(listed.front().time_ms, t0_ms + 2 * day_ms);
   EXPECT_EQ(listed.back().time_ms, t0_ms + 8 * day_ms);
-  for (const BackupInfo& b : listed) EXPECT_GT(b.size_bytes, 0u);
+  for (const BackupInfo& b : listed) {
+    EXPECT_GT(b.size_bytes, 0u);
+    EXPECT_EQ(std::filesystem::status(b.file).permissions() & std::filesystem::perms::all, std::filesystem::perms::owner_read | std::filesystem::perms::owner_write);
+  }
 }
 
 TEST_F(BackupTest, RestoreBringsBackTheLedgerAsItWasAndKeepsTheRecord) {
@@ -92,15 +95,23 @@ TEST_F(BackupTest, RestoreBringsBackTheLedgerAsItWasAndKeepsTheRecord) {
   store->save_safety(record_at(10));
 
   // While the node runs, restore refuses and changes nothing.
-  auto refused = node::restore_backup(old->file, dir_.path(), chain_.chain(), key_, &genesis_);
+  auto refused = node::restore_backup(old->file, dir_.path(), chain_.chain(), key_, t0_ms, &genesis_);
   ASSERT_FALSE(refused.has_value());
   EXPECT_EQ(refused.error().kind, StoreErrorKind::Locked);
   store.reset();
 
-  auto restored = node::restore_backup(old->file, dir_.path(), chain_.chain(), key_, &genesis_);
+  auto restored = node::restore_backup(old->file, dir_.path(), chain_.chain(), key_, t0_ms, &genesis_);
   ASSERT_TRUE(restored.has_value()) << to_string(restored.error());
-  EXPECT_EQ(restored->restored.committed_height, Height(5));
-  EXPECT_TRUE(restored->safety_record_kept);
+  EXPECT_EQ(restored->plan.backup.committed_height, Height(5));
+  EXPECT_EQ(restored->plan.current->committed_height, Height(10));
+  EXPECT_EQ(restored->plan.blocks_discarded, 5u);
+  EXPECT_EQ(restored->plan.safety, node::RestorePlan::Safety::Valid);
+  // The replaced ledger is kept beside the new one, which is the owner's alone.
+  ASSERT_FALSE(restored->replaced_kept_as.empty());
+  EXPECT_EQ(node::inspect_ledger(restored->replaced_kept_as, false).value().committed_height, Height(10));
+  EXPECT_EQ(restored->replaced_kept_as.parent_path(), dir_.path());
+  EXPECT_EQ(std::filesystem::status(node::node_files(dir_.path(), key_).ledger).permissions() & std::filesystem::perms::all,
+            std::filesystem::perms::owner_read | std::filesystem::perms::owner_write);
   auto r = open()->load();
   ASSERT_TRUE(r.has_value());
   EXPECT_EQ(r->committed.size(), 5u);
@@ -117,7 +128,7 @@ TEST_F(BackupTest, RestoreRefusesABadOrForeignBackupAndLeavesTheLedger) {
   const std::uintmax_t ledger_size = std::filesystem::file_size(ledger);
 
   const ChainId other = storage_genesis("another-chain").chain_id();
-  auto foreign = node::restore_backup(backup->file, dir_.path(), other, key_);
+  auto foreign = node::restore_backup(backup->file, dir_.path(), other, key_, t0_ms);
   ASSERT_FALSE(foreign.has_value());
   EXPECT_EQ(foreign.error().kind, StoreErrorKind::WrongChain);
 
@@ -129,12 +140,12 @@ TEST_F(BackupTest, RestoreRefusesABadOrForeignBackupAndLeavesTheLedger) {
   f.seekp(static_cast<std::streamoff>(at + 3));
   f.put(static_cast<char>(bytes[at + 3] ^ 0x20));
   f.close();
-  auto corrupt = node::restore_backup(backup->file, dir_.path(), chain_.chain(), key_, &genesis_);
+  auto corrupt = node::restore_backup(backup->file, dir_.path(), chain_.chain(), key_, t0_ms, &genesis_);
   ASSERT_FALSE(corrupt.has_value());
   EXPECT_EQ(corrupt.error().kind, StoreErrorKind::CorruptLedger) << to_string(corrupt.error());
 
   std::filesystem::resize_file(backup->file, std::filesystem::file_size(backup->file) / 2);
-  auto truncated = node::restore_backup(backup->file, dir_.path(), chain_.chain(), key_);
+  auto truncated = node::restore_backup(backup->file, dir_.path(), chain_.chain(), key_, t0_ms);
   ASSERT_FALSE(truncated.has_value());
   EXPECT_EQ(truncated.error().kind, StoreErrorKind::CorruptLedger);
 
@@ -142,6 +153,62 @@ TEST_F(BackupTest, RestoreRefusesABadOrForeignBackupAndLeavesTheLedger) {
   auto r = open()->load();
   ASSERT_TRUE(r.has_value());
   EXPECT_EQ(r->committed.size(), 20u);
+}
+
+TEST_F(BackupTest, TheListingNamesAMissingFolderAndSkipsWhatIsNotABackupOfThisNode) {
+  auto store = open();
+  store->save_commits({chain_.next(3)});
+  const auto folder = dir_.path() / "dump";
+  auto missing = node::list_backups(folder, store->files());
+  ASSERT_FALSE(missing.has_value());
+  EXPECT_NE(missing.error().detail.find("no backup folder"), std::string::npos);
+  auto real = node::take_backup(*store, folder, t0_ms);
+  ASSERT_TRUE(real.has_value());
+  const std::string prefix = real->file.filename().string().substr(0, 17);
+  std::ofstream(folder / (prefix + "20231113T221320.000Z.mdb")) << "not a ledger at all, but named like one";
+  std::filesystem::copy_file(real->file, folder / (prefix + "20231314T221320.000Z.mdb"));  // month 13
+  std::filesystem::copy_file(real->file, folder / "0123456789abcdef-20231114T221320.000Z.mdb");  // another node's
+  std::filesystem::create_directory(folder / (prefix + "20231115T221320.000Z.mdb"));
+  const auto listed = node::list_backups(folder, store->files());
+  ASSERT_TRUE(listed.has_value());
+  ASSERT_EQ(listed->size(), 1u);
+  EXPECT_EQ(listed->front().file, real->file);
+}
+
+TEST_F(BackupTest, AFailedRestoreLeavesNothingBehindAndTheRecordIsReportedAsItIs) {
+  auto store = open();
+  for (int i = 0; i < 3; ++i) store->save_commits({chain_.next(5)});
+  auto backup = node::take_backup(*store, dir_.path() / "dump", t0_ms);
+  ASSERT_TRUE(backup.has_value());
+  store.reset();
+
+  // Into a new folder, a damaged backup: refused, and the folder is not left behind.
+  const auto fresh = dir_.path() / "fresh";
+  const auto damaged = dir_.path() / "damaged.mdb";
+  std::filesystem::copy_file(backup->file, damaged);
+  std::filesystem::resize_file(damaged, std::filesystem::file_size(damaged) / 2);
+  ASSERT_FALSE(node::restore_backup(damaged, fresh, chain_.chain(), key_, t0_ms).has_value());
+  EXPECT_FALSE(std::filesystem::exists(fresh));
+
+  // Over the ledger: refused, nothing changed, no .restore or lock file left.
+  const auto files = node::node_files(dir_.path(), key_);
+  std::filesystem::remove(files.lock);
+  const auto before = std::filesystem::file_size(files.ledger);
+  ASSERT_FALSE(node::restore_backup(damaged, dir_.path(), chain_.chain(), key_, t0_ms).has_value());
+  EXPECT_EQ(std::filesystem::file_size(files.ledger), before);
+  EXPECT_FALSE(std::filesystem::exists(files.ledger.string() + ".restore"));
+  EXPECT_FALSE(std::filesystem::exists(files.lock));
+
+  // An empty safety record file is unusable, and the plan says so; planning changes nothing.
+  std::ofstream(files.safety, std::ios::trunc).close();
+  auto plan = node::plan_restore(backup->file, dir_.path(), chain_.chain(), key_, &genesis_);
+  ASSERT_TRUE(plan.has_value()) << to_string(plan.error());
+  EXPECT_EQ(plan->safety, node::RestorePlan::Safety::Unusable);
+  EXPECT_EQ(plan->current->committed_height, Height(3));
+  EXPECT_EQ(std::filesystem::file_size(files.ledger), before);
+  std::filesystem::remove(files.safety);
+  EXPECT_EQ(node::plan_restore(backup->file, dir_.path(), chain_.chain(), key_).value().safety,
+            node::RestorePlan::Safety::Missing);
 }
 
 // The replica on an LmdbStore votes in rounds 1 to 5; a backup taken after
@@ -168,9 +235,9 @@ TEST(RestoredNode, NeverSignsAgainInARoundItSignedIn) {
       if (r == 3) backup = node::take_backup(*store, store->files().backups, t0_ms).value().file;
     }
   }
-  auto restored = node::restore_backup(backup, dir.path(), net.chain, key, &net.genesis);
+  auto restored = node::restore_backup(backup, dir.path(), net.chain, key, t0_ms, &net.genesis);
   ASSERT_TRUE(restored.has_value()) << to_string(restored.error());
-  ASSERT_TRUE(restored->safety_record_kept);
+  ASSERT_EQ(restored->plan.safety, node::RestorePlan::Safety::Valid);
 
   auto store = open();
   const Recovery recovery = store->load().value();
