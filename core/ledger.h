@@ -126,6 +126,13 @@ class Ledger {
   void prefetch_tx(const TxHash& hash) const { committed_txs_.prefetch(hash); }
   // The sum of all balances; constant by construction (the checkers verify it).
   BalanceSum total_balance() const;
+  // How many accounts, stored values and committed transactions it holds.
+  struct Sizes {
+    std::size_t accounts = 0;
+    std::size_t values = 0;
+    std::size_t txs = 0;
+  };
+  Sizes sizes() const { return {accounts_.size(), values_.size(), committed_txs_.size()}; }
 
  private:
   using AccountEntry = std::map<PublicKey, Account>::value_type;

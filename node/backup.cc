@@ -178,7 +178,7 @@ namespace {
 // The backup's summary, checked for this chain and validator.
 std::expected<LedgerSummary, StoreError> check_backup(const std::filesystem::path& backup, const ChainId& chain,
                                                       const PublicKey& node, const Genesis* genesis) {
-  auto summary = inspect_ledger(backup, true, genesis);
+  auto summary = inspect_ledger_isolated(backup, true, genesis);
   if (!summary) return std::unexpected(summary.error());
   if (summary->chain != chain) {
     return std::unexpected(StoreError{StoreErrorKind::WrongChain, backup.string() + ": chain " + hex(summary->chain.view()) +
@@ -200,7 +200,7 @@ std::expected<RestorePlan, StoreError> plan_locked(const std::filesystem::path& 
   plan.backup = *summary;
   std::error_code ec;
   if (std::filesystem::exists(files.ledger, ec)) {
-    auto current = inspect_ledger(files.ledger, false);
+    auto current = inspect_ledger_isolated(files.ledger, false);
     if (current) {
       plan.current = *current;
       if (current->committed_height > summary->committed_height) {

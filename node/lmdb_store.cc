@@ -15,10 +15,14 @@
 
 #include <fcntl.h>
 #include <lmdb.h>
+#include <poll.h>
+#include <sys/wait.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include <cerrno>
+#include <chrono>
+#include <csignal>
 #include <cstring>
 #include <map>
 
@@ -402,6 +406,61 @@ struct LmdbStore::Env {
 
   // What a replica restarts from: the kept blocks into `out.committed` and,
   // when pruned, the state below them into `out.base`.
+  // Every entry of the accounts, values and transaction index tables against
+  // `ledger`, a replay of the chain, and their counts: the first difference,
+  // naming the table and the key. What a flipped bit in the state looks like
+  // when no checksum covers it.
+  std::optional<StoreError> compare_state(const Ledger& ledger) const {
+    Txn txn(env, false);
+    if (txn.status() != MDB_SUCCESS) return lmdb_error("mdb_txn_begin", path, txn.status());
+    const auto each = [&](MDB_dbi dbi, const char* table, std::size_t expected,
+                          const auto& check) -> std::optional<StoreError> {
+      MDB_cursor* cursor = nullptr;
+      int rc = mdb_cursor_open(txn.get(), dbi, &cursor);
+      if (rc != MDB_SUCCESS) return lmdb_error("mdb_cursor_open", path, rc);
+      std::size_t count = 0;
+      MDB_val k, v;
+      std::optional<std::string> wrong;
+      for (rc = mdb_cursor_get(cursor, &k, &v, MDB_FIRST); rc == MDB_SUCCESS && !wrong;
+           rc = mdb_cursor_get(cursor, &k, &v, MDB_NEXT)) {
+        ++count;
+        if (!check(view(k), view(v))) wrong = hex(view(k));
+      }
+      mdb_cursor_close(cursor);
+      if (wrong) return corrupt(path, std::string(table) + ": the entry of " + *wrong + " is not the chain's state");
+      if (rc != MDB_NOTFOUND) return lmdb_error(std::string("reading table ") + table + " of", path, rc);
+      if (count != expected) {
+        return corrupt(path, std::string(table) + ": " + std::to_string(count) + " entries, the chain's state has " +
+                                 std::to_string(expected));
+      }
+      return std::nullopt;
+    };
+    const Ledger::Sizes sizes = ledger.sizes();
+    if (auto e = each(accounts, "accounts", sizes.accounts, [&](ByteView k, ByteView v) {
+          PublicKey key;
+          if (k.size() != PublicKey::size || v.size() != 16) return false;
+          std::copy(k.begin(), k.end(), key.bytes.begin());
+          return ledger.account(key) == decode_account(v);
+        })) {
+      return e;
+    }
+    if (auto e = each(values, "values", sizes.values, [&](ByteView k, ByteView v) {
+          PublicKey owner;
+          if (k.size() <= PublicKey::size) return false;
+          std::copy(k.begin(), k.begin() + PublicKey::size, owner.bytes.begin());
+          const auto value = ledger.value(owner, Bytes(k.begin() + PublicKey::size, k.end()));
+          return value && std::equal(value->begin(), value->end(), v.begin(), v.end());
+        })) {
+      return e;
+    }
+    return each(txs, "txs", sizes.txs, [&](ByteView k, ByteView v) {
+      TxHash hash;
+      if (k.size() != TxHash::size || v.size() != 13) return false;
+      std::copy(k.begin(), k.end(), hash.bytes.begin());
+      return ledger.find_tx(hash) == decode_location(v);
+    });
+  }
+
   std::optional<StoreError> load_chain(const LedgerSummary& s, Recovery& out) const {
     auto chain = committed_chain(s);
     if (!chain) return chain.error();
@@ -767,8 +826,121 @@ std::expected<LedgerSummary, StoreError> inspect_ledger(const std::filesystem::p
         return std::unexpected(corrupt(file, "state root differs at height " + std::to_string(c.block->height().value)));
       }
     }
+    if (auto e = (*env)->compare_state(ledger)) return std::unexpected(*e);
   }
   return summary;
+}
+
+namespace {
+
+// The child's answer to inspect_ledger_isolated, through a pipe: 1, then the
+// summary's fields; or 0, the error's kind, then its detail.
+Bytes encode_inspection(const std::expected<LedgerSummary, StoreError>& r) {
+  Bytes out;
+  if (!r) {
+    put_u8(out, 0);
+    put_u8(out, static_cast<std::uint8_t>(r.error().kind));
+    out.insert(out.end(), r.error().detail.begin(), r.error().detail.end());
+    return out;
+  }
+  put_u8(out, 1);
+  put_u32(out, r->schema_version);
+  put_bytes(out, r->chain.view());
+  put_bytes(out, r->genesis_block.view());
+  put_bytes(out, r->node.view());
+  const Bytes params = encode_params(r->params);
+  put_var(out, params);
+  put_u64(out, r->committed_height.value);
+  put_u64(out, r->pruned_height.value);
+  return out;
+}
+
+std::optional<std::expected<LedgerSummary, StoreError>> decode_inspection(ByteView in) {
+  if (in.empty()) return std::nullopt;
+  if (in[0] == 0) {
+    if (in.size() < 2) return std::nullopt;
+    return std::unexpected(StoreError{static_cast<StoreErrorKind>(in[1]), std::string(in.begin() + 2, in.end())});
+  }
+  constexpr std::size_t fixed = 1 + 4 + 3 * 32 + 4;
+  if (in.size() < fixed) return std::nullopt;
+  LedgerSummary s;
+  std::size_t at = 1;
+  s.schema_version = static_cast<std::uint32_t>(get_be(in, at, 4));
+  at += 4;
+  for (auto* field : {&s.chain.bytes, &s.genesis_block.bytes, &s.node.bytes}) {
+    std::copy(in.begin() + static_cast<std::ptrdiff_t>(at), in.begin() + static_cast<std::ptrdiff_t>(at + 32), field->begin());
+    at += 32;
+  }
+  const std::size_t params_bytes = get_be(in, at, 4);
+  at += 4;
+  if (in.size() != at + params_bytes + 16) return std::nullopt;
+  s.params = decode_params(in.subspan(at, params_bytes));
+  at += params_bytes;
+  s.committed_height = Height(get_be(in, at, 8));
+  s.pruned_height = Height(get_be(in, at + 8, 8));
+  return s;
+}
+
+}  // namespace
+
+std::expected<LedgerSummary, StoreError> inspect_ledger_isolated(const std::filesystem::path& file, bool check_chain,
+                                                                 const Genesis* replay, std::uint64_t timeout_ms) {
+  int fds[2];
+  if (::pipe2(fds, O_CLOEXEC) != 0) return std::unexpected(io_error("pipe for checking", file, errno));
+  const pid_t child = ::fork();
+  if (child < 0) {
+    const int err = errno;
+    ::close(fds[0]);
+    ::close(fds[1]);
+    return std::unexpected(io_error("fork for checking", file, err));
+  }
+  if (child == 0) {
+    ::close(fds[0]);
+    const Bytes answer = encode_inspection(inspect_ledger(file, check_chain, replay));
+    std::size_t done = 0;
+    while (done < answer.size()) {
+      const ssize_t n = ::write(fds[1], answer.data() + done, answer.size() - done);
+      if (n <= 0) ::_exit(2);
+      done += static_cast<std::size_t>(n);
+    }
+    ::_exit(0);
+  }
+  ::close(fds[1]);
+  Bytes answer;
+  bool timed_out = false;
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(timeout_ms);
+  for (;;) {
+    const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
+    if (left.count() <= 0) {
+      timed_out = true;
+      break;
+    }
+    pollfd p{fds[0], POLLIN, 0};
+    const int ready = ::poll(&p, 1, static_cast<int>(std::min<std::int64_t>(left.count(), 1000)));
+    if (ready < 0 && errno == EINTR) continue;
+    if (ready <= 0) continue;
+    std::uint8_t buffer[4096];
+    const ssize_t n = ::read(fds[0], buffer, sizeof buffer);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) break;
+    answer.insert(answer.end(), buffer, buffer + n);
+  }
+  ::close(fds[0]);
+  if (timed_out) ::kill(child, SIGKILL);
+  int status = 0;
+  while (::waitpid(child, &status, 0) < 0 && errno == EINTR) {
+  }
+  if (timed_out) return std::unexpected(corrupt(file, "checking it did not finish in " + std::to_string(timeout_ms) + " ms"));
+  if (WIFSIGNALED(status)) {
+    return std::unexpected(corrupt(file, std::string("LMDB faulted reading it (") + ::strsignal(WTERMSIG(status)) +
+                                             "): its page tree is damaged"));
+  }
+  auto decoded = decode_inspection(answer);
+  if (!decoded || !WIFEXITED(status) || WEXITSTATUS(status) != 0) {
+    return std::unexpected(corrupt(file, "checking it ended without an answer (exit status " +
+                                             std::to_string(WIFEXITED(status) ? WEXITSTATUS(status) : -1) + ")"));
+  }
+  return *decoded;
 }
 
 std::expected<void, StoreError> rewrite_schema_version(const std::filesystem::path& file, std::uint32_t version) {

@@ -107,9 +107,18 @@ class LmdbStore final : public Store {
 // Reads a ledger file (a backup, or a stopped node's ledger) without changing
 // it: the metadata always; with `check_chain`, every committed block's
 // checksum and link too, and, given `replay`, every state root by executing
-// the chain from that genesis. Errors as LmdbStore::open and load() give them.
+// the chain from that genesis and then comparing every stored account, value
+// and transaction index entry with the replayed state. Errors as
+// LmdbStore::open and load() give them.
 std::expected<LedgerSummary, StoreError> inspect_ledger(const std::filesystem::path& file, bool check_chain,
                                                         const Genesis* replay = nullptr);
+// The same in a child process, for files nobody vouches for (a backup to
+// restore): LMDB trusts its page tree, and a damaged one can make it fault;
+// the fault then ends the child and is reported as corrupt_ledger. Bounded by
+// `timeout_ms` (a damaged tree could also loop).
+std::expected<LedgerSummary, StoreError> inspect_ledger_isolated(const std::filesystem::path& file, bool check_chain,
+                                                                 const Genesis* replay = nullptr,
+                                                                 std::uint64_t timeout_ms = 600'000);
 
 // An online, compacted copy of a ledger another process may be writing (a
 // running node): LMDB readers and a writer share the file safely.
