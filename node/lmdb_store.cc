@@ -406,11 +406,17 @@ struct LmdbStore::Env {
 
   // What a replica restarts from: the kept blocks into `out.committed` and,
   // when pruned, the state below them into `out.base`.
-  // Every entry of the accounts, values and transaction index tables against
-  // `ledger`, a replay of the chain, and their counts: the first difference,
-  // naming the table and the key. What a flipped bit in the state looks like
-  // when no checksum covers it.
-  std::optional<StoreError> compare_state(const Ledger& ledger) const {
+  // Every entry of one copy of the state (the tip's accounts, values and
+  // transaction index, or the base's accounts and values) against `ledger`,
+  // and their counts: the first difference, naming the table and the key.
+  // What a flipped bit in the state looks like when no checksum covers it.
+  struct StateTables {
+    MDB_dbi accounts, values;
+    std::optional<MDB_dbi> txs;
+    const char* accounts_name;
+    const char* values_name;
+  };
+  std::optional<StoreError> compare_state(const Ledger& ledger, const StateTables& tables) const {
     Txn txn(env, false);
     if (txn.status() != MDB_SUCCESS) return lmdb_error("mdb_txn_begin", path, txn.status());
     const auto each = [&](MDB_dbi dbi, const char* table, std::size_t expected,
@@ -436,7 +442,7 @@ struct LmdbStore::Env {
       return std::nullopt;
     };
     const Ledger::Sizes sizes = ledger.sizes();
-    if (auto e = each(accounts, "accounts", sizes.accounts, [&](ByteView k, ByteView v) {
+    if (auto e = each(tables.accounts, tables.accounts_name, sizes.accounts, [&](ByteView k, ByteView v) {
           PublicKey key;
           if (k.size() != PublicKey::size || v.size() != 16) return false;
           std::copy(k.begin(), k.end(), key.bytes.begin());
@@ -444,7 +450,7 @@ struct LmdbStore::Env {
         })) {
       return e;
     }
-    if (auto e = each(values, "values", sizes.values, [&](ByteView k, ByteView v) {
+    if (auto e = each(tables.values, tables.values_name, sizes.values, [&](ByteView k, ByteView v) {
           PublicKey owner;
           if (k.size() <= PublicKey::size) return false;
           std::copy(k.begin(), k.begin() + PublicKey::size, owner.bytes.begin());
@@ -453,7 +459,8 @@ struct LmdbStore::Env {
         })) {
       return e;
     }
-    return each(txs, "txs", sizes.txs, [&](ByteView k, ByteView v) {
+    if (!tables.txs) return std::nullopt;
+    return each(*tables.txs, "txs", sizes.txs, [&](ByteView k, ByteView v) {
       TxHash hash;
       if (k.size() != TxHash::size || v.size() != 13) return false;
       std::copy(k.begin(), k.end(), hash.bytes.begin());
@@ -826,7 +833,21 @@ std::expected<LedgerSummary, StoreError> inspect_ledger(const std::filesystem::p
         return std::unexpected(corrupt(file, "state root differs at height " + std::to_string(c.block->height().value)));
       }
     }
-    if (auto e = (*env)->compare_state(ledger)) return std::unexpected(*e);
+    using Tables = LmdbStore::Env::StateTables;
+    const LmdbStore::Env& e = **env;
+    if (auto wrong = e.compare_state(ledger, Tables{e.accounts, e.values, e.txs, "accounts", "values"})) {
+      return std::unexpected(*wrong);
+    }
+    // The base copy is the genesis state while nothing is pruned. A pruned
+    // ledger's base is where the replay starts: only the state roots of the
+    // blocks above it vouch for it (docs/storage.md, Not done yet).
+    if (!chain.base) {
+      const Ledger genesis_state(*replay, chain_digest);
+      if (auto wrong = e.compare_state(genesis_state, Tables{e.base_accounts, e.base_values, std::nullopt,
+                                                             "base_accounts", "base_values"})) {
+        return std::unexpected(*wrong);
+      }
+    }
   }
   return summary;
 }
