@@ -94,6 +94,35 @@ def test_a_full_disk_is_a_clear_error_and_the_node_starts_again_once_space_is_fr
     assert r.returncode == 0, r.stderr
 
 
+def test_a_read_only_filesystem_is_a_clear_error_and_nothing_changes(tmp_path, small_disk):
+    port = free_peer_port()
+    cfg = make_node_files(tmp_path, port)
+    text = (cfg / "private.toml").read_text().replace(str(tmp_path / "data"), str(small_disk / "data"))
+    (cfg / "private.toml").write_text(text)
+    server = run_server(cfg)
+    try:
+        assert wait(lambda: status(port)["height"] >= 3, 30)
+    finally:
+        stop(server)
+    assert server.returncode == 0
+    ledger = next((small_disk / "data").glob("*.mdb"))
+    before = ledger.read_bytes()
+    subprocess.run(["mount", "-o", "remount,ro", str(small_disk)], check=True)
+    try:
+        for args in (["server"], ["backup"], ["reset-state"]):
+            r = synod(*args, "-c", str(cfg / "private.toml"), timeout=30)
+            assert r.returncode == 1 and "Read-only file system" in r.stderr, (args, r.returncode, r.stderr[-2000:])
+    finally:
+        subprocess.run(["mount", "-o", "remount,rw", str(small_disk)], check=True)
+    assert ledger.read_bytes() == before
+    server = run_server(cfg)
+    try:
+        assert wait(lambda: status(port)["height"] >= 6, 30)
+    finally:
+        stop(server)
+    assert server.returncode == 0
+
+
 def test_an_unreadable_data_folder_is_a_clear_error(tmp_path):
     if os.geteuid() == 0:
         # root reads anything: a folder that is not a folder stands in.
