@@ -238,6 +238,30 @@ class Leftover {
   std::filesystem::path file_;
 };
 
+// The data folder's lock, for a restore; the lock file is removed again when
+// it did not exist before, unless keep_file() (a restore that succeeded).
+class FolderLock {
+ public:
+  static std::expected<std::unique_ptr<FolderLock>, StoreError> acquire(const NodeFiles& files) {
+    std::error_code ec;
+    const bool existed = std::filesystem::exists(files.lock, ec);
+    auto made = std::make_unique<FolderLock>(existed ? std::filesystem::path() : files.lock);
+    auto lock = FileLock::acquire(files.lock);
+    if (!lock) {
+      if (lock.error().kind == StoreErrorKind::Locked) made->keep_file();  // the running node's
+      return std::unexpected(lock.error());
+    }
+    made->lock_.emplace(std::move(*lock));
+    return made;
+  }
+  explicit FolderLock(std::filesystem::path created) : created_(std::move(created)) {}
+  void keep_file() { created_.release(); }
+
+ private:
+  Leftover created_;
+  std::optional<FileLock> lock_;  // declared last: unlocked before created_ removes the file
+};
+
 }  // namespace
 
 std::expected<RestorePlan, StoreError> plan_restore(const std::filesystem::path& backup,
@@ -253,13 +277,8 @@ std::expected<RestorePlan, StoreError> plan_restore(const std::filesystem::path&
     plan.backup = *summary;
     return plan;
   }
-  const bool lock_existed = std::filesystem::exists(files.lock, ec);
-  Leftover lock_file(lock_existed ? std::filesystem::path() : files.lock);
-  auto lock = FileLock::acquire(files.lock);
-  if (!lock) {
-    if (lock.error().kind == StoreErrorKind::Locked) lock_file.release();
-    return std::unexpected(lock.error());  // Locked: the node runs
-  }
+  auto lock = FolderLock::acquire(files);
+  if (!lock) return std::unexpected(lock.error());  // Locked: the node runs
   return plan_locked(backup, files, chain, node, genesis);
 }
 
@@ -271,17 +290,12 @@ std::expected<RestoreReport, StoreError> restore_backup(const std::filesystem::p
   std::filesystem::create_directories(data_dir, ec);
   if (ec) return std::unexpected(io_error("mkdir", data_dir, ec.value()));
   const NodeFiles files = node_files(data_dir, node);
-  const bool lock_existed = std::filesystem::exists(files.lock, ec);
-  Leftover lock_file(lock_existed ? std::filesystem::path() : files.lock);
-  auto lock = FileLock::acquire(files.lock);
-  if (!lock) {
-    if (lock.error().kind == StoreErrorKind::Locked) lock_file.release();
-    return std::unexpected(lock.error());  // Locked: the node runs
-  }
+  auto lock = FolderLock::acquire(files);
+  if (!lock) return std::unexpected(lock.error());  // Locked: the node runs
   auto plan = plan_locked(backup, files, chain, node, genesis);
   if (!plan) {
     if (new_folder) {
-      lock_file.release();
+      (*lock)->keep_file();
       std::filesystem::remove_all(data_dir, ec);
     }
     return std::unexpected(plan.error());
@@ -307,7 +321,7 @@ std::expected<RestoreReport, StoreError> restore_backup(const std::filesystem::p
   fsync_path(data_dir);
   // LMDB's reader table described the old file.
   std::filesystem::remove(files.ledger.string() + "-lock", ec);
-  lock_file.release();
+  (*lock)->keep_file();
   return report;
 }
 

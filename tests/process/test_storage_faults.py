@@ -57,11 +57,17 @@ def small_disk(tmp_path):
         subprocess.run(["umount", "-l", str(mount)])
 
 
-def test_a_full_disk_is_a_clear_error_and_the_node_starts_again_once_space_is_freed(tmp_path, small_disk):
+def node_on(disk, tmp_path):
+    """A one-validator chain's files with its data folder on `disk`: (peer port, config folder)."""
     port = free_peer_port()
     cfg = make_node_files(tmp_path, port)
-    text = (cfg / "private.toml").read_text().replace(str(tmp_path / "data"), str(small_disk / "data"))
+    text = (cfg / "private.toml").read_text().replace(str(tmp_path / "data"), str(disk / "data"))
     (cfg / "private.toml").write_text(text)
+    return port, cfg
+
+
+def test_a_full_disk_is_a_clear_error_and_the_node_starts_again_once_space_is_freed(tmp_path, small_disk):
+    port, cfg = node_on(small_disk, tmp_path)
     server = run_server(cfg)
     try:
         assert wait(lambda: status(port)["height"] >= 3, 30)
@@ -95,10 +101,7 @@ def test_a_full_disk_is_a_clear_error_and_the_node_starts_again_once_space_is_fr
 
 
 def test_a_read_only_filesystem_is_a_clear_error_and_nothing_changes(tmp_path, small_disk):
-    port = free_peer_port()
-    cfg = make_node_files(tmp_path, port)
-    text = (cfg / "private.toml").read_text().replace(str(tmp_path / "data"), str(small_disk / "data"))
-    (cfg / "private.toml").write_text(text)
+    port, cfg = node_on(small_disk, tmp_path)
     server = run_server(cfg)
     try:
         assert wait(lambda: status(port)["height"] >= 3, 30)
