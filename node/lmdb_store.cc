@@ -134,13 +134,22 @@ Bytes encode_account(const Account& a) {
   return out;
 }
 
+// Callers that can refuse check the length first; the others (a commit, a
+// read) meet damage they cannot answer and stop with words, not an assert:
+// the bytes came from a disk, not from our mistake.
 Account decode_account(ByteView in) {
-  SYNOD_ASSERT(in.size() == 16);
+  if (in.size() != 16) {
+    stop_process("ledger: an accounts entry is " + std::to_string(in.size()) +
+                 " bytes, not 16: the ledger is damaged; restore a backup (synod restore)");
+  }
   return Account{get_be(in, 0, 8), get_be(in, 8, 8)};
 }
 
 TxLocation decode_location(ByteView in) {
-  SYNOD_ASSERT(in.size() == 13);
+  if (in.size() != 13) {
+    stop_process("ledger: a transaction index entry is " + std::to_string(in.size()) +
+                 " bytes, not 13: the ledger is damaged; restore a backup (synod restore)");
+  }
   TxLocation loc{Height(get_be(in, 0, 8)), static_cast<std::uint32_t>(get_be(in, 8, 4)), std::nullopt};
   if (in[12] != 0) loc.error = static_cast<TxError>(in[12]);
   return loc;
@@ -417,43 +426,30 @@ struct LmdbStore::Env {
     const char* values_name;
   };
   std::optional<StoreError> compare_state(const Ledger& ledger, const StateTables& tables) const {
-    Txn txn(env, false);
-    if (txn.status() != MDB_SUCCESS) return lmdb_error("mdb_txn_begin", path, txn.status());
+    // Visits every entry; `same` says whether it is the chain's state.
     const auto each = [&](MDB_dbi dbi, const char* table, std::size_t expected,
-                          const auto& check) -> std::optional<StoreError> {
-      MDB_cursor* cursor = nullptr;
-      int rc = mdb_cursor_open(txn.get(), dbi, &cursor);
-      if (rc != MDB_SUCCESS) return lmdb_error("mdb_cursor_open", path, rc);
+                          const auto& same) -> std::optional<StoreError> {
       std::size_t count = 0;
-      MDB_val k, v;
-      std::optional<std::string> wrong;
-      for (rc = mdb_cursor_get(cursor, &k, &v, MDB_FIRST); rc == MDB_SUCCESS && !wrong;
-           rc = mdb_cursor_get(cursor, &k, &v, MDB_NEXT)) {
+      auto error = scan(dbi, [&](ByteView key, ByteView data) -> std::optional<StoreError> {
         ++count;
-        if (!check(view(k), view(v))) wrong = hex(view(k));
-      }
-      mdb_cursor_close(cursor);
-      if (wrong) return corrupt(path, std::string(table) + ": the entry of " + *wrong + " is not the chain's state");
-      if (rc != MDB_NOTFOUND) return lmdb_error(std::string("reading table ") + table + " of", path, rc);
-      if (count != expected) {
-        return corrupt(path, std::string(table) + ": " + std::to_string(count) + " entries, the chain's state has " +
-                                 std::to_string(expected));
-      }
-      return std::nullopt;
+        if (same(key, data)) return std::nullopt;
+        return corrupt(path, std::string(table) + ": the entry of " + hex(key) + " is not the chain's state");
+      });
+      if (error) return error;
+      if (count == expected) return std::nullopt;
+      return corrupt(path, std::string(table) + ": " + std::to_string(count) + " entries, the chain's state has " +
+                               std::to_string(expected));
     };
     const Ledger::Sizes sizes = ledger.sizes();
     if (auto e = each(tables.accounts, tables.accounts_name, sizes.accounts, [&](ByteView k, ByteView v) {
           PublicKey key;
-          if (k.size() != PublicKey::size || v.size() != 16) return false;
-          std::copy(k.begin(), k.end(), key.bytes.begin());
-          return ledger.account(key) == decode_account(v);
+          return PublicKey::from(k, key) && v.size() == 16 && ledger.account(key) == decode_account(v);
         })) {
       return e;
     }
     if (auto e = each(tables.values, tables.values_name, sizes.values, [&](ByteView k, ByteView v) {
           PublicKey owner;
-          if (k.size() <= PublicKey::size) return false;
-          std::copy(k.begin(), k.begin() + PublicKey::size, owner.bytes.begin());
+          if (k.size() <= PublicKey::size || !PublicKey::from(k.first(PublicKey::size), owner)) return false;
           const auto value = ledger.value(owner, Bytes(k.begin() + PublicKey::size, k.end()));
           return value && std::equal(value->begin(), value->end(), v.begin(), v.end());
         })) {
@@ -462,9 +458,7 @@ struct LmdbStore::Env {
     if (!tables.txs) return std::nullopt;
     return each(*tables.txs, "txs", sizes.txs, [&](ByteView k, ByteView v) {
       TxHash hash;
-      if (k.size() != TxHash::size || v.size() != 13) return false;
-      std::copy(k.begin(), k.end(), hash.bytes.begin());
-      return ledger.find_tx(hash) == decode_location(v);
+      return TxHash::from(k, hash) && v.size() == 13 && ledger.find_tx(hash) == decode_location(v);
     });
   }
 
