@@ -96,14 +96,18 @@ net::HttpReply ClientApi::submit(const std::string& body) {
   if (const auto* accepted = std::get_if<TxAccepted>(&r.body)) {
     ++stats_.submitted;
     if (accepted_at_us_.size() < limits_.latency_tracked_max) accepted_at_us_.emplace(accepted->hash, steady_us());
-    TxStatus pending;
-    pending.state = TxStatus::State::Pending;
-    notify_watchers(accepted->hash, fate_to_json(accepted->hash, pending).dump(), false);
+    if (tx_watchers_.contains(accepted->hash)) {  // per submission: no JSON unless someone watches
+      TxStatus pending;
+      pending.state = TxStatus::State::Pending;
+      notify_watchers(accepted->hash, fate_to_json(accepted->hash, pending), false);
+    }
     return ok(202, json{{"hash", hex(accepted->hash.view())}});
   }
   const auto& rejected = std::get<TxRejected>(r.body);
   remember_rejected(rejected.hash, rejected.reason);
-  notify_watchers(rejected.hash, fate_to_json(rejected.hash, TxStatus{}, rejected.reason).dump(), true);
+  if (tx_watchers_.contains(rejected.hash)) {
+    notify_watchers(rejected.hash, fate_to_json(rejected.hash, TxStatus{}, rejected.reason), true);
+  }
   std::string message = "the mempool refused transaction " + hex(rejected.hash.view());
   if (rejected.reason == TxError::BadNonce) {
     const ClientResponse a = sources_.ask(ClientRequest{next_request_++, QueryAccount{sender}});
@@ -115,11 +119,11 @@ net::HttpReply ClientApi::submit(const std::string& body) {
   return fail(status_of(rejected.reason), to_string(rejected.reason), message);
 }
 
-std::optional<std::string> ClientApi::fate(const TxHash& hash) {
+std::optional<json> ClientApi::fate(const TxHash& hash) {
   const ClientResponse r = sources_.ask(ClientRequest{next_request_++, QueryTx{hash}});
   const auto& status = std::get<TxStatus>(r.body);
-  if (status.state != TxStatus::State::Unknown) return fate_to_json(hash, status).dump();
-  if (const auto it = rejected_.find(hash); it != rejected_.end()) return fate_to_json(hash, status, it->second).dump();
+  if (status.state != TxStatus::State::Unknown) return fate_to_json(hash, status);
+  if (const auto it = rejected_.find(hash); it != rejected_.end()) return fate_to_json(hash, status, it->second);
   return std::nullopt;
 }
 
@@ -129,7 +133,7 @@ net::HttpReply ClientApi::tx_fate(std::string_view text) {
   if (sources_.catching_up()) return fail(503, "NETWORK", "this node is not in consensus; its answer could be stale");
   auto f = fate(hash);
   if (!f) return fail(404, "NOT_FOUND", "this node has no transaction " + std::string(text));
-  return {200, "application/json", *f};
+  return ok(200, *f);
 }
 
 net::HttpReply ClientApi::account(std::string_view text) {
@@ -206,16 +210,17 @@ void ClientApi::on_commits(const std::vector<CommittedBlock>& commits) {
       }
       if (tx_watchers_.contains(t.hash)) {
         const TxStatus status{TxStatus::State::Committed, c.block->height(), i, t.error};
-        notify_watchers(t.hash, fate_to_json(t.hash, status).dump(), true);
+        notify_watchers(t.hash, fate_to_json(t.hash, status), true);
       }
     }
   }
 }
 
-void ClientApi::notify_watchers(const TxHash& hash, const std::string& fate, bool final) {
+void ClientApi::notify_watchers(const TxHash& hash, json fate, bool final) {
   const auto it = tx_watchers_.find(hash);
   if (it == tx_watchers_.end()) return;
-  const std::string event = R"({"event":"tx",)" + fate.substr(1);
+  fate["event"] = "tx";
+  const std::string event = fate.dump();
   for (const net::WsId ws : it->second) {
     send(ws, event);
     if (final) subscribers_[ws].txs.erase(hash);
@@ -269,10 +274,11 @@ void ClientApi::on_ws_text(net::WsId ws, const std::string& text) {
   if (!s.txs.contains(hash) && held >= limits_.ws_subscriptions_max) {
     return error("TOO_MANY_SUBSCRIPTIONS", "at most " + std::to_string(limits_.ws_subscriptions_max) + " per connection");
   }
-  const auto f = fate(hash);
-  const std::string now = f ? *f : json{{"hash", hex(hash.view())}, {"state", "unknown"}}.dump();
-  send(ws, R"({"event":"tx",)" + now.substr(1));
-  if (f && fate_final(json::parse(*f))) return;
+  json now = fate(hash).value_or(json{{"hash", hex(hash.view())}, {"state", "unknown"}});
+  const bool final = fate_final(now);
+  now["event"] = "tx";
+  send(ws, now.dump());
+  if (final) return;
   s.txs.insert(hash);
   tx_watchers_[hash].insert(ws);
 }

@@ -6,6 +6,7 @@
 
 #include <functional>
 #include <map>
+#include <nlohmann/json_fwd.hpp>
 #include <set>
 #include <string>
 
@@ -67,10 +68,10 @@ class ClientApi final : public net::WebSocketHandler {
   net::HttpReply block(std::string_view which);
   net::HttpReply chain();
   // The fate as the replica and the rejection memory know it; nullopt if unknown.
-  std::optional<std::string> fate(const TxHash& hash);
+  std::optional<nlohmann::json> fate(const TxHash& hash);
   void remember_rejected(const TxHash& hash, TxError error);
   void send(net::WsId ws, const std::string& text);
-  void notify_watchers(const TxHash& hash, const std::string& fate, bool final);
+  void notify_watchers(const TxHash& hash, nlohmann::json fate, bool final);
 
   ClientApiSources sources_;
   ClientApiLimits limits_;

@@ -6,7 +6,10 @@
 #include <sodium.h>
 
 #include <boost/asio/io_context.hpp>
+#include <boost/asio/read.hpp>
+#include <boost/asio/write.hpp>
 #include <nlohmann/json.hpp>
+#include <future>
 #include <thread>
 
 #include "core/sign_bytes.h"
@@ -115,11 +118,12 @@ TEST(Url, ParsesSchemesPortsAndPrefixesAndNamesWhatIsWrong) {
 // A real HttpServer on 127.0.0.1, its loop on a thread of its own, and the client.
 class Server : public ::testing::Test {
  protected:
-  void start(net::HttpLimits limits) {
+  void start(net::HttpLimits limits, net::WebSocketHandler* ws = nullptr) {
     server_.emplace(io_, boost::asio::ip::tcp::endpoint(boost::asio::ip::make_address("127.0.0.1"), 0), limits,
                     [](const net::HttpRequest& r) {
                       return net::HttpReply{200, "application/json", json{{"echo", r.body}, {"target", r.target}}.dump()};
-                    });
+                    },
+                    ws);
     url_ = net::Url{false, "127.0.0.1", server_->port(), ""};
     thread_ = std::thread([this] { io_.run(); });
   }
@@ -134,6 +138,7 @@ class Server : public ::testing::Test {
   }
 
   boost::asio::io_context io_;
+  std::unique_ptr<net::WebSocketHandler> handler_;  // outlives server_
   std::optional<net::HttpServer> server_;
   net::Url url_;
   std::thread thread_;
@@ -153,6 +158,65 @@ TEST_F(Server, RefusesRequestsBeyondTheRatePerAddress) {
   std::vector<int> statuses;
   for (int i = 0; i < 5; ++i) statuses.push_back(call("x").status);
   EXPECT_EQ(statuses, (std::vector<int>{200, 200, 200, 429, 429}));
+}
+
+// One GET from the local address `from` (any of 127.0.0.0/8): the status.
+int status_from(const std::string& from, std::uint16_t port) {
+  namespace asio = boost::asio;
+  asio::io_context io;
+  asio::ip::tcp::socket s(io);
+  s.open(asio::ip::tcp::v4());
+  s.bind(asio::ip::tcp::endpoint(asio::ip::make_address(from), 0));
+  s.connect(asio::ip::tcp::endpoint(asio::ip::make_address("127.0.0.1"), port));
+  const std::string request = "GET /x HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n";
+  asio::write(s, asio::buffer(request));
+  std::string answer(12, '\0');
+  asio::read(s, asio::buffer(answer));
+  return std::stoi(answer.substr(9, 3));
+}
+
+TEST_F(Server, ForgetsTheLeastRecentlyUsedAddressBeyondTheBucketsItKeeps) {
+  start(net::HttpLimits{.requests_per_second = 1, .requests_burst = 1, .addresses_tracked_max = 2});
+  const std::uint16_t port = server_->port();
+  EXPECT_EQ(status_from("127.0.0.2", port), 200);
+  EXPECT_EQ(status_from("127.0.0.2", port), 429);  // its one token is spent
+  EXPECT_EQ(status_from("127.0.0.3", port), 200);
+  EXPECT_EQ(status_from("127.0.0.4", port), 200);  // a third address: 127.0.0.2's bucket goes
+  EXPECT_EQ(status_from("127.0.0.2", port), 200);  // a fresh bucket, so a token again
+  EXPECT_EQ(status_from("127.0.0.4", port), 429);  // still tracked, still spent
+}
+
+// Sends more than the queue holds the moment a client connects, before any
+// write can finish: the client is cut off and counted as too slow.
+class Flood final : public net::WebSocketHandler {
+ public:
+  explicit Flood(net::HttpServer*& server) : server_(server) {}
+  void on_ws_open(net::WsId ws, const std::string&) override {
+    for (int i = 0; i < 64; ++i) server_->ws_send(ws, std::string(16 * 1024, 'x'));
+  }
+  void on_ws_text(net::WsId, const std::string&) override {}
+  void on_ws_closed(net::WsId) override {}
+
+ private:
+  net::HttpServer*& server_;
+};
+
+TEST_F(Server, AWebSocketClientFurtherBehindThanTheQueueIsCutOff) {
+  net::HttpServer* server = nullptr;
+  handler_ = std::make_unique<Flood>(server);
+  start(net::HttpLimits{.ws_queue_bytes_max = 256 * 1024}, handler_.get());
+  server = &*server_;
+  auto ws = net::WsClient::connect(url_, "/v1/ws", std::chrono::seconds(5));
+  ASSERT_TRUE(ws.has_value()) << ws.error();
+  // Whatever arrived before the cut, the stream then ends.
+  std::expected<std::string, std::string> read;
+  int messages = 0;
+  while ((read = (*ws)->read(std::chrono::seconds(5)))) ++messages;
+  EXPECT_LT(messages, 64);
+  EXPECT_NE(read.error(), "timed out");
+  std::promise<std::uint64_t> too_slow;
+  boost::asio::post(io_, [&] { too_slow.set_value(server_->stats().refused.at("ws_too_slow")); });
+  EXPECT_EQ(too_slow.get_future().get(), 1u);
 }
 
 }  // namespace
