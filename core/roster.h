@@ -31,6 +31,7 @@ struct ChainParams {
   std::uint32_t tx_bytes_max = 4096;
   std::uint32_t value_bytes_max = 1024;
   std::uint32_t key_bytes_max = 64;
+  bool operator==(const ChainParams&) const = default;
 };
 
 struct Genesis {

@@ -1,5 +1,9 @@
 #include "node/backup.h"
 
+#include <fcntl.h>
+#include <sys/file.h>
+#include <unistd.h>
+
 #include <algorithm>
 #include <array>
 #include <cstdio>
@@ -68,6 +72,22 @@ std::expected<BackupInfo, StoreError> finish_backup(const std::filesystem::path&
   return BackupInfo{final_file, now_ms, *copied};
 }
 
+// A copy in progress holds a lock on its `.partial` file (copy_ledger); one
+// nobody holds was left by a copy that was killed, and only wastes space.
+void remove_abandoned_copies(const std::filesystem::path& folder, const std::string& prefix) {
+  std::error_code ec;
+  std::filesystem::directory_iterator entries(folder, ec);
+  if (ec) return;  // the copy that follows reports the folder's trouble
+  for (const auto& entry : entries) {
+    const std::string name = entry.path().filename().string();
+    if (!name.starts_with(prefix) || !name.ends_with(std::string(backup_suffix) + ".partial")) continue;
+    const int fd = ::open(entry.path().c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+    if (fd < 0) continue;
+    if (::flock(fd, LOCK_EX | LOCK_NB) == 0) ::unlink(entry.path().c_str());
+    ::close(fd);
+  }
+}
+
 template <class CopyTo>
 std::expected<BackupInfo, StoreError> backup_with(const NodeFiles& files, const std::filesystem::path& folder,
                                                   TimeMs now_ms, CopyTo copy_to) {
@@ -78,6 +98,7 @@ std::expected<BackupInfo, StoreError> backup_with(const NodeFiles& files, const 
   if (std::filesystem::exists(final_file, ec)) {
     return std::unexpected(StoreError{StoreErrorKind::Io, final_file.string() + " exists already"});
   }
+  remove_abandoned_copies(folder, prefix_of(files));
   const std::filesystem::path partial = final_file.string() + ".partial";
   std::filesystem::remove(partial, ec);
   return finish_backup(partial, final_file, now_ms, copy_to(partial));
@@ -301,21 +322,25 @@ std::expected<RestoreReport, StoreError> restore_backup(const std::filesystem::p
     return std::unexpected(plan.error());
   }
 
-  const std::filesystem::path incoming = files.ledger.string() + ".restore";
-  std::filesystem::remove(incoming, ec);
-  Leftover incoming_file(incoming);
-  if (auto copied = copy_file_private(backup, incoming); !copied) return std::unexpected(copied.error());
+  // Killed at any moment, the ledger's name holds the old file or the new one,
+  // never nothing: the old file gets its second name (a hard link) before the
+  // copy takes the ledger's name in one rename. A copy left by a killed restore
+  // is removed by the next restore or start.
+  std::filesystem::remove(files.incoming, ec);
+  Leftover incoming_file(files.incoming);
+  if (auto copied = copy_file_private(backup, files.incoming); !copied) return std::unexpected(copied.error());
   RestoreReport report{*plan, {}};
   if (std::filesystem::exists(files.ledger, ec)) {
     report.replaced_kept_as = files.ledger.string() + ".replaced-" + format_utc(now_ms);
-    std::filesystem::rename(files.ledger, report.replaced_kept_as, ec);
-    if (ec) return std::unexpected(io_error("rename", files.ledger, ec.value()));
+    std::filesystem::create_hard_link(files.ledger, report.replaced_kept_as, ec);
+    if (ec) return std::unexpected(io_error("link", files.ledger, ec.value()));
   }
-  std::filesystem::rename(incoming, files.ledger, ec);
+  std::filesystem::rename(files.incoming, files.ledger, ec);
   if (ec) {
-    // Put the old ledger back: a failed restore changes nothing.
-    if (!report.replaced_kept_as.empty()) std::filesystem::rename(report.replaced_kept_as, files.ledger, ec);
-    return std::unexpected(io_error("rename", incoming, ec.value()));
+    const int err = ec.value();
+    // The old ledger never left its name: only its second name goes.
+    if (!report.replaced_kept_as.empty()) std::filesystem::remove(report.replaced_kept_as, ec);
+    return std::unexpected(io_error("rename", files.incoming, err));
   }
   incoming_file.release();
   fsync_path(data_dir);

@@ -258,7 +258,10 @@ int run_demo(const DemoOptions& options) {
   for (std::size_t i = 0; i < net.size(); ++i) {
     auto config = load_private(dir / ("node" + std::to_string(i)) / "private.toml");
     if (!config) return 1;
-    auto store = LmdbStore::open(config->data_dir, net.genesis(), config->key.public_key);
+    // Every byte of each ledger checked against its chain, as a server start does.
+    LmdbOptions checked;
+    checked.verify_at_open = true;
+    auto store = LmdbStore::open(config->data_dir, net.genesis(), config->key.public_key, checked);
     if (!store) {
       std::cerr << "synod: n" << i << ": " << to_string(store.error()) << "\n";
       return 1;

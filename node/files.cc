@@ -22,6 +22,7 @@ NodeFiles node_files(const std::filesystem::path& dir, const PublicKey& key) {
   f.dir = dir;
   f.name = hex(sha256(key.view()).view());
   f.ledger = dir / (f.name + ".mdb");
+  f.incoming = dir / (f.name + ".mdb.restore");
   f.safety = dir / (f.name + ".safety");
   f.lock = dir / (f.name + ".lock");
   f.backups = dir / "backups";

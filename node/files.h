@@ -24,6 +24,7 @@ struct NodeFiles {
   std::filesystem::path dir;
   std::string name;               // hex SHA-256 of the public key
   std::filesystem::path ledger;   // <dir>/<name>.mdb: the LMDB ledger
+  std::filesystem::path incoming;  // <ledger>.restore: a restore's copy until it takes the ledger's name
   std::filesystem::path safety;   // <dir>/<name>.safety: the safety record, apart from the ledger
   std::filesystem::path lock;     // <dir>/<name>.lock: held while a process uses the files
   std::filesystem::path backups;  // <dir>/backups: the default backup folder

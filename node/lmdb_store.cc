@@ -16,6 +16,8 @@
 #include <fcntl.h>
 #include <lmdb.h>
 #include <poll.h>
+#include <sys/file.h>
+#include <sys/prctl.h>
 #include <sys/wait.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -475,9 +477,24 @@ struct LmdbStore::Env {
 
   std::expected<std::vector<BlockPtr>, StoreError> pending_blocks(const LedgerSummary& s) const {
     std::vector<BlockPtr> out;
-    auto error = scan(blocks, [&](ByteView, ByteView data) -> std::optional<StoreError> {
+    std::uint64_t seq = 0;
+    {
+      Txn txn(env, false);
+      if (txn.status() != MDB_SUCCESS) return std::unexpected(lmdb_error("mdb_txn_begin", path, txn.status()));
+      auto v = txn.read(meta, val(k_seq));
+      if (!v || v->size() != 8) return std::unexpected(corrupt(path, "metadata block_seq missing or damaged"));
+      seq = get_be(*v, 0, 8);
+    }
+    auto error = scan(blocks, [&](ByteView key, ByteView data) -> std::optional<StoreError> {
+      // save_blocks numbers blocks from block_seq on: a smaller one would overwrite a kept block.
+      if (key.size() != 8 || get_be(key, 0, 8) >= seq) {
+        return corrupt(path, "blocks: the key " + hex(key) + " is not below block_seq " + std::to_string(seq));
+      }
       auto b = data.size() < 8 ? std::unexpected(RecordError::Truncated) : open_block(chain_digest, s.chain, s.params, data.subspan(8));
       if (!b) return corrupt(path, "stored block: " + std::string(to_string(b.error())));
+      if (get_be(data, 0, 8) != (*b)->height().value) {
+        return corrupt(path, "blocks: the entry " + hex(key) + " names another height than its block's");
+      }
       out.push_back(std::move(*b));
       return std::nullopt;
     });
@@ -563,11 +580,14 @@ void prune_bodies(Txn& txn, const LmdbStore::Env& env, const ChainId& chain, con
 }
 
 std::expected<void, StoreError> check_identity(const LedgerSummary& s, const std::filesystem::path& path,
-                                               const ChainId& chain, const PublicKey& node) {
+                                               const Genesis& genesis, const PublicKey& node) {
+  const ChainId chain = genesis.chain_id();
   if (s.chain != chain || s.genesis_block != genesis_block_id(chain)) {
     return std::unexpected(StoreError{StoreErrorKind::WrongChain, path.string() + ": chain " + hex(s.chain.view()) +
                                                                       ", expected " + hex(chain.view())});
   }
+  // The chain id covers the parameters: the same id with other ones is damage.
+  if (s.params != genesis.params) return std::unexpected(corrupt(path, "metadata chain_params differ from the chain's"));
   if (s.node != node) {
     return std::unexpected(StoreError{StoreErrorKind::WrongNode, path.string() + ": ledger of validator " +
                                                                      hex(s.node.view()) + ", expected " + hex(node.view())});
@@ -586,9 +606,17 @@ std::expected<std::unique_ptr<LmdbStore>, StoreError> LmdbStore::open(const std:
   NodeFiles files = node_files(dir, node_key);
   auto lock = FileLock::acquire(files.lock);
   if (!lock) return std::unexpected(lock.error());
+  // What a restore killed before its last rename leaves: a copy, never the ledger.
+  std::filesystem::remove(files.incoming, ec);
 
   std::error_code exists_ec;
-  if (!std::filesystem::exists(files.ledger, exists_ec)) {
+  if (std::filesystem::exists(files.ledger, exists_ec) && options.verify_at_open) {
+    // Nothing of the file is trusted before a child process has read all of
+    // it: a page tree that makes LMDB fault ends the child, not the node.
+    if (auto checked = inspect_ledger_isolated(files.ledger, true, &genesis); !checked) {
+      return std::unexpected(checked.error());
+    }
+  } else if (!std::filesystem::exists(files.ledger, exists_ec)) {
     // A first start writes a record before the ledger exists, so that later a
     // ledger without a record means the record was lost (AmnesiaRule).
     // A corrupt record is left for load() to report (AmnesiaRule), never
@@ -604,7 +632,7 @@ std::expected<std::unique_ptr<LmdbStore>, StoreError> LmdbStore::open(const std:
   if (!env) return std::unexpected(env.error());
   auto summary = (*env)->summary();
   if (!summary) return std::unexpected(summary.error());
-  if (auto ok = check_identity(*summary, files.ledger, genesis.chain_id(), node_key); !ok) {
+  if (auto ok = check_identity(*summary, files.ledger, genesis, node_key); !ok) {
     return std::unexpected(ok.error());
   }
   auto store = std::unique_ptr<LmdbStore>(
@@ -775,6 +803,8 @@ std::expected<std::uintmax_t, StoreError> copy_env(MDB_env* env, const std::file
   // Backups hold what the ledger holds: the owner's alone, like it.
   const int fd = ::open(file.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
   if (fd < 0) return std::unexpected(io_error("create", file, errno));
+  // Held until the copy ends, so that a file nobody holds is one a killed copy left.
+  ::flock(fd, LOCK_EX);
   int rc = mdb_env_copyfd2(env, fd, MDB_CP_COMPACT);
   if (rc == MDB_SUCCESS && ::fsync(fd) != 0) rc = errno;
   ::close(fd);
@@ -815,6 +845,9 @@ std::expected<LedgerSummary, StoreError> inspect_ledger(const std::filesystem::p
   if (replay && replay->chain_id() != summary->chain) {
     return std::unexpected(StoreError{StoreErrorKind::WrongChain, file.string() + ": chain " + hex(summary->chain.view())});
   }
+  if (replay && replay->params != summary->params) {
+    return std::unexpected(corrupt(file, "metadata chain_params differ from the chain's"));
+  }
   if (!check_chain) return summary;
   Recovery chain;
   if (auto error = (*env)->load_chain(*summary, chain)) return std::unexpected(*error);
@@ -830,11 +863,14 @@ std::expected<LedgerSummary, StoreError> inspect_ledger(const std::filesystem::p
     using Tables = LmdbStore::Env::StateTables;
     const LmdbStore::Env& e = **env;
     if (auto wrong = e.compare_state(ledger, Tables{e.accounts, e.values, e.txs, "accounts", "values"})) {
+      // A pruned ledger's replay starts from its base copy: either may be the damaged one.
+      if (chain.base) wrong->detail += " (or the base copy the replay started from is damaged)";
       return std::unexpected(*wrong);
     }
     // The base copy is the genesis state while nothing is pruned. A pruned
-    // ledger's base is where the replay starts: only the state roots of the
-    // blocks above it vouch for it (docs/storage.md, Not done yet).
+    // ledger's base is where the replay started: an entry of it that no kept
+    // block touched reached the replayed state as it is, and the comparison
+    // with the tip's tables above found it unless both copies changed alike.
     if (!chain.base) {
       const Ledger genesis_state(*replay, chain_digest);
       if (auto wrong = e.compare_state(genesis_state, Tables{e.base_accounts, e.base_values, std::nullopt,
@@ -902,6 +938,7 @@ std::expected<LedgerSummary, StoreError> inspect_ledger_isolated(const std::file
                                                                  const Genesis* replay, std::uint64_t timeout_ms) {
   int fds[2];
   if (::pipe2(fds, O_CLOEXEC) != 0) return std::unexpected(io_error("pipe for checking", file, errno));
+  const pid_t parent = ::getpid();
   const pid_t child = ::fork();
   if (child < 0) {
     const int err = errno;
@@ -911,6 +948,9 @@ std::expected<LedgerSummary, StoreError> inspect_ledger_isolated(const std::file
   }
   if (child == 0) {
     ::close(fds[0]);
+    // A parent killed mid-check (a restore stopped with SIGKILL) takes its child along.
+    ::prctl(PR_SET_PDEATHSIG, SIGKILL);
+    if (::getppid() != parent) ::_exit(2);
     const Bytes answer = encode_inspection(inspect_ledger(file, check_chain, replay));
     std::size_t done = 0;
     while (done < answer.size()) {

@@ -33,6 +33,12 @@ struct LmdbOptions {
   // Pruning (docs/storage.md): keep the bodies of the newest `blocks_kept`
   // committed blocks only; headers and state are always kept. 0 keeps all.
   std::size_t blocks_kept = 0;
+  // Check an existing ledger before trusting any of it, as a restore checks a
+  // backup (inspect_ledger_isolated with the genesis): every page of every
+  // table in a child process, every record, every state root, and every
+  // stored account, value and index entry against the replayed chain. The
+  // server sets it; tests that reopen stores many times leave it off.
+  bool verify_at_open = false;
 };
 
 // What a ledger file says about itself, read without changing it.

@@ -650,7 +650,9 @@ int run_server(const ServerOptions& options) {
   }
   const Roster roster(options.genesis.validators);
   const NodeId self = *roster.find(c.key.public_key);
-  auto store = LmdbStore::open(c.data_dir, options.genesis, c.key.public_key);
+  LmdbOptions store_options;
+  store_options.verify_at_open = true;
+  auto store = LmdbStore::open(c.data_dir, options.genesis, c.key.public_key, store_options);
   if (!store) {
     options.log(Error, "cannot open the store in " + c.data_dir.string() + ": " + to_string(store.error()) +
                            (store.error().kind == StoreErrorKind::Locked ? " (is another synod server running on it?)" : ""));

@@ -8,6 +8,7 @@ import os
 import shutil
 import signal
 import subprocess
+import time
 
 import pytest
 
@@ -192,12 +193,9 @@ def test_backups_and_restore_say_what_they_find_and_do(tmp_path):
     assert r.returncode == 0 and "safety record: unusable" in r.stdout, r.stdout + r.stderr
 
 
-def test_bit_flips_and_truncations_of_a_backup_are_refused_or_change_nothing(tmp_path):
-    """Hundreds of seeded single-bit flips across a whole backup of a ledger
-    with transfers and stored values: `restore --dry-run` refuses each copy
-    whose content changed, never crashes, and never accepts a changed one
-    (content compared with LMDB's own mdb_dump, every table)."""
-    import random
+def ledger_with_history(tmp_path):
+    """A stopped one-validator testnet whose ledger holds transfers and stored
+    values: (node folder, its private.toml, its peer port)."""
     directory = tmp_path / "net"
     net = subprocess.Popen([SYNOD, "testnet", "-n", "1", "-d", str(directory)], stdout=subprocess.DEVNULL,
                            stderr=subprocess.DEVNULL)
@@ -216,15 +214,32 @@ def test_bit_flips_and_truncations_of_a_backup_are_refused_or_change_nothing(tmp
     finally:
         net.send_signal(signal.SIGTERM)
         net.wait(timeout=60)
-    private = str(node / "private.toml")
+    return node, str(node / "private.toml"), port
+
+
+def ledger_files(node):
+    """The node's ledger and safety record."""
+    data = node / "data"
+    return next(data.glob("*.mdb")), next(data.glob("*.safety"))
+
+
+def dump(path):
+    """Every table of a ledger as LMDB's own mdb_dump prints it; None if it cannot."""
+    r = subprocess.run(["mdb_dump", "-n", "-a", str(path)], capture_output=True, timeout=60)
+    return r.stdout if r.returncode == 0 else None
+
+
+def test_bit_flips_and_truncations_of_a_backup_are_refused_or_change_nothing(tmp_path):
+    """Hundreds of seeded single-bit flips across a whole backup of a ledger
+    with transfers and stored values: `restore --dry-run` refuses each copy
+    whose content changed, never crashes, and never accepts a changed one
+    (content compared with LMDB's own mdb_dump, every table)."""
+    import random
+    node, private, _ = ledger_with_history(tmp_path)
     taken = synod("backup", "-c", private)
     assert taken.returncode == 0, taken.stderr
     backup = taken.stdout.split()[0]
     original = open(backup, "rb").read()
-
-    def dump(path):
-        r = subprocess.run(["mdb_dump", "-n", "-a", path], capture_output=True, timeout=60)
-        return r.stdout if r.returncode == 0 else None
     clean = dump(backup)
     assert clean
     # SYNOD_BITFLIPS and SYNOD_BITFLIP_SEED widen the sweep by hand; make test runs 300.
@@ -241,7 +256,7 @@ def test_bit_flips_and_truncations_of_a_backup_are_refused_or_change_nothing(tmp
         if r.returncode == 1:
             assert r.stderr.startswith("synod: "), r.stderr
             counts["refused"] += 1
-        elif dump(str(copy)) == clean:
+        elif dump(copy) == clean:
             counts["unchanged"] += 1
         else:
             counts["changed"] += 1
@@ -253,3 +268,214 @@ def test_bit_flips_and_truncations_of_a_backup_are_refused_or_change_nothing(tmp
         copy.write_bytes(original[:end])
         r = synod("restore", str(copy), "-c", private, "--dry-run", timeout=120)
         assert r.returncode == 1 and r.stderr.startswith("synod: "), (end, r.returncode, r.stderr)
+
+
+def started(server, port, timeout=60):
+    """True once the server answers /status, False if it exits first."""
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        if server.poll() is not None:
+            return False
+        try:
+            status(port)
+            return True
+        except OSError:
+            time.sleep(0.05)
+    raise AssertionError("the server neither answered nor exited")
+
+
+def test_a_damaged_ledger_is_refused_when_the_server_starts(tmp_path):
+    """The server checks its own ledger before trusting any of it, as a restore
+    checks a backup: a balance edited by hand with LMDB's own tools, and
+    seeded bit flips, are refused with corrupt_ledger naming the cause, or
+    (a flip in bytes LMDB never reads) change nothing. The safety record is
+    never touched by a refusal."""
+    import random
+    node, private, port = ledger_with_history(tmp_path)
+    ledger, safety = ledger_files(node)
+    original = ledger.read_bytes()
+    clean = dump(ledger)
+    record = safety.read_bytes()
+
+    text = subprocess.run(["mdb_dump", "-n", "-s", "accounts", str(ledger)], capture_output=True, text=True,
+                          check=True).stdout
+    header, _, body = text.partition("HEADER=END\n")
+    key, value = (line.strip() for line in body.splitlines()[:2])
+    balance_digit = "0" if value[15] != "0" else "1"  # the balance is the first 8 bytes, big-endian
+    edited = f"{header}HEADER=END\n {key}\n {value[:15]}{balance_digit}{value[16:]}\nDATA=END\n"
+    subprocess.run(["mdb_load", "-n", "-s", "accounts", str(ledger)], input=edited, text=True, check=True)
+    changed = ledger.read_bytes()
+    r = synod("server", "-c", private, timeout=120)
+    assert r.returncode == 1, (r.returncode, r.stderr[-2000:])
+    assert "corrupt_ledger" in r.stderr and f"accounts: the entry of {key}" in r.stderr, r.stderr[-2000:]
+    assert ledger.read_bytes() == changed and safety.read_bytes() == record
+
+    rng = random.Random(int(os.environ.get("SYNOD_BITFLIP_SEED", "20261204")))
+    counts = {"refused": 0, "unchanged": 0, "changed": 0}
+    for _ in range(int(os.environ.get("SYNOD_START_BITFLIPS", "30"))):
+        at = rng.randrange(len(original) * 8)
+        data = bytearray(original)
+        data[at // 8] ^= 1 << (at % 8)
+        ledger.write_bytes(bytes(data))
+        content = dump(ledger)
+        record = safety.read_bytes()
+        server = run_server(node)
+        try:
+            running = started(server, port)
+        finally:
+            stderr = stop(server)
+        if running:
+            assert server.returncode == 0, (at, stderr[-2000:])
+            counts["unchanged" if content == clean else "changed"] += 1
+        else:
+            assert server.returncode == 1 and "cannot open the store" in stderr, (at, server.returncode, stderr[-2000:])
+            assert safety.read_bytes() == record, at
+            counts["refused"] += 1
+    print(f"bit flips in a {len(original)}-byte ledger at server start: {counts}")
+    assert counts["changed"] == 0, counts
+    assert counts["refused"] >= 3, counts
+
+
+def test_a_backup_killed_at_any_moment_changes_nothing_and_its_leftover_goes(tmp_path):
+    """`synod backup` SIGKILLed while it copies: the ledger is unchanged, the
+    unfinished copy is never listed, and the next backup removes it."""
+    node, private, _ = ledger_with_history(tmp_path)
+    ledger, safety = ledger_files(node)
+    before = ledger.read_bytes(), safety.read_bytes()
+    folder = tmp_path / "backups"
+    folder.mkdir()
+    left = 0
+    for _ in range(40):
+        copy = subprocess.Popen([SYNOD, "backup", "-c", private, "--folder", str(folder)], stdout=subprocess.DEVNULL,
+                                stderr=subprocess.DEVNULL)
+        try:
+            # Killed as soon as its copy exists, or later when it is quicker than the poll.
+            while copy.poll() is None and not any(n.endswith(".partial") for n in os.listdir(folder)):
+                pass
+            copy.kill()
+        finally:
+            copy.wait(timeout=30)
+        left = sum(1 for n in os.listdir(folder) if n.endswith(".partial"))
+        if left >= 3:
+            break
+    assert left >= 1, "no backup was ever killed while it copied"
+    assert (ledger.read_bytes(), safety.read_bytes()) == before
+    listed = synod("backups", "-c", private, "--folder", str(folder))
+    assert listed.returncode == 0 and ".partial" not in listed.stdout, listed.stdout + listed.stderr
+    for line in listed.stdout.splitlines():
+        if line.startswith("no backups"):
+            continue
+        r = synod("restore", line.split()[-1], "-c", private, "--dry-run", timeout=120)
+        assert r.returncode == 0, r.stdout + r.stderr
+    r = synod("backup", "-c", private, "--folder", str(folder))
+    assert r.returncode == 0, r.stderr
+    assert not [n for n in os.listdir(folder) if n.endswith(".partial")], os.listdir(folder)
+
+
+def test_a_restore_killed_at_any_moment_leaves_a_whole_ledger_and_the_node_starts(tmp_path):
+    """`synod restore` SIGKILLed at moments spread over its run (while its
+    child checks the backup, while it copies, after): the ledger's name holds
+    the old ledger or the backup, whole; the safety record is untouched; no
+    checking child outlives it; and the node starts, removing the leftover copy."""
+    node, private, port = ledger_with_history(tmp_path)
+    taken = synod("backup", "-c", private)
+    assert taken.returncode == 0, taken.stderr
+    backup = taken.stdout.split()[0]
+    server = run_server(node)  # more history, so that the ledger and the backup differ
+    try:
+        assert started(server, port)
+        height = status(port)["height"]
+        assert wait(lambda: status(port)["height"] >= height + 3, 30)
+    finally:
+        stop(server)
+    ledger, safety = ledger_files(node)
+    whole = {ledger.read_bytes(), open(backup, "rb").read()}
+    record = safety.read_bytes()
+    begun = time.time()
+    r = synod("restore", backup, "-c", private, "--dry-run", timeout=120)
+    took = time.time() - begun
+    assert r.returncode == 0, r.stderr
+    outcomes = {"old": 0, "new": 0, "leftover copy": 0}
+    backup_bytes = open(backup, "rb").read()
+    for i in range(16):
+        current = ledger.read_bytes()
+        restore = subprocess.Popen([SYNOD, "restore", backup, "-c", private], stdout=subprocess.DEVNULL,
+                                   stderr=subprocess.DEVNULL)
+        try:
+            if i % 2:
+                time.sleep(took * 2.5 * i / 16)  # the whole run is two checks, a copy and renames
+            else:
+                while restore.poll() is None and not (ledger.parent / (ledger.name + ".restore")).exists():
+                    pass
+            restore.kill()
+        finally:
+            restore.wait(timeout=30)
+        assert wait(lambda: not checking_children(backup), 10), "a checking child outlived its restore"
+        now = ledger.read_bytes()
+        assert now in whole and safety.read_bytes() == record
+        outcomes["new" if now == backup_bytes and current != backup_bytes else "old"] += 1
+        outcomes["leftover copy"] += (ledger.parent / (ledger.name + ".restore")).exists()
+    # Caught while its child checks the backup (the child stopped, so that it
+    # cannot finish on its own): the child dies with it and frees the lock.
+    for _ in range(50):
+        restore = subprocess.Popen([SYNOD, "restore", backup, "-c", private], stdout=subprocess.DEVNULL,
+                                   stderr=subprocess.DEVNULL)
+        child = None
+        try:
+            while restore.poll() is None and not child:
+                try:
+                    pids = open(f"/proc/{restore.pid}/task/{restore.pid}/children").read().split()
+                    child = [p for p in pids if reading(p, backup)]
+                except OSError:
+                    break
+            if child:
+                os.kill(int(child[0]), signal.SIGSTOP)
+            restore.kill()
+        finally:
+            restore.wait(timeout=30)
+        if child:
+            break
+    assert child, "never caught a restore while its child checked the backup"
+    try:
+        assert wait(lambda: not os.path.exists(f"/proc/{child[0]}/cmdline") or
+                    not open(f"/proc/{child[0]}/cmdline", "rb").read(), 10), "the checking child outlived its restore"
+    finally:
+        try:
+            os.kill(int(child[0]), signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+    r = synod("restore", backup, "-c", private, "--dry-run", timeout=120)
+    assert r.returncode == 0, r.stderr
+    print(f"restores killed: {outcomes}")
+    assert outcomes["old"] >= 1, outcomes
+    # It starts (its start checks every byte) on whichever ledger it holds. A
+    # lone validator restored below blocks it committed waits for peers that
+    # could send them, so it is not asked to commit here.
+    server = run_server(node)
+    try:
+        assert started(server, port), "the node did not start after a killed restore"
+        assert status(port)["height"] >= 1
+    finally:
+        assert stop(server).count("Assertion") == 0
+    assert not (ledger.parent / (ledger.name + ".restore")).exists()
+
+
+def reading(pid, path):
+    """Whether process `pid` has `path` open."""
+    try:
+        return any(os.readlink(f"/proc/{pid}/fd/{fd}") == path for fd in os.listdir(f"/proc/{pid}/fd"))
+    except OSError:
+        return False
+
+
+def checking_children(backup):
+    """Processes whose command line names `backup` (a restore and the child that checks it)."""
+    found = []
+    for pid in os.listdir("/proc"):
+        if pid.isdigit():
+            try:
+                if backup.encode() in open(f"/proc/{pid}/cmdline", "rb").read():
+                    found.append(pid)
+            except OSError:
+                pass
+    return found
