@@ -229,12 +229,23 @@ def dump(path):
     return r.stdout if r.returncode == 0 else None
 
 
+def bit_flips(original, count_variable, count, seed):
+    """Seeded single-bit flips of `original`: (bit position, flipped bytes).
+    The variable named `count_variable` and SYNOD_BITFLIP_SEED widen a sweep by hand."""
+    import random
+    rng = random.Random(int(os.environ.get("SYNOD_BITFLIP_SEED", str(seed))))
+    for _ in range(int(os.environ.get(count_variable, str(count)))):
+        at = rng.randrange(len(original) * 8)
+        data = bytearray(original)
+        data[at // 8] ^= 1 << (at % 8)
+        yield at, bytes(data)
+
+
 def test_bit_flips_and_truncations_of_a_backup_are_refused_or_change_nothing(tmp_path):
     """Hundreds of seeded single-bit flips across a whole backup of a ledger
     with transfers and stored values: `restore --dry-run` refuses each copy
     whose content changed, never crashes, and never accepts a changed one
     (content compared with LMDB's own mdb_dump, every table)."""
-    import random
     node, private, _ = ledger_with_history(tmp_path)
     taken = synod("backup", "-c", private)
     assert taken.returncode == 0, taken.stderr
@@ -242,15 +253,10 @@ def test_bit_flips_and_truncations_of_a_backup_are_refused_or_change_nothing(tmp
     original = open(backup, "rb").read()
     clean = dump(backup)
     assert clean
-    # SYNOD_BITFLIPS and SYNOD_BITFLIP_SEED widen the sweep by hand; make test runs 300.
-    rng = random.Random(int(os.environ.get("SYNOD_BITFLIP_SEED", "20261203")))
     copy = tmp_path / "flipped.mdb"
     counts = {"refused": 0, "unchanged": 0, "changed": 0}
-    for _ in range(int(os.environ.get("SYNOD_BITFLIPS", "300"))):
-        at = rng.randrange(len(original) * 8)
-        data = bytearray(original)
-        data[at // 8] ^= 1 << (at % 8)
-        copy.write_bytes(bytes(data))
+    for at, data in bit_flips(original, "SYNOD_BITFLIPS", 300, 20261203):
+        copy.write_bytes(data)
         r = synod("restore", str(copy), "-c", private, "--dry-run", timeout=120)
         assert r.returncode in (0, 1), (at, r.returncode, r.stderr)
         if r.returncode == 1:
@@ -290,7 +296,6 @@ def test_a_damaged_ledger_is_refused_when_the_server_starts(tmp_path):
     seeded bit flips, are refused with corrupt_ledger naming the cause, or
     (a flip in bytes LMDB never reads) change nothing. The safety record is
     never touched by a refusal."""
-    import random
     node, private, port = ledger_with_history(tmp_path)
     ledger, safety = ledger_files(node)
     original = ledger.read_bytes()
@@ -310,13 +315,9 @@ def test_a_damaged_ledger_is_refused_when_the_server_starts(tmp_path):
     assert "corrupt_ledger" in r.stderr and f"accounts: the entry of {key}" in r.stderr, r.stderr[-2000:]
     assert ledger.read_bytes() == changed and safety.read_bytes() == record
 
-    rng = random.Random(int(os.environ.get("SYNOD_BITFLIP_SEED", "20261204")))
     counts = {"refused": 0, "unchanged": 0, "changed": 0}
-    for _ in range(int(os.environ.get("SYNOD_START_BITFLIPS", "30"))):
-        at = rng.randrange(len(original) * 8)
-        data = bytearray(original)
-        data[at // 8] ^= 1 << (at % 8)
-        ledger.write_bytes(bytes(data))
+    for at, data in bit_flips(original, "SYNOD_START_BITFLIPS", 30, 20261204):
+        ledger.write_bytes(data)
         content = dump(ledger)
         record = safety.read_bytes()
         server = run_server(node)
