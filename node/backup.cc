@@ -6,6 +6,7 @@
 
 #include <algorithm>
 #include <array>
+#include <chrono>
 #include <cstdio>
 #include <ctime>
 #include <fstream>
@@ -72,9 +73,13 @@ std::expected<BackupInfo, StoreError> finish_backup(const std::filesystem::path&
   return BackupInfo{final_file, now_ms, *copied};
 }
 
-// A copy in progress holds a lock on its `.partial` file (copy_ledger); one
-// nobody holds was left by a copy that was killed, and only wastes space.
+// A copy in progress holds a lock on its `.partial` file (copy_ledger) and
+// writes it; one that nobody holds and that nobody wrote for a minute was left
+// by a copy that was killed, and only wastes space. (The minute covers the
+// moments a live copy does not hold its lock: just after creating the file,
+// and between closing and renaming it.)
 void remove_abandoned_copies(const std::filesystem::path& folder, const std::string& prefix) {
+  constexpr auto untouched_min = std::chrono::minutes(1);
   std::error_code ec;
   std::filesystem::directory_iterator entries(folder, ec);
   if (ec) return;  // the copy that follows reports the folder's trouble
@@ -83,7 +88,9 @@ void remove_abandoned_copies(const std::filesystem::path& folder, const std::str
     if (!name.starts_with(prefix) || !name.ends_with(std::string(backup_suffix) + ".partial")) continue;
     const int fd = ::open(entry.path().c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
     if (fd < 0) continue;
-    if (::flock(fd, LOCK_EX | LOCK_NB) == 0) ::unlink(entry.path().c_str());
+    const auto written = entry.last_write_time(ec);
+    const bool old = !ec && std::filesystem::file_time_type::clock::now() - written > untouched_min;
+    if (old && ::flock(fd, LOCK_EX | LOCK_NB) == 0) ::unlink(entry.path().c_str());
     ::close(fd);
   }
 }

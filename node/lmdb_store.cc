@@ -985,9 +985,18 @@ std::expected<LedgerSummary, StoreError> inspect_ledger_isolated(const std::file
   int status = 0;
   while (::waitpid(child, &status, 0) < 0 && errno == EINTR) {
   }
-  if (timed_out) return std::unexpected(corrupt(file, "checking it did not finish in " + std::to_string(timeout_ms) + " ms"));
-  if (WIFSIGNALED(status)) {
-    return std::unexpected(corrupt(file, std::string("LMDB faulted reading it (") + ::strsignal(WTERMSIG(status)) +
+  // A check that could not finish says nothing of the file: an Io error, not damage.
+  if (timed_out) {
+    return std::unexpected(StoreError{StoreErrorKind::Io, file.string() + ": checking it did not finish in " +
+                                                              std::to_string(timeout_ms) + " ms"});
+  }
+  const int signal = WIFSIGNALED(status) ? WTERMSIG(status) : 0;
+  if (signal != 0 && signal != SIGSEGV && signal != SIGBUS && signal != SIGFPE && signal != SIGILL && signal != SIGABRT) {
+    return std::unexpected(StoreError{StoreErrorKind::Io, file.string() + ": the process checking it was stopped (" +
+                                                              ::strsignal(signal) + "; out of memory?)"});
+  }
+  if (signal != 0) {
+    return std::unexpected(corrupt(file, std::string("LMDB faulted reading it (") + ::strsignal(signal) +
                                              "): its page tree is damaged"));
   }
   auto decoded = decode_inspection(answer);
