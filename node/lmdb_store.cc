@@ -475,6 +475,47 @@ struct LmdbStore::Env {
     return std::nullopt;
   }
 
+  // LMDB's list of free pages (its table 0), which every write transaction
+  // reads and rewrites: each entry must be a count then that many page
+  // numbers, each past the two meta pages and inside the file. A damaged one
+  // would hand a live or absent page to the next write.
+  std::optional<StoreError> check_free_pages() const {
+    MDB_envinfo info;
+    if (int rc = mdb_env_info(env, &info); rc != MDB_SUCCESS) return lmdb_error("mdb_env_info", path, rc);
+    Txn txn(env, false);
+    if (txn.status() != MDB_SUCCESS) return lmdb_error("mdb_txn_begin", path, txn.status());
+    MDB_cursor* cursor = nullptr;
+    int rc = mdb_cursor_open(txn.get(), 0, &cursor);
+    if (rc != MDB_SUCCESS) return lmdb_error("mdb_cursor_open of the free pages", path, rc);
+    std::optional<StoreError> error;
+    MDB_val key, data;
+    for (rc = mdb_cursor_get(cursor, &key, &data, MDB_FIRST); rc == MDB_SUCCESS && !error;
+         rc = mdb_cursor_get(cursor, &key, &data, MDB_NEXT)) {
+      std::vector<std::size_t> ids(data.mv_size / sizeof(std::size_t));
+      if (data.mv_size % sizeof(std::size_t) != 0 || ids.empty()) {
+        error = corrupt(path, "free pages: an entry of " + std::to_string(data.mv_size) + " bytes");
+        break;
+      }
+      std::memcpy(ids.data(), data.mv_data, data.mv_size);
+      if (ids[0] != ids.size() - 1) {
+        error = corrupt(path, "free pages: an entry counts " + std::to_string(ids[0]) + " pages and holds " +
+                                  std::to_string(ids.size() - 1));
+        break;
+      }
+      for (std::size_t i = 1; i < ids.size(); ++i) {
+        if (ids[i] < 2 || ids[i] > info.me_last_pgno) {
+          error = corrupt(path, "free pages: page " + std::to_string(ids[i]) + " is not one of the file's (2 to " +
+                                    std::to_string(info.me_last_pgno) + ")");
+          break;
+        }
+      }
+    }
+    mdb_cursor_close(cursor);
+    if (error) return error;
+    if (rc != MDB_NOTFOUND) return lmdb_error("mdb_cursor_get of the free pages", path, rc);
+    return std::nullopt;
+  }
+
   std::expected<std::vector<BlockPtr>, StoreError> pending_blocks(const LedgerSummary& s) const {
     std::vector<BlockPtr> out;
     std::uint64_t seq = 0;
@@ -849,6 +890,7 @@ std::expected<LedgerSummary, StoreError> inspect_ledger(const std::filesystem::p
     return std::unexpected(corrupt(file, "metadata chain_params differ from the chain's"));
   }
   if (!check_chain) return summary;
+  if (auto error = (*env)->check_free_pages()) return std::unexpected(*error);
   Recovery chain;
   if (auto error = (*env)->load_chain(*summary, chain)) return std::unexpected(*error);
   if (auto blocks = (*env)->pending_blocks(*summary); !blocks) return std::unexpected(blocks.error());
