@@ -489,3 +489,38 @@ def checking_children(backup):
             except OSError:
                 pass
     return found
+
+
+def test_a_damaged_list_of_free_pages_is_refused_when_the_server_starts(tmp_path):
+    """LMDB's free-page list (its table 0) is rewritten by every write: an
+    entry naming a page outside the file would hand it to the next commit.
+    The start check reads the list and refuses it, changing nothing."""
+    import struct
+    node, private, port = ledger_with_history(tmp_path)
+    ledger, safety = ledger_files(node)
+    data = bytearray(ledger.read_bytes())
+    page = 4096
+    # The newer of the two meta pages (LMDB 0.9, 64-bit): its transaction id
+    # and the root page of the free list, a single leaf on a ledger this small.
+    metas = []
+    for number in (0, 1):
+        at = number * page + 16 + 24  # page header, then magic, version, address, map size
+        root = struct.unpack_from("<Q", data, at + 40)[0]  # the free table's md_root
+        last, txn = struct.unpack_from("<QQ", data, at + 96)
+        metas.append((txn, root, last))
+    _, root, last = max(metas)
+    leaf = root * page
+    lower = struct.unpack_from("<H", data, leaf + 12)[0]
+    assert lower > 16, "the ledger has no free pages to damage"
+    node_at = leaf + struct.unpack_from("<H", data, leaf + 16)[0]
+    key_bytes = struct.unpack_from("<H", data, node_at + 6)[0]
+    ids = node_at + 8 + key_bytes  # the entry's count, then its page numbers
+    assert struct.unpack_from("<Q", data, ids)[0] >= 1
+    struct.pack_into("<Q", data, ids + 8, last + 1000)
+    ledger.write_bytes(bytes(data))
+    record = safety.read_bytes()
+    r = synod("server", "-c", private, timeout=120)
+    assert r.returncode == 1, (r.returncode, r.stderr[-2000:])
+    assert "corrupt_ledger" in r.stderr and f"free pages: page {last + 1000} is not one of the file's" in r.stderr, \
+        r.stderr[-2000:]
+    assert ledger.read_bytes() == bytes(data) and safety.read_bytes() == record
