@@ -482,6 +482,28 @@ struct LmdbStore::Env {
   std::optional<StoreError> check_free_pages() const {
     MDB_envinfo info;
     if (int rc = mdb_env_info(env, &info); rc != MDB_SUCCESS) return lmdb_error("mdb_env_info", path, rc);
+    const auto check_entry = [&](const MDB_val& data) -> std::optional<StoreError> {
+      const std::size_t words = data.mv_size / sizeof(std::size_t);
+      const auto word = [&](std::size_t i) {
+        std::size_t w = 0;
+        std::memcpy(&w, static_cast<const char*>(data.mv_data) + i * sizeof w, sizeof w);
+        return w;
+      };
+      if (data.mv_size % sizeof(std::size_t) != 0 || words == 0) {
+        return corrupt(path, "free pages: an entry of " + std::to_string(data.mv_size) + " bytes");
+      }
+      if (word(0) != words - 1) {
+        return corrupt(path, "free pages: an entry counts " + std::to_string(word(0)) + " pages and holds " +
+                                 std::to_string(words - 1));
+      }
+      for (std::size_t i = 1; i < words; ++i) {
+        if (word(i) < 2 || word(i) > info.me_last_pgno) {
+          return corrupt(path, "free pages: page " + std::to_string(word(i)) + " is not one of the file's (2 to " +
+                                   std::to_string(info.me_last_pgno) + ")");
+        }
+      }
+      return std::nullopt;
+    };
     Txn txn(env, false);
     if (txn.status() != MDB_SUCCESS) return lmdb_error("mdb_txn_begin", path, txn.status());
     MDB_cursor* cursor = nullptr;
@@ -491,24 +513,7 @@ struct LmdbStore::Env {
     MDB_val key, data;
     for (rc = mdb_cursor_get(cursor, &key, &data, MDB_FIRST); rc == MDB_SUCCESS && !error;
          rc = mdb_cursor_get(cursor, &key, &data, MDB_NEXT)) {
-      std::vector<std::size_t> ids(data.mv_size / sizeof(std::size_t));
-      if (data.mv_size % sizeof(std::size_t) != 0 || ids.empty()) {
-        error = corrupt(path, "free pages: an entry of " + std::to_string(data.mv_size) + " bytes");
-        break;
-      }
-      std::memcpy(ids.data(), data.mv_data, data.mv_size);
-      if (ids[0] != ids.size() - 1) {
-        error = corrupt(path, "free pages: an entry counts " + std::to_string(ids[0]) + " pages and holds " +
-                                  std::to_string(ids.size() - 1));
-        break;
-      }
-      for (std::size_t i = 1; i < ids.size(); ++i) {
-        if (ids[i] < 2 || ids[i] > info.me_last_pgno) {
-          error = corrupt(path, "free pages: page " + std::to_string(ids[i]) + " is not one of the file's (2 to " +
-                                    std::to_string(info.me_last_pgno) + ")");
-          break;
-        }
-      }
+      error = check_entry(data);
     }
     mdb_cursor_close(cursor);
     if (error) return error;
@@ -651,13 +656,7 @@ std::expected<std::unique_ptr<LmdbStore>, StoreError> LmdbStore::open(const std:
   std::filesystem::remove(files.incoming, ec);
 
   std::error_code exists_ec;
-  if (std::filesystem::exists(files.ledger, exists_ec) && options.verify_at_open) {
-    // Nothing of the file is trusted before a child process has read all of
-    // it: a page tree that makes LMDB fault ends the child, not the node.
-    if (auto checked = inspect_ledger_isolated(files.ledger, true, &genesis); !checked) {
-      return std::unexpected(checked.error());
-    }
-  } else if (!std::filesystem::exists(files.ledger, exists_ec)) {
+  if (!std::filesystem::exists(files.ledger, exists_ec)) {
     // A first start writes a record before the ledger exists, so that later a
     // ledger without a record means the record was lost (AmnesiaRule).
     // A corrupt record is left for load() to report (AmnesiaRule), never
@@ -667,6 +666,12 @@ std::expected<std::unique_ptr<LmdbStore>, StoreError> LmdbStore::open(const std:
     if (record && !*record) write_safety_file(files.safety, SafetyRecord{});
     if (auto created = create_ledger(files, genesis, node_key, options.map_bytes_max); !created) {
       return std::unexpected(created.error());
+    }
+  } else if (options.verify_at_open) {
+    // Nothing of the file is trusted before a child process has read all of
+    // it: a page tree that makes LMDB fault ends the child, not the node.
+    if (auto checked = inspect_ledger_isolated(files.ledger, true, &genesis); !checked) {
+      return std::unexpected(checked.error());
     }
   }
   auto env = Env::open(files.ledger, Env::Mode::Write, options.map_bytes_max);
