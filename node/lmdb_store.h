@@ -5,7 +5,8 @@
 // One LMDB write transaction per committed block applies the block's state
 // changes and records the commit together; LMDB fsyncs on commit. Every record
 // is checksummed (core/records.h) and load() checks each one and the chain's
-// links. Opening refuses, without modifying anything, a ledger that is
+// links; with verify_at_open, opening first checks every byte against the
+// chain in a child process (docs/storage.md, Checked at every start). Opening refuses, without modifying anything, a ledger that is
 // truncated, of another chain or node, or of a newer schema. With pruning on,
 // only the newest bodies are kept, and load() hands back the ledger state
 // below them instead of the blocks (docs/storage.md, Pruning). The data folder
