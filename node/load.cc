@@ -114,9 +114,18 @@ class Load {
       poll_samples();
     }
     const auto drain_end = Clock::now() + std::chrono::milliseconds(o_.drain_ms_max);
-    while (Clock::now() < drain_end && (!samples_.empty() || awaiting_ > 0)) {
+    // The report counts commits from the accounts' nonces: wait for those too,
+    // not only for the sampled transfers.
+    const auto uncommitted = [this] {
+      for (std::size_t a = 0; a < accounts_.size(); ++a) {
+        if (ledger_nonce_[a] < next_nonce_[a]) return true;
+      }
+      return false;
+    };
+    while (Clock::now() < drain_end && (!samples_.empty() || awaiting_ > 0 || uncommitted())) {
       io_.run_for(std::chrono::milliseconds(5));
       poll_samples();
+      poll_accounts();
     }
     report_.rejected["unanswered"] += awaiting_;
     // Committed transfers, from each account's nonce.
