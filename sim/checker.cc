@@ -101,6 +101,23 @@ void Checker::on_boot(InstanceId id, TimeMs now, const Recovery& recovery) {
   acknowledged_[id] = std::max<std::uint64_t>(acknowledged_[id], recovered);
 }
 
+void Checker::compromise(InstanceId id) {
+  SYNOD_ASSERT(id < honest_.size());
+  honest_[id] = false;
+  std::erase(healed_, id);
+  SYNOD_ASSERT(!honest_[id]);
+}
+
+InstanceId Checker::add_instance(bool honest) {
+  SYNOD_ASSERT(honest_.size() == acknowledged_.size());
+  honest_.push_back(honest);
+  acknowledged_.push_back(0);
+  forked_.push_back(false);
+  last_progress_.push_back(0);
+  SYNOD_ASSERT(honest_.size() == forked_.size() && honest_.size() == last_progress_.size());
+  return static_cast<InstanceId>(honest_.size() - 1);
+}
+
 void Checker::start_liveness(TimeMs now, std::vector<InstanceId> healed, TimeMs bound_ms) {
   liveness_ = true;
   healed_ = std::move(healed);

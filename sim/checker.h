@@ -33,6 +33,12 @@ class Checker {
   void on_submitted(const TxHash& hash, const Signature& sig, TimeMs at);
   void on_commits(InstanceId id, TimeMs now, const std::vector<CommittedBlock>& commits, BalanceSum total_balance);
   void on_boot(InstanceId id, TimeMs now, const Recovery& recovery);
+  // A key compromised mid-run: from now on the instance's commits are not
+  // held to agreement, and it is not expected to stay live. What it
+  // committed while honest stays on the canonical chain.
+  void compromise(InstanceId id);
+  // An instance made mid-run (a twin); returns its id.
+  InstanceId add_instance(bool honest);
 
   // Liveness phase: each of `healed` must commit a new block within `bound_ms`
   // of `now`, and again within `bound_ms` of each commit.

@@ -1,6 +1,7 @@
 #include "sim/cluster.h"
 
 #include <algorithm>
+#include <numeric>
 #include <sstream>
 
 #include "core/assert.h"
@@ -18,8 +19,8 @@ constexpr TimeMs liveness_check_interval_ms = 1000;
 std::string name(InstanceId id) { return "n" + std::to_string(id); }
 }  // namespace
 
-// The network endpoint of one instance: what its driver sends goes to every
-// instance of the addressed validator.
+// The network endpoint of one instance: what it sends goes to every instance
+// of the addressed validator.
 class Cluster::Port final : public Network {
  public:
   Port(Cluster& cluster, InstanceId self) : cluster_(cluster), self_(self) {}
@@ -30,8 +31,19 @@ class Cluster::Port final : public Network {
   InstanceId self_;
 };
 
-struct Cluster::Instance {
-  std::unique_ptr<Port> port;
+// One instance: its node, and what its driver sends through, which is the
+// equivocator once its key is compromised that way.
+struct Cluster::Instance final : Network {
+  Instance(Cluster& cluster, InstanceId self) : port(cluster, self) {}
+  void send(NodeId to, const MessagePtr& message) override {
+    if (equivocator) {
+      equivocator->send(to, message);
+    } else {
+      port.send(to, message);
+    }
+  }
+
+  Port port;
   std::unique_ptr<Equivocator> equivocator;
   std::unique_ptr<SimNode> node;
 };
@@ -77,23 +89,82 @@ Cluster::Cluster(ClusterOptions options)
   network_.set_hold(!options_.auto_deliver);
 
   for (InstanceId id = 0; id < validator_of_.size(); ++id) {
-    const NodeId v = validator_of_[id];
-    auto instance = std::make_unique<Instance>();
-    instance->port = std::make_unique<Port>(*this, id);
-    Network* outbound = instance->port.get();
-    if (std::ranges::find(options_.equivocators, v) != options_.equivocators.end()) {
-      instance->equivocator = std::make_unique<Equivocator>(*instance->port, genesis_, v, keys_[v.value], *scheme_,
-                                                            scheduler_.rng().next());
-      outbound = instance->equivocator.get();
-    }
-    NodeSetup setup{id, v, keys_[v.value], &genesis_, scheme_, options_.replica, scheduler_.rng().next()};
-    instance->node = std::make_unique<SimNode>(scheduler_, setup, *outbound, static_cast<NodeObserver&>(*this));
-    instance->node->set_disk(options_.disk);
-    instance->node->set_crash_before_step(options_.crash_before_step);
-    instances_.push_back(std::move(instance));
+    add_instance(id, std::ranges::find(options_.equivocators, validator_of_[id]) != options_.equivocators.end());
   }
   for (auto& instance : instances_) instance->node->start();
   scheduler_.run_ready();
+}
+
+// The seeds are drawn in this order, equivocator first: a seed's run depends on it.
+void Cluster::add_instance(InstanceId id, bool equivocates) {
+  SYNOD_ASSERT(id == instances_.size());
+  SYNOD_ASSERT(id < validator_of_.size());
+  const NodeId v = validator_of_[id];
+  auto instance = std::make_unique<Instance>(*this, id);
+  if (equivocates) {
+    instance->equivocator = std::make_unique<Equivocator>(instance->port, genesis_, v, keys_[v.value], *scheme_,
+                                                          scheduler_.rng().next());
+  }
+  NodeSetup setup{id, v, keys_[v.value], &genesis_, scheme_, options_.replica, scheduler_.rng().next()};
+  instance->node = std::make_unique<SimNode>(scheduler_, setup, *instance, static_cast<NodeObserver&>(*this));
+  instance->node->set_disk(options_.disk);
+  instance->node->set_crash_before_step(options_.crash_before_step);
+  instances_.push_back(std::move(instance));
+  SYNOD_ASSERT(instances_.size() == id + 1);
+}
+
+void Cluster::mark_compromised(NodeId v) {
+  SYNOD_ASSERT(v.value < validators());
+  for (InstanceId id : instances_of_[v.value]) {
+    honest_[id] = false;
+    checker_->compromise(id);
+  }
+}
+
+NodeId Cluster::compromise(NodeId v) {
+  SYNOD_ASSERT(v.value < validators());
+  SYNOD_ASSERT(options_.auto_deliver);
+  const InstanceId id = network_.add_instance(options_.links);
+  SYNOD_ASSERT(id == instances_.size());
+  mark_compromised(v);
+  validator_of_.push_back(v);
+  instances_of_[v.value].push_back(id);
+  honest_.push_back(false);
+  SYNOD_ASSERT(checker_->add_instance(false) == id);
+  record(EventKind::Fault, id, 4, v.value);
+  open_fault("twin:" + name(id), name(id) + ": a twin of validator " + std::to_string(v.value), {id});
+  add_instance(id, false);
+  instances_.back()->node->start();
+  scheduler_.run_ready();
+  SYNOD_ASSERT(size() == validator_of_.size());
+  return NodeId(id);
+}
+
+void Cluster::equivocate(NodeId v) {
+  SYNOD_ASSERT(v.value < validators());
+  mark_compromised(v);
+  record(EventKind::Fault, v.value, 5, 0);
+  for (InstanceId id : instances_of_[v.value]) {
+    Instance& instance = *instances_[id];
+    if (instance.equivocator) continue;
+    instance.equivocator = std::make_unique<Equivocator>(instance.port, genesis_, v, keys_[v.value], *scheme_,
+                                                         scheduler_.rng().next());
+    open_fault("equivocator:" + name(id), name(id) + " equivocates", {id});
+  }
+}
+
+std::uint64_t Cluster::total_weight() const {
+  return std::accumulate(options_.weights.begin(), options_.weights.end(), std::uint64_t{0});
+}
+
+std::uint64_t Cluster::compromised_weight() const {
+  std::uint64_t weight = 0;
+  for (std::uint32_t v = 0; v < validators(); ++v) {
+    const auto& ids = instances_of_[v];
+    if (std::ranges::any_of(ids, [&](InstanceId id) { return !honest_[id]; })) weight += options_.weights[v];
+  }
+  SYNOD_ASSERT(weight <= total_weight());
+  return weight;
 }
 
 Cluster::~Cluster() {
@@ -334,6 +405,16 @@ void Cluster::cut_one_way(const std::vector<NodeId>& deaf, const std::vector<Nod
   }
 }
 
+void Cluster::isolate(NodeId node) {
+  SYNOD_ASSERT(node.value < size());
+  open_fault("partition", "isolate " + name(node.value), {node.value});
+  for (InstanceId other = 0; other < size(); ++other) {
+    if (other == node.value) continue;
+    network_.cut(node.value, other, true);
+    network_.cut(other, node.value, true);
+  }
+}
+
 void Cluster::heal() {
   record(EventKind::Fault, 0, 0, 2);
   if (trace_.has_sink()) trace_.line([] { return std::string("heal"); });
@@ -342,6 +423,19 @@ void Cluster::heal() {
     if (key == "partition" || key.starts_with("link")) close_fault(key);
   }
   network_.heal({}, options_.links);
+}
+
+void Cluster::set_links(const LinkFaults& faults) {
+  SYNOD_ASSERT(faults.latency_ms_min <= faults.latency_ms_max);
+  record(EventKind::Fault, 0, 6, faults.latency_ms_max);
+  if (trace_.has_sink()) {
+    trace_.line([&] {
+      return "links: latency " + std::to_string(faults.latency_ms_min) + "-" + std::to_string(faults.latency_ms_max) +
+             " ms, loss " + std::to_string(faults.loss);
+    });
+  }
+  options_.links = faults;
+  network_.set_all_faults(faults);
 }
 
 void Cluster::set_link_faults(const LinkFaults& faults) {

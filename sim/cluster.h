@@ -101,10 +101,26 @@ class Cluster final : private NodeObserver {
   void partition(const std::vector<std::vector<NodeId>>& groups);
   // Messages from `heard` to `deaf` are dropped; the other way still works.
   void cut_one_way(const std::vector<NodeId>& deaf, const std::vector<NodeId>& heard);
+  // Cuts every link to and from the instance, both ways; other cuts stay.
+  void isolate(NodeId node);
   void heal();
+  // A burst of link faults, which heal() ends.
   void set_link_faults(const LinkFaults& faults);
+  // The links' normal faults from now on (options().links): heal() restores these.
+  void set_links(const LinkFaults& faults);
   void skew_clock(NodeId node, std::int64_t skew_ms, std::int64_t drift_ppm);
   bool corrupt_safety_record(NodeId node);
+  // Key compromise mid-run. A twin is a second honest instance holding the
+  // validator's key, with a store of its own, started now (its links are
+  // uncut, whatever partition holds); returns its instance id. An
+  // equivocator wraps each of the validator's instances' outbound messages.
+  // Either way the validator's instances are no longer honest: the checker
+  // stops holding them to agreement and liveness.
+  NodeId compromise(NodeId validator);
+  void equivocate(NodeId validator);
+  std::uint64_t total_weight() const;
+  // The weight of validators with an instance that is not honest.
+  std::uint64_t compromised_weight() const;
   void set_crash_before_step(double probability);
   // Called when an instance dies by itself (a crash point inside the driver).
   void on_crash(std::function<void(NodeId)> listener) { crash_listener_ = std::move(listener); }
@@ -149,6 +165,8 @@ class Cluster final : private NodeObserver {
   struct Instance;
   class Port;
 
+  void add_instance(InstanceId id, bool equivocates);
+  void mark_compromised(NodeId validator);
   // NodeObserver
   void on_boot(InstanceId id, const Recovery& recovery) override;
   void on_refused(InstanceId id, const StoreError& error) override;

@@ -118,19 +118,25 @@ std::string latency_svg(const RunResult& r) {
 }  // namespace
 
 std::string html_report(const RunOptions& options, const RunResult& r) {
+  return html_report(ReportHeading{"synod-sim, seed " + std::to_string(options.seed), reproduce_command(options),
+                                   "Profile " + std::string(to_string(options.profile)) + ": " + r.plan.describe()},
+                     r);
+}
+
+std::string html_report(const ReportHeading& heading, const RunResult& r) {
   std::vector<TimeMs> sorted = r.commit_latencies_ms;
   std::sort(sorted.begin(), sorted.end());
   auto pct = [&](double p) {
     return sorted.empty() ? 0 : sorted[std::min(sorted.size() - 1, static_cast<std::size_t>(p * sorted.size()))];
   };
   std::ostringstream os;
-  os << "<!doctype html><html><head><meta charset='utf-8'><title>synod-sim seed " << options.seed
+  os << "<!doctype html><html><head><meta charset='utf-8'><title>" << escape(heading.title)
      << "</title><style>body{font-family:sans-serif;margin:2em;max-width:960px}"
         "code{background:#eee;padding:2px 4px}.bad{color:#b00}.ok{color:#080}</style></head><body>";
-  os << "<h1>synod-sim, seed " << options.seed << " <span class='" << (r.ok() ? "ok'>passed" : "bad'>FAILED")
+  os << "<h1>" << escape(heading.title) << " <span class='" << (r.ok() ? "ok'>passed" : "bad'>FAILED")
      << "</span></h1>";
-  os << "<p><code>" << escape(reproduce_command(options)) << "</code></p>";
-  os << "<p>Profile <b>" << to_string(options.profile) << "</b>: " << escape(r.plan.describe()) << "</p>";
+  os << "<p><code>" << escape(heading.reproduce) << "</code></p>";
+  os << "<p>" << escape(heading.description) << "</p>";
   os << "<p>" << r.virtual_ms / 1000 << " virtual seconds, " << r.events << " events, " << r.faults
      << " fault actions; agreed height " << r.height << ", " << r.committed_txs
      << " transactions committed; trace hash " << std::hex << r.trace_hash << std::dec << ".</p>";

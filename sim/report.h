@@ -14,4 +14,13 @@ namespace synod::sim {
 std::string json_result(const RunOptions& options, const RunResult& result);
 std::string html_report(const RunOptions& options, const RunResult& result);
 
+// What heads a report: its title, the command that replays the run, and what
+// the run was made of.
+struct ReportHeading {
+  std::string title;
+  std::string reproduce;
+  std::string description;
+};
+std::string html_report(const ReportHeading& heading, const RunResult& result);
+
 }  // namespace synod::sim

@@ -4,9 +4,13 @@
 // replays any run that violates an invariant. The wall clock is read here, for
 // the speed figures only; the runs never see it.
 //
-// Exit codes: 0 every run kept every invariant; 1 a run violated one; 2 a
-// usage error (the message says which argument); 3 an output file (--json,
-// --trace, --report) could not be written completely.
+// With --replay FILE it replays a scenario recorded by the Python module
+// (sim/scenario.h) instead, and checks that it makes the recorded trace.
+//
+// Exit codes: 0 every run kept every invariant; 1 a run violated one, or a
+// replay did not make the recorded trace; 2 a usage error (the message says
+// which argument) or a recording that does not parse; 3 an output file
+// (--json, --trace, --report) could not be written completely.
 #include <CLI/CLI.hpp>
 
 #include <cerrno>
@@ -17,8 +21,10 @@
 #include <fstream>
 #include <iostream>
 #include <regex>
+#include <sstream>
 
 #include "sim/report.h"
+#include "sim/scenario.h"
 #include "sim/swarm.h"
 
 using namespace synod;
@@ -94,6 +100,43 @@ bool close_output(const std::string& path, std::ofstream& out) {
   return false;
 }
 
+// Replays a recorded scenario and says whether it kept every invariant and
+// made the recorded trace.
+int replay(const std::string& program, const std::string& path, const std::string& trace_path,
+           const std::string& report_path) {
+  std::ifstream in(path);
+  std::stringstream text;
+  text << in.rdbuf();
+  if (!in) {
+    std::cerr << "error: cannot read " << path << ": " << std::strerror(errno) << "\n";
+    return exit_usage;
+  }
+  std::ofstream trace, report;
+  if (!open_output(trace_path, trace) || !open_output(report_path, report)) return exit_output;
+  ReplayOutputs outputs;
+  if (trace.is_open()) outputs.trace_sink = [&trace](const std::string& line) { trace << line << '\n'; };
+  if (report.is_open()) outputs.report_command = program + " --replay " + path;
+  const auto replayed = replay_scenario(text.str(), outputs);
+  if (!replayed) {
+    std::cerr << "error: " << path << ": " << replayed.error() << "\n";
+    return exit_usage;
+  }
+  if (report.is_open()) report << replayed->report_html;
+  const bool written = close_output(trace_path, trace) && close_output(report_path, report);
+  std::printf("replayed %s: %.1f virtual s, agreed height %llu, trace %016llx\n", path.c_str(),
+              static_cast<double>(replayed->virtual_ms) / 1000.0,
+              static_cast<unsigned long long>(replayed->height.value),
+              static_cast<unsigned long long>(replayed->trace_hash));
+  for (const auto& v : replayed->violations) std::printf("  %s\n", v.c_str());
+  if (!replayed->same_trace()) {
+    std::printf("NOT the recorded trace %016llx: the simulator or the core changed since the recording\n",
+                static_cast<unsigned long long>(replayed->recorded_hash));
+    return exit_violation;
+  }
+  if (!replayed->violations.empty()) return exit_violation;
+  return written ? 0 : exit_output;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -126,6 +169,9 @@ int main(int argc, char** argv) {
   app.add_option("--trace", trace_path, "write every event of the (single) run to FILE");
   app.add_option("--report", report_path, "write an HTML report of the (single) run to FILE");
   app.add_flag("-q,--quiet", quiet, "print failures and the summary only");
+  std::string replay_path;
+  auto* replay_option = app.add_option("--replay", replay_path, "replay a scenario recorded by the Python module");
+  replay_option->excludes(seed_option)->excludes(seeds_option);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -134,6 +180,7 @@ int main(int argc, char** argv) {
   }
   // The reproduce line names this binary: synod-sim, or the mutant build.
   const std::string program = std::filesystem::path(argv[0]).filename().string();
+  if (!replay_path.empty()) return replay(program, replay_path, trace_path, report_path);
 
   RunOptions base;
   try {

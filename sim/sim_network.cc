@@ -13,6 +13,19 @@ SimNetwork::SimNetwork(Scheduler& scheduler, std::size_t instances, LinkFaults f
   SYNOD_ASSERT(faults.latency_ms_min <= faults.latency_ms_max);
 }
 
+InstanceId SimNetwork::add_instance(const LinkFaults& faults) {
+  SYNOD_ASSERT(faults.latency_ms_min <= faults.latency_ms_max);
+  const std::size_t n = instances_ + 1;
+  std::vector<Link> links(n * n, Link{faults});
+  for (InstanceId from = 0; from < instances_; ++from) {
+    for (InstanceId to = 0; to < instances_; ++to) links[from * n + to] = link(from, to);
+  }
+  links_ = std::move(links);
+  instances_ = n;
+  SYNOD_ASSERT(links_.size() == instances_ * instances_);
+  return static_cast<InstanceId>(instances_ - 1);
+}
+
 void SimNetwork::send(Packet packet) {
   ++stats_.sent;
   if (packet.source == packet.target && !hold_) {

@@ -77,6 +77,9 @@ class SimNetwork {
   // Restores every link among `instances` (all when empty): uncut, unclogged,
   // unfiltered, with `faults`.
   void heal(const std::vector<InstanceId>& instances, const LinkFaults& faults);
+  // Adds an instance (a twin made mid-run) whose links have `faults`, uncut;
+  // returns its id. Every existing link keeps its state.
+  InstanceId add_instance(const LinkFaults& faults);
 
   // Manual mode, for scripted tests: sent packets wait in held() until taken.
   void set_hold(bool hold) { hold_ = hold; }
