@@ -328,6 +328,12 @@ void Cluster::set_crash_before_step(double probability) {
   for (auto& instance : instances_) instance->node->set_crash_before_step(probability);
 }
 
+void Cluster::crash_before(NodeId id, Driver::Step step) {
+  SYNOD_ASSERT(id.value < size());
+  record(EventKind::Fault, id.value, 7, static_cast<std::uint64_t>(step));
+  node_at(id).crash_before_next(step);
+}
+
 void Cluster::start_liveness(TimeMs bound_ms) {
   std::vector<InstanceId> healed;
   for (InstanceId i = 0; i < size(); ++i) {

@@ -122,6 +122,8 @@ class Cluster final : private NodeObserver {
   // The weight of validators with an instance that is not honest.
   std::uint64_t compromised_weight() const;
   void set_crash_before_step(double probability);
+  // The instance dies just before its next driver step of this kind.
+  void crash_before(NodeId node, Driver::Step step);
   // Called when an instance dies by itself (a crash point inside the driver).
   void on_crash(std::function<void(NodeId)> listener) { crash_listener_ = std::move(listener); }
   // Called after an instance commits, with the height it reached.

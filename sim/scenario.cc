@@ -1,5 +1,7 @@
 #include "sim/scenario.h"
 
+#include <algorithm>
+#include <array>
 #include <charconv>
 #include <cstdio>
 #include <numeric>
@@ -165,6 +167,31 @@ void Scenario::resume(NodeId instance) {
   }
   record("resume " + std::to_string(instance.value));
   cluster_.resume(instance);
+}
+
+namespace {
+constexpr std::array<std::pair<std::string_view, Driver::Step>, 5> step_names = {{
+    {"persist-blocks", Driver::Step::PersistBlocks},
+    {"persist-safety", Driver::Step::PersistSafety},
+    {"send", Driver::Step::Send},
+    {"persist-commits", Driver::Step::PersistCommits},
+    {"notify", Driver::Step::Notify},
+}};
+}  // namespace
+
+void Scenario::crash_before(NodeId instance, const std::string& step) {
+  check_instance(instance);
+  const auto it = std::ranges::find(step_names, step, [](const auto& named) { return named.first; });
+  if (it == step_names.end()) {
+    throw ScenarioError("crash_before: no step '" + step +
+                        "'; one of persist-blocks, persist-safety, send, persist-commits, notify");
+  }
+  if (!cluster_.node(instance).running()) {
+    throw ScenarioError("crash_before: node " + std::to_string(instance.value) + " is " +
+                        state_of(cluster_, instance));
+  }
+  record("crash-before " + std::to_string(instance.value) + " " + step);
+  cluster_.crash_before(instance, it->second);
 }
 
 NodeId Scenario::compromise(NodeId validator) {
@@ -419,6 +446,9 @@ std::optional<std::uint64_t> apply(Scenario& s, const Line& line) {
     if (op == "resume") s.resume(n);
     if (op == "compromise") s.compromise(n);
     if (op == "equivocate") s.equivocate(n);
+  } else if (op == "crash-before") {
+    line.arity(3);
+    s.crash_before(node_id(line.word(1)), line.words[2]);
   } else if (op == "latency") {
     line.arity(3);
     s.set_latency(line.word(1), line.word(2));

@@ -70,6 +70,10 @@ class Scenario {
   void restart(NodeId instance);
   void pause(NodeId instance);
   void resume(NodeId instance);
+  // The instance dies just before its driver's next step named `step`:
+  // persist-blocks, persist-safety, send, persist-commits or notify. A crash
+  // before `send` is a crash between persisting a vote and sending it.
+  void crash_before(NodeId instance, const std::string& step);
   // Starts a twin holding the validator's key; returns its instance id.
   NodeId compromise(NodeId validator);
   void equivocate(NodeId validator);

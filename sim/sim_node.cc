@@ -139,6 +139,7 @@ void SimNode::run() {
   }
   driver_.reset();
   replica_.reset();
+  crash_armed_.reset();
   inbox_.clear();
   inbox_head_ = 0;
   if (state_ != NodeState::Refused) state_ = NodeState::Down;
@@ -159,9 +160,16 @@ void SimNode::serve() {
   replica_ = std::make_unique<Replica>(*setup_.genesis, setup_.validator, setup_.key, *setup_.scheme,
                                        setup_.config, *recovery, clock_.now());
   driver_ = std::make_unique<Driver>(*replica_, clock_, outbound_, store_, relay_.get());
-  if (crash_before_step_ > 0) {
-    driver_->set_crash_before([this](Driver::Step) { return rng_.chance(crash_before_step_); });
-  }
+  // Random crash points draw from the seed only in a process started with
+  // them on, so that a run without them draws nothing.
+  const bool random_crashes = crash_before_step_ > 0;
+  driver_->set_crash_before([this, random_crashes](Driver::Step step) {
+    if (crash_armed_ == step) {
+      crash_armed_.reset();
+      return true;
+    }
+    return random_crashes && rng_.chance(crash_before_step_);
+  });
   while (!dying_ && !driver_->crashed()) {
     if (state_ == NodeState::Paused) {
       wake_.wait_until(never);

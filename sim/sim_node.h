@@ -79,6 +79,9 @@ class SimNode {
   void set_disk(const DiskFaults& faults);
   // Crashes the process just before a driver step, with this probability per step.
   void set_crash_before_step(double probability) { crash_before_step_ = probability; }
+  // The process dies just before its driver's next step of this kind (a
+  // crash between persisting and sending, say); disarmed when it dies.
+  void crash_before_next(Driver::Step step) { crash_armed_ = step; }
 
   // ---- input
   void deliver(const Packet& packet);
@@ -122,6 +125,7 @@ class SimNode {
   bool running_ = false;  // the fiber is alive
   bool dying_ = false;    // crash requested; the fiber unwinds at its next wait
   double crash_before_step_ = 0;
+  std::optional<Driver::Step> crash_armed_;
   std::optional<StoreError> refusal_;
   std::uint64_t dropped_inputs_ = 0;
 };

@@ -38,6 +38,10 @@ TEST(Scenario, ARecordingReplaysToTheSameTraceAndHeight) {
   s.resume(NodeId(3));
   s.isolate(NodeId(0));
   s.run_for(2'500);
+  s.crash_before(NodeId(2), "send");
+  s.run_for(1'000);
+  EXPECT_EQ(s.cluster().state(NodeId(2)), NodeState::Down);
+  s.restart(NodeId(2));
   s.heal();
   s.run_for(4'000);
   ASSERT_TRUE(s.cluster().violations().empty());
@@ -83,6 +87,7 @@ TEST(Scenario, BadOperationsAreErrorsThatChangeNothing) {
   EXPECT_THROW(s.compromise(NodeId(7)), ScenarioError);
   EXPECT_THROW(s.skew_clock(NodeId(0), 7'200'000), ScenarioError);
   EXPECT_THROW(s.load(load_tx_per_s_max + 1), ScenarioError);
+  EXPECT_THROW(s.crash_before(NodeId(0), "lunch"), ScenarioError);
   EXPECT_EQ(s.recording(), before);
   s.crash(NodeId(2));
   EXPECT_THROW(s.crash(NodeId(2)), ScenarioError);
