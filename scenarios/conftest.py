@@ -1,0 +1,67 @@
+"""Seeds and backends for the scenarios.
+
+    pytest scenarios                      every scenario, seed 1, on the simulator
+    pytest scenarios --seeds 1..50        a sweep: every scenario on seeds 1 to 50
+    pytest scenarios --backend sim        the simulator only
+
+A scenario takes the `cluster` fixture, a function that makes a cluster of the
+chosen backend with the test's seed; the fixture closes every cluster it
+made. A failing run prints its seed, the pytest command that reruns it and,
+on the simulator, the `synod-sim --replay` command that replays it without
+Python."""
+import re
+
+import pytest
+
+BACKENDS = ("sim",)
+
+
+def pytest_addoption(parser):
+    group = parser.getgroup("synod scenarios")
+    group.addoption("--seeds", default="1..1", help="seeds to run every scenario with, A..B (default 1..1)")
+    group.addoption("--backend", default="sim", choices=BACKENDS, help="where scenarios run (default: sim)")
+
+
+def parse_seeds(text):
+    match = re.fullmatch(r"(\d+)\.\.(\d+)", text)
+    if not match or int(match.group(1)) > int(match.group(2)):
+        raise pytest.UsageError(f"--seeds wants A..B with A <= B, not {text!r}")
+    return list(range(int(match.group(1)), int(match.group(2)) + 1))
+
+
+def pytest_generate_tests(metafunc):
+    if "seed" in metafunc.fixturenames:
+        metafunc.parametrize("seed", parse_seeds(metafunc.config.getoption("--seeds")), ids=lambda s: f"seed{s}")
+
+
+@pytest.fixture
+def cluster(request, seed, tmp_path):
+    """cluster(nodes=4, weights=None, **options) -> a cluster of the chosen
+    backend, seeded with the test's seed."""
+    from synod import sim
+
+    made = []
+    request.node.synod_clusters = made
+
+    def make(nodes=None, **options):
+        c = sim.Cluster(nodes, seed=seed, record=tmp_path / f"seed{seed}-{len(made)}.scenario", **options)
+        made.append(c)
+        return c
+
+    yield make
+    for c in made:
+        c.close()
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item, call):
+    outcome = yield
+    report = outcome.get_result()
+    clusters = getattr(item, "synod_clusters", None)
+    if report.when != "call" or not report.failed or not clusters:
+        return
+    seed = item.callspec.params["seed"]
+    lines = [f"seed {seed}; rerun: pytest '{item.nodeid}' --seeds {seed}..{seed}"]
+    for c in clusters:
+        lines.append(f"replay ({c.backend}): {c.reproduce_command()}")
+    report.sections.append(("synod", "\n".join(lines)))

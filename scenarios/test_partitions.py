@@ -1,0 +1,55 @@
+"""Partitions: a minority cut away, an even split, and a long partition with
+catch-up. What must hold: the side with a quorum commits, the side without
+one commits nothing, nobody forks, and everyone catches up after healing."""
+
+# Messages already on the wire when a partition starts still arrive: a side
+# without a quorum may finish the round in flight, no more.
+IN_FLIGHT_BLOCKS = 2
+
+
+def test_a_minority_partitioned_away_falls_behind_then_catches_up(cluster):
+    c = cluster(nodes=4)
+    c.load(100)
+    c.run_for(5)
+    c.partition([0, 1, 2], [3])
+    cut_at = c.heights()
+    c.run_for(20)
+    during = c.heights()
+    assert min(during[:3]) >= max(cut_at) + 5, (cut_at, during)  # the majority commits on
+    assert during[3] <= cut_at[3] + IN_FLIGHT_BLOCKS, (cut_at, during)  # the minority cannot
+    c.heal()
+    c.run_until(lambda: c.heights()[3] >= min(during[:3]), timeout=30)
+    c.run_for(5)
+    assert min(c.heights()) > min(during[:3])
+    c.check()
+
+
+def test_an_even_split_stops_progress_without_a_fork_until_healed(cluster):
+    c = cluster(nodes=4)
+    c.load(100)
+    c.run_for(5)
+    c.partition([0, 1], [2, 3])
+    cut_at = max(c.heights())
+    c.run_for(30)
+    assert max(c.heights()) <= cut_at + IN_FLIGHT_BLOCKS, c.heights()
+    c.check()  # no fork while split
+    c.heal()
+    c.run_until(lambda: min(c.heights()) >= cut_at + 20, timeout=60)
+    c.check()
+
+
+def test_a_long_partition_then_catch_up(cluster):
+    c = cluster(nodes=4)
+    c.load(200)
+    c.run_for(2)
+    c.isolate(2)
+    c.run_for(120)
+    others = c.heights()
+    assert min(others[:2] + others[3:]) >= others[2] + 40, others  # far behind
+    c.heal()
+    took = c.run_until(lambda: c.heights()[2] >= max(others), timeout=60)
+    assert took < 60
+    c.run_for(5)
+    assert not c.status(2).catching_up
+    assert c.heights()[2] >= max(others)
+    c.check()
