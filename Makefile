@@ -24,7 +24,7 @@ demo: build
 
 test: build
 	@cd $(BUILD) && ctest --output-on-failure -j $(JOBS)
-	@SYNOD_BUILD=$(abspath $(BUILD)) $(PYTHON) -m pytest -q scenarios tests/process
+	@SYNOD_BUILD=$(abspath $(BUILD)) $(PYTHON) -m pytest -q scenarios tests/python tests/process
 
 # Unit tests under AddressSanitizer and UndefinedBehaviorSanitizer (CI runs it).
 # The swarm sweeps (100 and 500 seeds) run in `make test`; under ASan they take minutes

@@ -49,8 +49,11 @@ def cluster(request, seed, tmp_path):
         return c
 
     yield make
+    # The report of a failure is made by now; a sweep must not keep every
+    # cluster it made alive until the session ends.
     for c in made:
         c.close()
+    made.clear()
 
 
 @pytest.hookimpl(hookwrapper=True)

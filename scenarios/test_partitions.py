@@ -50,6 +50,7 @@ def test_a_long_partition_then_catch_up(cluster):
     took = c.run_until(lambda: c.heights()[2] >= max(others), timeout=60)
     assert took < 60
     c.run_for(5)
-    assert not c.status(2).catching_up
-    assert c.heights()[2] >= max(others)
+    # It keeps up. (`catching_up` may be true for a moment even then: a
+    # proposal that overtook its parent on the wire asks for the parent.)
+    assert c.heights()[2] >= max(c.heights()) - 2, c.heights()
     c.check()

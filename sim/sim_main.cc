@@ -158,8 +158,8 @@ int main(int argc, char** argv) {
   app.add_option("--liveness", liveness_text, "virtual length of the liveness phase (0 to skip)");
   app.add_option("--load", load, "client transactions per virtual second")->check(CLI::Range(0u, load_tx_per_s_max));
   app.add_option("--profile", profile_text, "faults: " + profile_names());
-  app.add_option("--twins", twins, "exactly this many twins (compromised validators), within the bound");
-  app.add_flag("--unbounded", unbounded, "faults without limit; safety checks only");
+  app.add_option("--twins", twins, "exactly this many twins (compromised validators), lightest first");
+  app.add_flag("--unbounded", unbounded, "faults without limit, and --twins past a third; safety checks only");
   app.add_flag("--real-crypto", real_crypto, "Ed25519 instead of the simulator's keyed hash");
   app.add_flag("--wire", wire, "send every message through the protobuf codec");
   bool buggify = false;
@@ -204,6 +204,16 @@ int main(int argc, char** argv) {
   base.liveness_ms = *liveness;
   base.load_tx_per_s = load;
   base.profile = *profile;
+  if (twins && buggify) {
+    std::cerr << "error: --twins needs a fixed cluster; --buggify draws its shape per seed\n";
+    return exit_usage;
+  }
+  if (twins) {
+    if (const auto why = check_twins(base.weights, *twins, unbounded)) {
+      std::cerr << "error: " << *why << "\n";
+      return exit_usage;
+    }
+  }
   base.twins = twins;
   base.unbounded = unbounded;
   base.real_crypto = real_crypto;
@@ -278,6 +288,9 @@ int main(int argc, char** argv) {
       continue;
     }
     const RunResult result = run_simulation(options);
+    if (const auto warning = bound_warning(result.weights, result.plan); warning && (single || k == 0)) {
+      std::printf("WARNING: %s\n", warning->c_str());
+    }
     tally.add(result);
     events += result.events;
     virtual_ms += result.virtual_ms;

@@ -196,11 +196,17 @@ FaultPlan make_plan(const RunOptions& options) {
   }
 
   // Compromise: validators picked in a seeded order while their weight stays
-  // below a third of the total, each a twin or an equivocator.
+  // below a third of the total, each a twin or an equivocator. An asked-for
+  // number of twins takes the lightest validators first (in seeded order
+  // among equals), so that it is met whenever the bound allows it, and with
+  // `unbounded` it is met past the bound; never fewer (check_twins).
   const std::size_t n = options.weights.size();
   std::vector<std::uint32_t> order(n);
   std::iota(order.begin(), order.end(), 0);
   for (std::size_t i = n; i > 1; --i) std::swap(order[i - 1], order[rng.below(i)]);
+  if (options.twins) {
+    std::ranges::stable_sort(order, {}, [&](std::uint32_t v) { return options.weights[v]; });
+  }
   const std::uint64_t total = std::accumulate(options.weights.begin(), options.weights.end(), std::uint64_t{0});
   std::uint64_t compromised = 0;
   std::size_t wanted = 0;
@@ -209,14 +215,47 @@ FaultPlan make_plan(const RunOptions& options) {
   } else if (p == Profile::Byzantine || (p == Profile::Swarm && rng.chance(0.5))) {
     wanted = rng.between(1, n);
   }
+  const bool past_bound = options.twins.has_value() && options.unbounded;
   for (std::uint32_t v : order) {
     if (plan.twins.size() + plan.equivocators.size() >= wanted) break;
-    if (3 * (compromised + options.weights[v]) >= total) continue;
+    if (!past_bound && 3 * (compromised + options.weights[v]) >= total) continue;
     compromised += options.weights[v];
     const bool twin = options.twins.has_value() || rng.chance(0.5);
     (twin ? plan.twins : plan.equivocators).push_back(NodeId(v));
   }
+  SYNOD_ASSERT(!options.twins || plan.twins.size() == *options.twins);
   return plan;
+}
+
+std::optional<std::string> check_twins(const std::vector<std::uint64_t>& weights, std::size_t twins,
+                                       bool unbounded) {
+  if (twins > weights.size()) {
+    return "--twins " + std::to_string(twins) + ": the cluster has only " + std::to_string(weights.size()) +
+           " validators";
+  }
+  if (unbounded) return std::nullopt;
+  std::vector<std::uint64_t> lightest = weights;
+  std::ranges::sort(lightest);
+  const std::uint64_t total = std::accumulate(weights.begin(), weights.end(), std::uint64_t{0});
+  std::uint64_t compromised = 0;
+  std::size_t fit = 0;
+  while (fit < lightest.size() && 3 * (compromised + lightest[fit]) < total) compromised += lightest[fit++];
+  if (twins <= fit) return std::nullopt;
+  return "--twins " + std::to_string(twins) + ": at most " + std::to_string(fit) +
+         " twins keep the compromised weight below a third of " + std::to_string(total) +
+         "; add --unbounded to go past the bound (safety is then not promised)";
+}
+
+std::optional<std::string> bound_warning(const std::vector<std::uint64_t>& weights, const FaultPlan& plan) {
+  const std::uint64_t total = std::accumulate(weights.begin(), weights.end(), std::uint64_t{0});
+  std::uint64_t compromised = 0;
+  for (const auto* group : {&plan.twins, &plan.equivocators}) {
+    for (NodeId v : *group) compromised += weights.at(v.value);
+  }
+  if (3 * compromised < total) return std::nullopt;
+  return "compromised weight " + std::to_string(compromised) + " of " + std::to_string(total) + " is " +
+         (3 * compromised == total ? "exactly a third: safety still holds, liveness is not promised"
+                                   : "past a third: safety is not promised, and a fork is what the run may find");
 }
 
 std::string FaultPlan::describe() const {

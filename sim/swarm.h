@@ -149,6 +149,13 @@ struct FaultPlan {
 
 FaultPlan make_plan(const RunOptions& options);
 
+// Why `twins` twins cannot be had in a cluster of these weights (more twins
+// than validators; or, without `unbounded`, more than keep the compromised
+// weight below a third), or nothing if they can.
+std::optional<std::string> check_twins(const std::vector<std::uint64_t>& weights, std::size_t twins, bool unbounded);
+// What a plan's compromise at or past a third of the weight gives up, or nothing below it.
+std::optional<std::string> bound_warning(const std::vector<std::uint64_t>& weights, const FaultPlan& plan);
+
 struct RunResult {
   FaultPlan plan;
   std::vector<std::uint64_t> weights;  // the cluster's, as drawn when buggified

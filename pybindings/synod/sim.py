@@ -29,6 +29,13 @@ def _synod_sim() -> str:
     return str(built) if built.exists() else "synod-sim"
 
 
+class _Closed:
+    """What a closed cluster holds instead of its simulation."""
+
+    def __getattr__(self, name):
+        raise ScenarioError("the cluster is closed")
+
+
 class Cluster(ClusterBase):
     """A simulated cluster.
 
@@ -53,7 +60,8 @@ class Cluster(ClusterBase):
         self._record = pathlib.Path(record) if record is not None else None
 
     def close(self) -> None:
-        """A simulated cluster holds no process; kept for the shared API."""
+        """Frees the simulated cluster; any later call raises ScenarioError."""
+        self._s = _Closed()
 
     # ---- faults
     def _partition(self, groups: list[list[int]]) -> None:

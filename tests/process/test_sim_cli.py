@@ -30,6 +30,11 @@ def sim(*args):
     (["--profile", "nonsense"], "unknown profile"),
     (["--trace", "/tmp/x", "--seeds", "1..2"], "need a single --seed"),
     (["--frobnicate"], "frobnicate"),
+    (["--twins", "2", "--nodes", "4"], "at most 1 twins keep the compromised weight below a third of 4"),
+    (["--twins", "5", "--nodes", "4", "--unbounded"], "the cluster has only 4 validators"),
+    (["--twins", "1", "--buggify"], "--twins needs a fixed cluster"),
+    (["--replay", "/nonexistent/run.scenario"], "cannot read /nonexistent/run.scenario"),
+    (["--replay", "x", "--seed", "1"], "excludes"),
 ])
 def test_usage_errors_exit_2_and_say_why(args, says):
     r = sim(*args)
@@ -62,3 +67,25 @@ def test_the_load_is_the_rate_asked_for():
         out = sim("--seed", "1", "--profile", "calm", "--load", load, "--duration", "10s", "--liveness", "0").stdout
         txs.append(int(out.split(" txs,")[0].rsplit(" ", 1)[1]))
     assert 5000 <= txs[0] <= 6200 and 9000 <= txs[1] <= 10200, txs
+
+
+def test_twins_past_a_third_are_had_when_asked_said_out_loud_and_fork():
+    # Two twins in four validators: each side of a partition can hold a
+    # quorum, and the sweep must find the fork that the bound exists to stop.
+    r = sim("--seeds", "1..20", "--nodes", "4", "--twins", "2", "--unbounded", "--profile", "partitions",
+            "--duration", "20s", "--liveness", "0", "-q")
+    assert r.returncode == 1, r.stdout + r.stderr
+    assert "WARNING: compromised weight 2 of 4 is past a third" in r.stdout
+    assert "agreement:" in r.stdout
+    assert "--twins 2 --unbounded" in r.stdout  # the reproduce line keeps the twins
+
+
+def test_twins_within_the_bound_take_the_lightest_validators():
+    # One validator of weight 2 among eight of weight 1 (total 10): three twins
+    # of weight 1 stay below a third, whichever order the seed draws.
+    for seed in range(1, 6):
+        r = sim("--seed", str(seed), "--weights", "2,1,1,1,1,1,1,1,1", "--twins", "3", "--duration", "2s",
+                "--liveness", "0")
+        assert r.returncode == 0, r.stdout + r.stderr
+        assert r.stdout.count("twin:") == 3, r.stdout
+        assert "twin:n0" not in r.stdout and "WARNING" not in r.stdout
