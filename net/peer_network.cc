@@ -58,8 +58,16 @@ PeerNetwork::PeerNetwork(asio::io_context& io, const Genesis& genesis, NodeId se
   stats_.peers.resize(roster_.size());
   for (std::uint32_t i = 0; i < roster_.size(); ++i) {
     outbound_.push_back(NodeId(i) == self_ ? nullptr
-                                           : std::make_unique<Outbound>(Outbound{nullptr, 0, asio::steady_timer(io_), nullptr}));
+                                           : std::make_unique<Outbound>(Outbound{roster_.at(NodeId(i)).address, nullptr,
+                                                                                 0, asio::steady_timer(io_), nullptr}));
   }
+}
+
+void PeerNetwork::set_dial_address(NodeId to, std::string address) {
+  SYNOD_ASSERT(to != self_);
+  SYNOD_ASSERT(!acceptor_.is_open());  // before start()
+  outbound_.at(to.value)->address = std::move(address);
+  SYNOD_ASSERT(!outbound_.at(to.value)->address.empty());
 }
 
 PeerNetwork::~PeerNetwork() { stop(); }
@@ -142,7 +150,7 @@ void PeerNetwork::dial(NodeId to) {
   if (stopping_) return;
   Outbound& out = *outbound_.at(to.value);
   SYNOD_ASSERT(!out.link);
-  const std::string& address = roster_.at(to).address;
+  const std::string& address = out.address;
   const auto parts = split_address(address);
   if (!parts) {
     log_once(address, "bad_address", "roster address of " + hex(roster_.at(to).key.view()).substr(0, 16) +
@@ -157,7 +165,8 @@ void PeerNetwork::dial(NodeId to) {
       [this, to](const boost::system::error_code& ec, const tcp::resolver::results_type& results) {
         if (stopping_ || ec == asio::error::operation_aborted) return;
         if (ec) {
-          log_once(roster_.at(to).address, "resolve", "cannot resolve " + roster_.at(to).address + ": " + ec.message());
+          const std::string& dialled = outbound_.at(to.value)->address;
+          log_once(dialled, "resolve", "cannot resolve " + dialled + ": " + ec.message());
           return redial(to);
         }
         auto socket = std::make_shared<tcp::socket>(io_);

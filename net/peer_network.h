@@ -80,6 +80,9 @@ class PeerNetwork final : public Network {
               Handlers handlers);
   ~PeerNetwork() override;
 
+  // Dials `address` for this validator instead of its roster address (the
+  // node's [dial] table); before start().
+  void set_dial_address(NodeId to, std::string address);
   // Binds the peer port (port 0 picks a free one) and starts dialling.
   void start(const boost::asio::ip::tcp::endpoint& listen);
   // The same with a port already bound and listening (tests bind port 0
@@ -100,6 +103,7 @@ class PeerNetwork final : public Network {
 
  private:
   struct Outbound {
+    std::string address;  // dialled: the roster's, or the node's [dial] entry
     std::shared_ptr<Link> link;
     std::uint64_t backoff_ms = 0;
     boost::asio::steady_timer timer;

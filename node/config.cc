@@ -310,6 +310,21 @@ std::expected<PrivateConfig, ConfigError> load_private(const fs::path& file) {
     c.client_connections_max = connections.value_or(c.client_connections_max);
     if (auto e = s.unknown()) return std::unexpected(*e);
   }
+  SYNOD_TRY(dial, section("dial"));
+  if (dial) {
+    for (const auto& [name, value] : *dial) {
+      const std::string field = "dial.\"" + std::string(name.str()) + "\"";
+      PublicKey peer;
+      if (!parse_hex(name.str(), peer)) {
+        return std::unexpected(ConfigError{file.string(), field, "must be named by a validator's public key in hex"});
+      }
+      const std::optional<std::string_view> dialled = value.value<std::string_view>();
+      if (!dialled || !valid_address(*dialled)) {
+        return std::unexpected(ConfigError{file.string(), field, "must be a \"host:port\" string"});
+      }
+      c.dial.emplace(peer, std::string(*dialled));
+    }
+  }
   SYNOD_TRY(admin, section("admin"));
   if (admin) {
     Fields s(file, *admin, "admin.");
@@ -380,6 +395,10 @@ std::expected<void, ConfigError> write_private(const PrivateConfig& c) {
   if (c.round_timeout_ms != defaults.round_timeout_ms || c.idle_block_interval_ms != defaults.idle_block_interval_ms) {
     out << "\n[consensus]\nround_timeout_ms = " << c.round_timeout_ms
         << "\nidle_block_interval_ms = " << c.idle_block_interval_ms << "\n";
+  }
+  if (!c.dial.empty()) {
+    out << "\n[dial]\n";
+    for (const auto& [peer, address] : c.dial) out << "\"" << hex(peer.view()) << "\" = " << toml_string(address) << "\n";
   }
   if (c.client_requests_per_second != defaults.client_requests_per_second) {
     out << "\n[client]\nrequests_per_second = " << c.client_requests_per_second << "\n";
@@ -552,6 +571,11 @@ std::optional<ConfigError> check_membership(const PrivateConfig& c, const Genesi
   if (roster.at(*self).address != c.address) {
     return ConfigError{c.file.string(), "address",
                        "\"" + c.address + "\" differs from the genesis roster's \"" + roster.at(*self).address + "\""};
+  }
+  for (const auto& [peer, address] : c.dial) {
+    const std::string field = "dial.\"" + hex(peer.view()) + "\"";
+    if (!roster.find(peer)) return ConfigError{c.file.string(), field, "is not a validator of the genesis roster"};
+    if (peer == c.key.public_key) return ConfigError{c.file.string(), field, "is this node's own key"};
   }
   return std::nullopt;
 }

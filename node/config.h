@@ -9,6 +9,7 @@
 
 #include <expected>
 #include <filesystem>
+#include <map>
 #include <optional>
 #include <span>
 #include <string>
@@ -60,6 +61,10 @@ struct PrivateConfig {
   // [log]
   bool log_json = false;
   std::filesystem::path log_folder;     // empty: <data_dir>/logs
+  // [dial]: per validator key, the host:port this node dials instead of the
+  // roster's address (a local relay, a private address). The peer is still
+  // authenticated by its roster key.
+  std::map<PublicKey, std::string> dial;
 };
 
 struct PublicConfig {

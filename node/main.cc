@@ -225,6 +225,9 @@ int run(int argc, char** argv) {
   testnet->add_option("--weights", weights_text, "validator weights, e.g. 2,1,1,1");
   testnet->add_option("--base-port", testnet_options.base_port, "node i uses base+10i (default: a free range)");
   testnet->add_option("--debug", testnet_options.debug, "the servers' -d")->check(CLI::Range(0, 5));
+  bool testnet_init = false;
+  testnet->add_flag("--init", testnet_init,
+                    "write the folder's keys, configs and genesis, then exit (start each node with synod server -c)");
 
   LoadOptions load_options;
   std::string load_genesis_file;
@@ -525,6 +528,14 @@ int run(int argc, char** argv) {
       testnet_options.nodes = testnet_options.weights.size();
     }
     testnet_options.synod = self_binary;
+    if (testnet_init) {
+      const auto net = Testnet::prepare(testnet_options);
+      if (!net) return fail(net.error());
+      std::cout << "testnet of " << net->size() << " in " << testnet_options.dir.string()
+                << "; start node i with: synod server -c " << (testnet_options.dir / "nodeI" / "private.toml").string()
+                << "\n";
+      return 0;
+    }
     return run_testnet_until_interrupted(testnet_options);
   }
   if (*load) {

@@ -129,6 +129,12 @@ class Server final : public Subscriber {
       tcp::resolver resolver(io_);
       const auto endpoints = resolver.resolve(listen->first, std::to_string(listen->second));
       const tcp::endpoint peer = *endpoints.begin();
+      const Roster roster(options_.genesis.validators);
+      for (const auto& [key, address] : options_.config.dial) {
+        const auto to = roster.find(key);
+        SYNOD_ASSERT(to.has_value());  // check_membership refused any other key
+        network_.set_dial_address(*to, address);
+      }
       network_.start(peer);
       const auto client_port = static_cast<std::uint16_t>(network_.port() + 1);
       const auto& client_host = options_.config.client_listen_host;

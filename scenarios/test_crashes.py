@@ -25,11 +25,13 @@ def test_the_leader_of_round_after_round_crashed_for_a_while(cluster):
     c.check()
 
 
+@pytest.mark.testnet
 def test_a_rolling_restart_of_every_node_under_load(cluster):
     c = cluster(nodes=4)
-    c.load(200)
+    rate = 200
+    c.load(rate)
     c.run_for(3)
-    before = c.committed_txs
+    before, started = c.committed_txs, c.now()
     for i in range(c.nodes):
         c.crash(i)
         down_at = c.heights()[i]
@@ -39,7 +41,8 @@ def test_a_rolling_restart_of_every_node_under_load(cluster):
         c.run_until(lambda: c.heights()[i] >= max(c.heights()) - 2, timeout=30)
     # Transactions sent to a node as it crashed are lost; their clients resend.
     c.run_for(10)
-    assert c.committed_txs >= before + 1000, (before, c.committed_txs)
+    # A tenth of the offered load at least, over the whole restart.
+    assert c.committed_txs - before >= 0.1 * rate * (c.now() - started), (before, c.committed_txs, c.now())
     assert max(c.heights()) - min(c.heights()) <= 2, c.heights()
     c.check()
 
@@ -57,5 +60,7 @@ def test_a_crash_before_each_driver_step_loses_nothing_and_signs_nothing_twice(c
         c.restart(node)
         c.run_for(1)
     c.run_until(lambda: min(c.heights()) >= c.agreed_height, timeout=30)
-    assert c.agreed_height >= 50
+    recovered = c.agreed_height
+    c.run_for(5)
+    assert c.agreed_height >= recovered + 10, (recovered, c.agreed_height)
     c.check()

@@ -2,11 +2,14 @@
 catch-up. What must hold: the side with a quorum commits, the side without
 one commits nothing, nobody forks, and everyone catches up after healing."""
 
+import pytest
+
 # Messages already on the wire when a partition starts still arrive: a side
 # without a quorum may finish the round in flight, no more.
 IN_FLIGHT_BLOCKS = 2
 
 
+@pytest.mark.testnet
 def test_a_minority_partitioned_away_falls_behind_then_catches_up(cluster):
     c = cluster(nodes=4)
     c.load(100)
@@ -24,6 +27,7 @@ def test_a_minority_partitioned_away_falls_behind_then_catches_up(cluster):
     c.check()
 
 
+@pytest.mark.testnet
 def test_an_even_split_stops_progress_without_a_fork_until_healed(cluster):
     c = cluster(nodes=4)
     c.load(100)

@@ -3,9 +3,12 @@ node count. In a 1,1,1,2 roster (W = 5, quorum 4 = more than 2W/3), losing
 the validator of weight 2 leaves 3 and stops commits; losing one of weight 1
 leaves 4 and they go on."""
 
+import pytest
+
 IN_FLIGHT_BLOCKS = 2
 
 
+@pytest.mark.testnet
 def test_the_heavy_validator_crashing_stops_progress_a_light_one_does_not(cluster):
     c = cluster(weights=[1, 1, 1, 2])
     c.load(100)

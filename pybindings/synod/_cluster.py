@@ -247,6 +247,17 @@ class ClusterBase:
         """The weight of validators with a twin or equivocating."""
         raise NotSupported(f"compromised_weight on the {self.backend}")
 
+    @property
+    def agreed_height(self) -> int:
+        """The furthest height an honest node committed (its chain is the one
+        every honest node must agree with)."""
+        raise NotSupported(f"agreed_height on the {self.backend}")
+
+    @property
+    def committed_txs(self) -> int:
+        """Transactions that executed on the agreed chain."""
+        raise NotSupported(f"committed_txs on the {self.backend}")
+
     # ---- what backends provide
     def _partition(self, groups: list[list[int]]) -> None:
         raise NotSupported(f"partition on the {self.backend}")

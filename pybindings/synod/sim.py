@@ -131,12 +131,10 @@ class Cluster(ClusterBase):
 
     @property
     def agreed_height(self) -> int:
-        """The height up to which the honest nodes' commits are known to agree."""
         return self._s.agreed_height()
 
     @property
     def committed_txs(self) -> int:
-        """Transactions committed on the agreed chain."""
         return self._s.committed_txs()
 
     @property
