@@ -126,6 +126,7 @@ def test_config_errors_name_the_file_and_the_field(tmp_path):
     assert r.returncode == 1 and "private.toml" in r.stderr and "readable by group or others" in r.stderr, r.stderr
     os.chmod(private, 0o600)
 
+    own_key = re.search(r'key = ("[0-9a-f]+")', text).group(1)
     cases = [
         (text + "colour = \"blue\"\n", "colour: unknown field"),
         (re.sub(r"address = .*\n", "", text), "address: is missing"),
@@ -137,6 +138,10 @@ def test_config_errors_name_the_file_and_the_field(tmp_path):
         (text + "[client]\nrequests_per_second = -5\n", "client.requests_per_second: must be between"),
         (text + "[admin]\nlisten_host = \"10.0.0.300\"\n", "admin.listen_host: must be an IPv4 or IPv6 address"),
         (text + "[admin]\npassword_hash = \"hunter2\"\n", "admin.password_hash: must be an Argon2id hash"),
+        (text + "[dial]\nzz = \"127.0.0.1:9\"\n", "dial.\"zz\": must be named by a validator's public key in hex"),
+        (text + f"[dial]\n\"{'ab' * 32}\" = 9\n", "must be a \"host:port\" string"),
+        (text + f"[dial]\n\"{'ab' * 32}\" = \"127.0.0.1:9\"\n", "is not a validator of the genesis roster"),
+        (text + "[dial]\n" + own_key + " = \"127.0.0.1:9\"\n", "is this node's own key"),
     ]
     for content, expected in cases:
         private.write_text(content)
