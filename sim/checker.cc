@@ -2,6 +2,7 @@
 
 #include "core/assert.h"
 #include "core/sign_bytes.h"
+#include "sim/trace.h"
 
 namespace synod::sim {
 
@@ -11,7 +12,8 @@ Checker::Checker(const Genesis& genesis, const SignatureScheme& scheme, std::vec
       honest_(std::move(honest)),
       acknowledged_(honest_.size(), 0),
       forked_(honest_.size(), false),
-      last_progress_(honest_.size(), 0) {
+      last_progress_(honest_.size(), 0),
+      signed_(genesis.validators.size()) {
   for (const Allocation& a : genesis.allocations) total_ += a.balance;
 }
 
@@ -116,6 +118,43 @@ InstanceId Checker::add_instance(bool honest) {
   last_progress_.push_back(0);
   SYNOD_ASSERT(honest_.size() == forked_.size() && honest_.size() == last_progress_.size());
   return static_cast<InstanceId>(honest_.size() - 1);
+}
+
+void Checker::on_sent(InstanceId id, NodeId validator, TimeMs now, const Message& message) {
+  SYNOD_ASSERT(id < honest_.size());
+  SYNOD_ASSERT(validator.value < signed_.size());
+  if (!honest_[id]) return;
+  std::uint8_t kind = 0;
+  std::uint64_t round = 0, what = 0;
+  if (const auto* p = std::get_if<Proposal>(&message)) {
+    kind = 0;
+    round = p->block->round.value;
+    what = fingerprint(p->block->id);
+  } else if (const auto* v = std::get_if<Vote>(&message)) {
+    kind = 1;
+    round = v->round.value;
+    what = fingerprint(v->block);
+  } else if (const auto* t = std::get_if<Timeout>(&message)) {
+    kind = 2;
+    round = t->round.value;
+    what = t->high_qc.round.value;
+  } else {
+    return;
+  }
+  auto& rounds = signed_[validator.value];
+  const auto [it, inserted] = rounds.emplace(std::pair{round, kind}, what);
+  if (!inserted && it->second != what) {
+    static constexpr const char* kinds[] = {"proposals", "votes", "timeouts"};
+    violate(now, "equivocation: n" + std::to_string(id) + " (validator " + std::to_string(validator.value) +
+                     ") signed two different " + kinds[kind] + " for round " + std::to_string(round));
+  }
+  while (rounds.size() > signed_kept_max) rounds.erase(rounds.begin());
+  SYNOD_ASSERT(rounds.size() <= signed_kept_max);
+}
+
+void Checker::on_restore(InstanceId id, Height height) {
+  SYNOD_ASSERT(id < acknowledged_.size());
+  acknowledged_[id] = std::min(acknowledged_[id], height.value);
 }
 
 void Checker::start_liveness(TimeMs now, std::vector<InstanceId> healed, TimeMs bound_ms) {

@@ -9,6 +9,7 @@
 #pragma once
 
 #include <cstdint>
+#include <map>
 #include <optional>
 #include <string>
 #include <vector>
@@ -33,6 +34,13 @@ class Checker {
   void on_submitted(const TxHash& hash, const Signature& sig, TimeMs at);
   void on_commits(InstanceId id, TimeMs now, const std::vector<CommittedBlock>& commits, BalanceSum total_balance);
   void on_boot(InstanceId id, TimeMs now, const Recovery& recovery);
+  // Equivocation: an honest validator never signs two different proposals,
+  // votes or timeouts for one round, across crashes and restores. Given
+  // every message an instance sends, it fires when the second one leaves.
+  void on_sent(InstanceId id, NodeId validator, TimeMs now, const Message& message);
+  // The instance's ledger was replaced by a backup at `height`: what it
+  // acknowledged above that was dropped on purpose, not lost.
+  void on_restore(InstanceId id, Height height);
   // A key compromised mid-run: from now on the instance's commits are not
   // held to agreement, and it is not expected to stay live. What it
   // committed while honest stays on the canonical chain.
@@ -87,6 +95,12 @@ class Checker {
   TimeMs liveness_bound_ms_ = 0;
   std::vector<InstanceId> healed_;
   std::vector<TimeMs> last_progress_;  // per instance
+
+  // Per validator, what it signed in its newest rounds: (round, kind) -> a
+  // fingerprint of the block (proposal, vote) or the high QC's round
+  // (timeout). The oldest rounds leave beyond signed_kept_max entries.
+  std::vector<std::map<std::pair<std::uint64_t, std::uint8_t>, std::uint64_t>> signed_;
+  static constexpr std::size_t signed_kept_max = 3 * 1024;
 };
 
 }  // namespace synod::sim

@@ -356,6 +356,11 @@ void Cluster::route(InstanceId source, NodeId to, const MessagePtr& message) {
   if (to.value >= instances_of_.size()) return;  // no such validator: nobody hears it
   const MessagePtr sent = options_.wire ? transcode(message) : message;
   const NodeId from = validator_of_[source];
+  // A broadcast reaches here once per validator: the checker sees it once.
+  if (checked_sent_ != message) {
+    checked_sent_ = message;
+    checker_->on_sent(source, from, now(), *message);
+  }
   for (InstanceId target : instances_of_[to.value]) {
     if (trace_.has_sink()) {
       trace_.line([&] {

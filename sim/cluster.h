@@ -213,6 +213,7 @@ class Cluster final : private NodeObserver {
   // itself is held, not only its address: a freed message's address is reused,
   // and a later message there must not be taken for it.
   std::pair<MessagePtr, MessagePtr> transcoded_;
+  MessagePtr checked_sent_;  // the last message the checker saw sent, held for the same reason
 
   // Clients: each account's client keeps its own next nonce.
   std::uint64_t request_id_ = 0;

@@ -91,5 +91,55 @@ TEST_F(CheckerTest, AForkIsReportedOnceAndItsLaterBlocksAreNotCanonical) {
   EXPECT_EQ(checker_.canonical_height(), Height(1)) << "the fork's height 2 must not extend the canonical chain";
 }
 
+// Equivocation is judged from what leaves a node, by content: the same vote
+// sent twice (a resend) is fine, a second different one for the round is not.
+TEST_F(CheckerTest, TwoDifferentVotesProposalsOrTimeoutsForOneRoundAreEquivocation) {
+  const BlockId a = block(1, genesis_block_, {}).block->id;
+  const BlockId b = block(1, a, {}).block->id;
+  const auto vote = [&](const BlockId& id, std::uint64_t round) {
+    return Message{Vote{id, Round(round), Height(1), NodeId(1), {}}};
+  };
+  const auto timeout = [&](std::uint64_t round, std::uint64_t qc_round) {
+    return Message{Timeout{Round(round), QuorumCert{a, Round(qc_round), Height(1), {}}, NodeId(1), {}}};
+  };
+  checker_.on_sent(1, NodeId(1), 0, vote(a, 5));
+  checker_.on_sent(1, NodeId(1), 0, vote(a, 5));  // resent as is
+  checker_.on_sent(1, NodeId(1), 0, timeout(5, 3));
+  checker_.on_sent(1, NodeId(1), 0, timeout(5, 3));
+  checker_.on_sent(1, NodeId(1), 0, vote(b, 6));
+  EXPECT_TRUE(findings().empty());
+
+  checker_.on_sent(1, NodeId(1), 7, vote(b, 5));
+  checker_.on_sent(1, NodeId(1), 8, timeout(5, 4));
+  CommittedBlock p = block(3, a, {});
+  checker_.on_sent(1, NodeId(1), 8, Message{Proposal{p.block, std::nullopt, {}}});
+  checker_.on_sent(1, NodeId(1), 8, Message{Proposal{block(3, b, {}).block, std::nullopt, {}}});
+  const auto found = findings();
+  ASSERT_EQ(found.size(), 3u);
+  EXPECT_EQ(found[0], "equivocation: n1 (validator 1) signed two different votes for round 5");
+  EXPECT_EQ(found[1], "equivocation: n1 (validator 1) signed two different timeouts for round 5");
+  EXPECT_EQ(found[2], "equivocation: n1 (validator 1) signed two different proposals for round 3");
+}
+
+TEST_F(CheckerTest, ACompromisedInstanceMaySignTwice) {
+  const BlockId a = block(1, genesis_block_, {}).block->id;
+  const BlockId b = block(1, a, {}).block->id;
+  checker_.compromise(1);
+  checker_.on_sent(1, NodeId(1), 0, Message{Vote{a, Round(5), Height(1), NodeId(1), {}}});
+  checker_.on_sent(1, NodeId(1), 0, Message{Vote{b, Round(5), Height(1), NodeId(1), {}}});
+  EXPECT_TRUE(findings().empty());
+}
+
+// What the checker remembers per validator is bounded: the oldest rounds go.
+TEST_F(CheckerTest, TheSignedRoundsRememberedAreBounded) {
+  const BlockId a = block(1, genesis_block_, {}).block->id;
+  const BlockId b = block(1, a, {}).block->id;
+  for (std::uint64_t r = 1; r <= 5000; ++r) checker_.on_sent(0, NodeId(0), 0, Message{Vote{a, Round(r), Height(1), NodeId(0), {}}});
+  checker_.on_sent(0, NodeId(0), 0, Message{Vote{b, Round(1), Height(1), NodeId(0), {}}});  // forgotten: not seen
+  EXPECT_TRUE(findings().empty());
+  checker_.on_sent(0, NodeId(0), 0, Message{Vote{b, Round(5000), Height(1), NodeId(0), {}}});
+  EXPECT_EQ(findings().size(), 1u);
+}
+
 }  // namespace
 }  // namespace synod::sim
