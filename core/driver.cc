@@ -5,11 +5,16 @@
 namespace synod {
 
 Driver::Driver(Replica& replica, Clock& clock, Network& network, Store& store, Subscriber* subscriber)
-    : replica_(replica), clock_(clock), network_(network), store_(store), subscriber_(subscriber) {
+    : replica_(replica), clock_(clock), network_(network), store_(store), subscriber_(subscriber) {}
+
+void Driver::start() {
+  SYNOD_ASSERT(!started_);
+  started_ = true;
   flush();  // recovery may have committed what the store had not recorded yet
 }
 
 void Driver::deliver(NodeId from, const Message& message) {
+  SYNOD_ASSERT(started_);
   SYNOD_ASSERT(!crashed_);
   replica_.on_tick(clock_.now());
   replica_.on_message(from, message);
@@ -17,6 +22,7 @@ void Driver::deliver(NodeId from, const Message& message) {
 }
 
 void Driver::request(const ClientRequest& request) {
+  SYNOD_ASSERT(started_);
   SYNOD_ASSERT(!crashed_);
   replica_.on_tick(clock_.now());
   replica_.on_request(request);
@@ -24,6 +30,7 @@ void Driver::request(const ClientRequest& request) {
 }
 
 void Driver::tick() {
+  SYNOD_ASSERT(started_);
   SYNOD_ASSERT(!crashed_);
   replica_.on_tick(clock_.now());
   flush();

@@ -33,6 +33,12 @@ class Driver {
 
   Driver(Replica& replica, Clock& clock, Network& network, Store& store, Subscriber* subscriber = nullptr);
 
+  // Carries out what the replica's recovery produced (commits the store had
+  // not recorded yet, messages); once, before any input. Not done by the
+  // constructor: a subscriber that holds the driver as a member would be
+  // called while it is still being built.
+  void start();
+
   void deliver(NodeId from, const Message& message);
   void request(const ClientRequest& request);
   void tick();
@@ -61,6 +67,7 @@ class Driver {
   Subscriber* subscriber_;
   CrashBefore crash_before_;
   bool crashed_ = false;
+  bool started_ = false;
   Outbox outbox_;  // empty between inputs; its buffers are reused
   Stats stats_;
 };

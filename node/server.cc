@@ -123,6 +123,7 @@ class Server final : public Subscriber {
         signals_(io_, SIGINT, SIGTERM) {}
 
   int run() {
+    driver_.start();  // now that the server it reports to is whole
     const auto listen = net::split_address(options_.config.listen);
     SYNOD_ASSERT(listen.has_value());
     try {

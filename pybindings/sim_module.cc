@@ -118,6 +118,8 @@ PYBIND11_MODULE(_sim, m) {
       .def("resume", [](PyScenario& s, std::uint32_t i) { s.use().resume(NodeId(i)); })
       .def("compromise", [](PyScenario& s, std::uint32_t v) { return s.use().compromise(NodeId(v)).value; })
       .def("equivocate", [](PyScenario& s, std::uint32_t v) { s.use().equivocate(NodeId(v)); })
+      .def("backup", [](PyScenario& s, std::uint32_t i) { return s.use().backup(NodeId(i)); })
+      .def("restore", [](PyScenario& s, std::uint32_t i, std::size_t b) { s.use().restore(NodeId(i), b); })
       .def("set_latency", [](PyScenario& s, TimeMs lo, TimeMs hi) { s.use().set_latency(lo, hi); })
       .def("set_loss", [](PyScenario& s, double p) { s.use().set_loss(p); })
       .def("skew_clock", [](PyScenario& s, std::uint32_t i, std::int64_t ms) { s.use().skew_clock(NodeId(i), ms); })

@@ -153,6 +153,27 @@ void Cluster::equivocate(NodeId v) {
   }
 }
 
+std::size_t Cluster::backup(NodeId id) {
+  SYNOD_ASSERT(id.value < size());
+  backups_.push_back(node(id).store().backup());
+  record(EventKind::Fault, id.value, 8, backups_.size() - 1);
+  if (trace_.has_sink()) trace_.line([&] { return "backup " + name(id.value) + " at height " + std::to_string(backups_.back().committed.size()); });
+  return backups_.size() - 1;
+}
+
+void Cluster::restore(NodeId id, std::size_t backup) {
+  SYNOD_ASSERT(id.value < size());
+  SYNOD_ASSERT(backup < backups_.size());
+  SYNOD_ASSERT(state(id) == NodeState::Down);
+  const SimStore::Backup& b = backups_[backup];
+  record(EventKind::Fault, id.value, 9, backup);
+  open_fault("restore:" + name(id.value), "restore " + name(id.value) + " to height " + std::to_string(b.committed.size()), {id.value});
+  close_fault("restore:" + name(id.value));
+  node_at(id).store().restore(b);
+  checker_->on_restore(id.value, Height(b.committed.size()));
+  SYNOD_ASSERT(committed_height(id) == Height(b.committed.size()));
+}
+
 std::uint64_t Cluster::total_weight() const {
   return std::accumulate(options_.weights.begin(), options_.weights.end(), std::uint64_t{0});
 }

@@ -117,6 +117,12 @@ class Cluster final : private NodeObserver {
   // Either way the validator's instances are no longer honest: the checker
   // stops holding them to agreement and liveness.
   NodeId compromise(NodeId validator);
+  // A copy of the instance's durable ledger (not its safety record), kept by
+  // the cluster; returns its number. restore() puts one back into a node
+  // that is down, keeping that node's safety record.
+  std::size_t backup(NodeId node);
+  void restore(NodeId node, std::size_t backup);
+  std::size_t backups() const { return backups_.size(); }
   void equivocate(NodeId validator);
   std::uint64_t total_weight() const;
   // The weight of validators with an instance that is not honest.
@@ -207,6 +213,7 @@ class Cluster final : private NodeObserver {
   std::vector<std::vector<InstanceId>> instances_of_;  // by validator: its instance and any twins
   std::function<void(NodeId)> crash_listener_;
   std::function<void(NodeId, Height)> commit_listener_;
+  std::vector<SimStore::Backup> backups_;
   Timeline timeline_;
   std::map<std::string, std::size_t> open_faults_;  // key -> index in timeline_.faults
   // The last message through the codec, and what it decoded to. The message

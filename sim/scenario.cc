@@ -216,6 +216,26 @@ void Scenario::equivocate(NodeId validator) {
   SYNOD_ASSERT(!cluster_.honest(validator));
 }
 
+std::size_t Scenario::backup(NodeId instance) {
+  check_instance(instance);
+  record("backup " + std::to_string(instance.value));
+  return cluster_.backup(instance);
+}
+
+void Scenario::restore(NodeId instance, std::size_t backup) {
+  check_instance(instance);
+  if (backup >= cluster_.backups()) {
+    throw ScenarioError("restore: no backup " + std::to_string(backup) + " (" + std::to_string(cluster_.backups()) +
+                        " taken)");
+  }
+  if (cluster_.state(instance) != NodeState::Down) {
+    throw ScenarioError("restore: node " + std::to_string(instance.value) + " is " + state_of(cluster_, instance) +
+                        "; crash it first");
+  }
+  record("restore " + std::to_string(instance.value) + " " + std::to_string(backup));
+  cluster_.restore(instance, backup);
+}
+
 void Scenario::set_latency(TimeMs ms_min, TimeMs ms_max) {
   if (ms_min > ms_max || ms_max > latency_ms_max) {
     throw ScenarioError("set_latency wants 0 <= min <= max <= " + std::to_string(latency_ms_max) + " ms, not " +
@@ -446,6 +466,12 @@ std::optional<std::uint64_t> apply(Scenario& s, const Line& line) {
     if (op == "resume") s.resume(n);
     if (op == "compromise") s.compromise(n);
     if (op == "equivocate") s.equivocate(n);
+  } else if (op == "backup") {
+    line.arity(2);
+    s.backup(node_id(line.word(1)));
+  } else if (op == "restore") {
+    line.arity(3);
+    s.restore(node_id(line.word(1)), line.word(2));
   } else if (op == "crash-before") {
     line.arity(3);
     s.crash_before(node_id(line.word(1)), line.words[2]);

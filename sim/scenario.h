@@ -77,6 +77,10 @@ class Scenario {
   // Starts a twin holding the validator's key; returns its instance id.
   NodeId compromise(NodeId validator);
   void equivocate(NodeId validator);
+  // Copies the instance's ledger; returns the backup's number (0, 1, ...).
+  std::size_t backup(NodeId instance);
+  // Replaces a down instance's ledger by a backup, keeping its safety record.
+  void restore(NodeId instance, std::size_t backup);
   void set_latency(TimeMs ms_min, TimeMs ms_max);
   void set_loss(double probability);
   void skew_clock(NodeId instance, std::int64_t skew_ms);

@@ -160,6 +160,7 @@ void SimNode::serve() {
   replica_ = std::make_unique<Replica>(*setup_.genesis, setup_.validator, setup_.key, *setup_.scheme,
                                        setup_.config, *recovery, clock_.now());
   driver_ = std::make_unique<Driver>(*replica_, clock_, outbound_, store_, relay_.get());
+  driver_->start();  // before any crash point is set, as a process's start
   // Random crash points draw from the seed only in a process started with
   // them on, so that a run without them draws nothing.
   const bool random_crashes = crash_before_step_ > 0;

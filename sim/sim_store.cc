@@ -163,6 +163,12 @@ std::expected<Recovery, StoreError> SimStore::load() const {
   return recovery;
 }
 
+void SimStore::restore(const Backup& backup) {
+  committed_ = backup.committed;
+  blocks_ = backup.blocks;
+  SYNOD_ASSERT(committed_.size() == backup.committed.size());
+}
+
 bool SimStore::corrupt_safety_record() {
   if (!safety_) return false;
   if (!rotten_safety_) rotten_safety_ = seal_safety_record(*safety_);

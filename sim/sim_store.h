@@ -69,6 +69,26 @@ class SimStore final : public Store {
   std::expected<CommittedBlock, StoreError> committed_block(Height height) const override;
   const DiskStats& stats() const { return stats_; }
 
+  struct Record {
+    BlockPtr block;
+    StateRoot state_root;
+    // Empty when every transaction executed and each outcome's hash is the
+    // block's own; else the outcomes whole.
+    std::vector<TxOutcome> outcomes;
+    // Empty once the next record's block carries an equal justify.
+    std::optional<QuorumCert> qc;
+  };
+  // A backup: the durable ledger (the committed chain and the blocks not yet
+  // committed), never the safety record. restore() replaces the ledger by
+  // one and keeps the safety record, as `synod restore` does
+  // (docs/storage.md); the process must be down.
+  struct Backup {
+    std::vector<Record> committed;
+    std::vector<BlockPtr> blocks;
+  };
+  Backup backup() const { return Backup{committed_, blocks_}; }
+  void restore(const Backup& backup);
+
  private:
   // Waits for the fsync; on a crash, keeps `survivors` of `count` appended
   // records (the next one torn, by chance) and throws ProcessCrashed.
@@ -81,15 +101,6 @@ class SimStore final : public Store {
   Sync sync_;
   std::optional<SafetyRecord> safety_;  // the durable record, as written
   std::optional<Bytes> rotten_safety_;  // its sealed form with a flipped byte, until the next write
-  struct Record {
-    BlockPtr block;
-    StateRoot state_root;
-    // Empty when every transaction executed and each outcome's hash is the
-    // block's own; else the outcomes whole.
-    std::vector<TxOutcome> outcomes;
-    // Empty once the next record's block carries an equal justify.
-    std::optional<QuorumCert> qc;
-  };
   static Record record_of(const CommittedBlock& committed);
   CommittedBlock rebuild(std::size_t index) const;
 

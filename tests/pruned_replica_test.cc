@@ -130,6 +130,7 @@ TEST_F(PrunedReplicaTest, RefusesPrunedHeightsHonestly) {
   RecordingNetwork network;
   ManualClock clock;
   Driver driver(*server, clock, network, *store);
+  driver.start();
   Recovery behind;
   behind.committed.assign(commits_.begin(), commits_.begin() + 3);
   const auto peer = boot(NodeId(1), behind);

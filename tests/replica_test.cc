@@ -184,6 +184,7 @@ class ReplicaTest : public ::testing::Test {
     Replica replica(genesis_, self_, test_validator_key(self_.value), ed25519_scheme(), config_,
                     rig.store.load().value(), 0);
     Driver driver(replica, rig.clock, rig.network, rig.store);
+    driver.start();
     drive(driver);
     ASSERT_TRUE(driver.crashed());
   }
@@ -443,6 +444,7 @@ TEST_F(ReplicaTest, ARequesterAtTheWindowsEdgeIsServedFromTheStoreIntoTheWindow)
   RecordingNetwork network;
   ManualClock clock;
   Driver driver(*replica_, clock, network, store);
+  driver.start();
   driver.deliver(NodeId(1), SyncRequest{Height(19)});  // the window holds 21..30
   ASSERT_EQ(network.sent.size(), 1u);
   const auto& response = std::get<SyncResponse>(*network.sent[0]);
@@ -516,6 +518,7 @@ TEST_F(ReplicaTest, DriverCrashBetweenPersistAndSendNeverLeadsToADifferentVote) 
   // must not vote; its round then times out and it resends the stored vote.
   const auto replica = restart(rig);
   Driver driver(*replica, rig.clock, rig.network, rig.store);
+  driver.start();
   driver.deliver(leader(1), proposal(block(1, genesis_qc_, {signed_transfer(chain_, alice_, 0, bob_.public_key, 5)})));
   EXPECT_TRUE(rig.network.votes.empty());
   rig.clock.now_ms = replica->next_deadline();
@@ -544,6 +547,7 @@ TEST_F(ReplicaTest, ACrashInsideTheDriverNeverLeavesARecordAboveTheStoredQcs) {
     });
     const auto replica = restart(rig);
     Driver driver(*replica, rig.clock, rig.network, rig.store);
+    driver.start();
     EXPECT_GE(replica->high_qc().round, replica->safety_record().highest_qc_round);
     rig.clock.now_ms = replica->next_deadline();
     driver.tick();
@@ -574,6 +578,7 @@ TEST_F(ReplicaTest, ALeaderRestartedAfterAProposalOnATcResumesInThatRound) {
   const auto replica = restart(rig);
   EXPECT_EQ(replica->round(), Round(r));
   Driver driver(*replica, rig.clock, rig.network, rig.store);
+  driver.start();
   rig.clock.now_ms = replica->next_deadline();
   driver.tick();
   EXPECT_EQ(replica->stats().rejected(Reject::Unsafe), 0u);
@@ -599,6 +604,7 @@ TEST_F(ReplicaTest, ALeaderThatCrashedBeforeRecordingItsProposalProposesItAgain)
 
   const auto replica = restart(rig);
   Driver driver(*replica, rig.clock, rig.network, rig.store);
+  driver.start();
   driver.deliver(carrier.sender, carrier);
   EXPECT_EQ(replica->stats().proposals_sent, 1u);
   EXPECT_EQ(replica->safety_record().proposed_round, Round(r));

@@ -38,6 +38,11 @@ TEST(Scenario, ARecordingReplaysToTheSameTraceAndHeight) {
   s.resume(NodeId(3));
   s.isolate(NodeId(0));
   s.run_for(2'500);
+  const std::size_t backup = s.backup(NodeId(1));
+  s.run_for(1'000);
+  s.crash(NodeId(1));
+  s.restore(NodeId(1), backup);
+  s.restart(NodeId(1));
   s.crash_before(NodeId(2), "send");
   s.run_for(1'000);
   EXPECT_EQ(s.cluster().state(NodeId(2)), NodeState::Down);
@@ -88,7 +93,12 @@ TEST(Scenario, BadOperationsAreErrorsThatChangeNothing) {
   EXPECT_THROW(s.skew_clock(NodeId(0), 7'200'000), ScenarioError);
   EXPECT_THROW(s.load(load_tx_per_s_max + 1), ScenarioError);
   EXPECT_THROW(s.crash_before(NodeId(0), "lunch"), ScenarioError);
-  EXPECT_EQ(s.recording(), before);
+  EXPECT_THROW(s.restore(NodeId(0), 0), ScenarioError);  // no backup yet
+  EXPECT_EQ(s.backup(NodeId(0)), 0u);
+  EXPECT_THROW(s.restore(NodeId(0), 0), ScenarioError);  // it is up
+  const std::string with_backup = s.recording();
+  EXPECT_EQ(s.recording(), with_backup);
+  EXPECT_NE(with_backup, before);
   s.crash(NodeId(2));
   EXPECT_THROW(s.crash(NodeId(2)), ScenarioError);
   EXPECT_THROW(s.submit(NodeId(2), 0, 1, 1), ScenarioError);

@@ -164,6 +164,16 @@ class ClusterBase:
         self._equivocate(_index(i, "the validator"))
         self._warn_bound()
 
+    def backup(self, i: int):
+        """Copies node i's ledger while it runs (never its safety record);
+        returns the backup, for restore()."""
+        raise NotSupported(f"backup on the {self.backend}")
+
+    def restore(self, i: int, backup) -> None:
+        """Replaces the ledger of node i, which must be down, by a backup;
+        its safety record stays, so that it signs nothing twice."""
+        raise NotSupported(f"restore on the {self.backend}")
+
     def set_latency(self, ms_min: int, ms_max: int) -> None:
         """Every link's one-way delay, drawn between ms_min and ms_max."""
         raise NotSupported(f"set_latency on the {self.backend}")

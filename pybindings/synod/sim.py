@@ -94,6 +94,12 @@ class Cluster(ClusterBase):
     def _equivocate(self, i: int) -> None:
         self._s.equivocate(i)
 
+    def backup(self, i: int) -> int:
+        return self._s.backup(_index(i, "the node"))
+
+    def restore(self, i: int, backup: int) -> None:
+        self._s.restore(_index(i, "the node"), _index(backup, "the backup"))
+
     def set_latency(self, ms_min: int, ms_max: int) -> None:
         self._s.set_latency(_index(ms_min, "the latency"), _index(ms_max, "the latency"))
 
