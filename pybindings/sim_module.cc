@@ -120,6 +120,13 @@ PYBIND11_MODULE(_sim, m) {
       .def("equivocate", [](PyScenario& s, std::uint32_t v) { s.use().equivocate(NodeId(v)); })
       .def("backup", [](PyScenario& s, std::uint32_t i) { return s.use().backup(NodeId(i)); })
       .def("restore", [](PyScenario& s, std::uint32_t i, std::size_t b) { s.use().restore(NodeId(i), b); })
+      .def("upgrade", [](PyScenario& s, std::uint32_t i) { s.use().upgrade(NodeId(i)); })
+      .def("version", [](PyScenario& s, std::uint32_t i) {
+        const Cluster& c = s.use().cluster();
+        if (i >= c.size()) throw ScenarioError("no node " + std::to_string(i));
+        return c.version(NodeId(i));
+      })
+      .def("refused_version", [](PyScenario& s) { return s.use().cluster().refused_version(); })
       .def("set_latency", [](PyScenario& s, TimeMs lo, TimeMs hi) { s.use().set_latency(lo, hi); })
       .def("set_loss", [](PyScenario& s, double p) { s.use().set_loss(p); })
       .def("skew_clock", [](PyScenario& s, std::uint32_t i, std::int64_t ms) { s.use().skew_clock(NodeId(i), ms); })

@@ -5,6 +5,8 @@ checker sees every proposal, vote and timeout it sends), and it catches up
 with the others without a fork."""
 import pytest
 
+from scenarios_common import KEEP_UP_BLOCKS
+
 
 @pytest.mark.testnet
 def test_a_node_restored_from_an_older_backup_signs_nothing_twice_and_catches_up(cluster):
@@ -20,5 +22,5 @@ def test_a_node_restored_from_an_older_backup_signs_nothing_twice_and_catches_up
     c.restart(2)
     c.run_until(lambda: c.heights()[2] >= ahead, timeout=60)
     c.run_for(3)
-    assert c.heights()[2] >= max(c.heights()) - 2
+    assert c.heights()[2] >= max(c.heights()) - KEEP_UP_BLOCKS
     c.check()

@@ -6,6 +6,8 @@ and nobody forks or loses what it acknowledged (the checker's durability
 invariant)."""
 import pytest
 
+from scenarios_common import KEEP_UP_BLOCKS
+
 from synod._cluster import DRIVER_STEPS
 
 
@@ -38,12 +40,12 @@ def test_a_rolling_restart_of_every_node_under_load(cluster):
         c.run_for(3)
         assert c.heights()[i] == down_at  # a crashed node commits nothing
         c.restart(i)
-        c.run_until(lambda: c.heights()[i] >= max(c.heights()) - 2, timeout=30)
+        c.run_until(lambda: c.heights()[i] >= max(c.heights()) - KEEP_UP_BLOCKS, timeout=30)
     # Transactions sent to a node as it crashed are lost; their clients resend.
     c.run_for(10)
     # A tenth of the offered load at least, over the whole restart.
     assert c.committed_txs - before >= 0.1 * rate * (c.now() - started), (before, c.committed_txs, c.now())
-    assert max(c.heights()) - min(c.heights()) <= 2, c.heights()
+    assert max(c.heights()) - min(c.heights()) <= KEEP_UP_BLOCKS, c.heights()
     c.check()
 
 

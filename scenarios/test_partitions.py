@@ -4,9 +4,7 @@ one commits nothing, nobody forks, and everyone catches up after healing."""
 
 import pytest
 
-# Messages already on the wire when a partition starts still arrive: a side
-# without a quorum may finish the round in flight, no more.
-IN_FLIGHT_BLOCKS = 2
+from scenarios_common import IN_FLIGHT_BLOCKS
 
 
 @pytest.mark.testnet

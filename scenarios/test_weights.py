@@ -5,7 +5,7 @@ leaves 4 and they go on."""
 
 import pytest
 
-IN_FLIGHT_BLOCKS = 2
+from scenarios_common import IN_FLIGHT_BLOCKS
 
 
 @pytest.mark.testnet

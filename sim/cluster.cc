@@ -101,6 +101,7 @@ void Cluster::add_instance(InstanceId id, bool equivocates) {
   SYNOD_ASSERT(id < validator_of_.size());
   const NodeId v = validator_of_[id];
   auto instance = std::make_unique<Instance>(*this, id);
+  versions_.push_back(1);
   if (equivocates) {
     instance->equivocator = std::make_unique<Equivocator>(instance->port, genesis_, v, keys_[v.value], *scheme_,
                                                           scheduler_.rng().next());
@@ -172,6 +173,15 @@ void Cluster::restore(NodeId id, std::size_t backup) {
   node_at(id).store().restore(b);
   checker_->on_restore(id.value, Height(b.committed.size()));
   SYNOD_ASSERT(committed_height(id) == Height(b.committed.size()));
+}
+
+void Cluster::upgrade(NodeId id) {
+  SYNOD_ASSERT(id.value < size());
+  SYNOD_ASSERT(state(id) == NodeState::Down);
+  ++versions_[id.value];
+  record(EventKind::Fault, id.value, 10, versions_[id.value]);
+  if (trace_.has_sink()) trace_.line([&] { return "upgrade " + name(id.value) + " to version " + std::to_string(versions_[id.value]); });
+  SYNOD_ASSERT(versions_[id.value] > 1);
 }
 
 std::uint64_t Cluster::total_weight() const {
@@ -383,6 +393,10 @@ void Cluster::route(InstanceId source, NodeId to, const MessagePtr& message) {
     checker_->on_sent(source, from, now(), *message);
   }
   for (InstanceId target : instances_of_[to.value]) {
+    if (versions_[source] != versions_[target]) {
+      ++refused_version_;
+      continue;
+    }
     if (trace_.has_sink()) {
       trace_.line([&] {
         return name(source) + " -> " + name(target) + " " + describe(*sent) +

@@ -123,6 +123,13 @@ class Cluster final : private NodeObserver {
   std::size_t backup(NodeId node);
   void restore(NodeId node, std::size_t backup);
   std::size_t backups() const { return backups_.size(); }
+  // A flag-day upgrade: the instance, which must be down, runs the next
+  // protocol version from its restart. Instances on different versions do
+  // not hear each other, as the peer Hello refuses a version it does not
+  // speak (docs/transport.md).
+  void upgrade(NodeId node);
+  std::uint32_t version(NodeId node) const { return versions_.at(node.value); }
+  std::uint64_t refused_version() const { return refused_version_; }
   void equivocate(NodeId validator);
   std::uint64_t total_weight() const;
   // The weight of validators with an instance that is not honest.
@@ -214,6 +221,8 @@ class Cluster final : private NodeObserver {
   std::function<void(NodeId)> crash_listener_;
   std::function<void(NodeId, Height)> commit_listener_;
   std::vector<SimStore::Backup> backups_;
+  std::vector<std::uint32_t> versions_;  // by instance: the protocol version it runs
+  std::uint64_t refused_version_ = 0;     // messages between instances of different versions
   Timeline timeline_;
   std::map<std::string, std::size_t> open_faults_;  // key -> index in timeline_.faults
   // The last message through the codec, and what it decoded to. The message

@@ -236,6 +236,16 @@ void Scenario::restore(NodeId instance, std::size_t backup) {
   cluster_.restore(instance, backup);
 }
 
+void Scenario::upgrade(NodeId instance) {
+  check_instance(instance);
+  if (cluster_.state(instance) != NodeState::Down) {
+    throw ScenarioError("upgrade: node " + std::to_string(instance.value) + " is " + state_of(cluster_, instance) +
+                        "; crash it first, as an operator stops a node to install the new version");
+  }
+  record("upgrade " + std::to_string(instance.value));
+  cluster_.upgrade(instance);
+}
+
 void Scenario::set_latency(TimeMs ms_min, TimeMs ms_max) {
   if (ms_min > ms_max || ms_max > latency_ms_max) {
     throw ScenarioError("set_latency wants 0 <= min <= max <= " + std::to_string(latency_ms_max) + " ms, not " +
@@ -466,6 +476,9 @@ std::optional<std::uint64_t> apply(Scenario& s, const Line& line) {
     if (op == "resume") s.resume(n);
     if (op == "compromise") s.compromise(n);
     if (op == "equivocate") s.equivocate(n);
+  } else if (op == "upgrade") {
+    line.arity(2);
+    s.upgrade(node_id(line.word(1)));
   } else if (op == "backup") {
     line.arity(2);
     s.backup(node_id(line.word(1)));

@@ -81,6 +81,8 @@ class Scenario {
   std::size_t backup(NodeId instance);
   // Replaces a down instance's ledger by a backup, keeping its safety record.
   void restore(NodeId instance, std::size_t backup);
+  // The down instance runs the next protocol version from its restart.
+  void upgrade(NodeId instance);
   void set_latency(TimeMs ms_min, TimeMs ms_max);
   void set_loss(double probability);
   void skew_clock(NodeId instance, std::int64_t skew_ms);

@@ -49,6 +49,11 @@ TEST(Scenario, ARecordingReplaysToTheSameTraceAndHeight) {
   s.restart(NodeId(2));
   s.heal();
   s.run_for(4'000);
+  s.crash(NodeId(3));
+  s.upgrade(NodeId(3));  // alone on the next version: the other three go on
+  s.restart(NodeId(3));
+  s.run_for(2'000);
+  EXPECT_GT(s.cluster().refused_version(), 0u);
   ASSERT_TRUE(s.cluster().violations().empty());
   ASSERT_GT(s.cluster().checker().canonical_height().value, 5u);
 

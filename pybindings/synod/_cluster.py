@@ -174,6 +174,13 @@ class ClusterBase:
         its safety record stays, so that it signs nothing twice."""
         raise NotSupported(f"restore on the {self.backend}")
 
+    def upgrade(self, i: int) -> None:
+        """Flag day: node i, which must be down, runs the next protocol
+        version from its restart. Peers on another version refuse its links
+        (the peer Hello's version check), so a roster split across versions
+        is a partition until everyone has upgraded."""
+        raise NotSupported(f"upgrade on the {self.backend}")
+
     def set_latency(self, ms_min: int, ms_max: int) -> None:
         """Every link's one-way delay, drawn between ms_min and ms_max."""
         raise NotSupported(f"set_latency on the {self.backend}")

@@ -100,6 +100,18 @@ class Cluster(ClusterBase):
     def restore(self, i: int, backup: int) -> None:
         self._s.restore(_index(i, "the node"), _index(backup, "the backup"))
 
+    def upgrade(self, i: int) -> None:
+        self._s.upgrade(_index(i, "the node"))
+
+    def version(self, i: int) -> int:
+        """The protocol version node i runs (1 until upgraded)."""
+        return self._s.version(_index(i, "the node"))
+
+    @property
+    def refused_version(self) -> int:
+        """Messages refused because sender and receiver run different versions."""
+        return self._s.refused_version()
+
     def set_latency(self, ms_min: int, ms_max: int) -> None:
         self._s.set_latency(_index(ms_min, "the latency"), _index(ms_max, "the latency"))
 

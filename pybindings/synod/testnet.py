@@ -430,6 +430,10 @@ class Cluster(ClusterBase):
     def skew_clock(self, i: int, ms: int) -> None:
         raise NotSupported("skew_clock on a testnet: synod server has no clock setting to skew")
 
+    def upgrade(self, i: int) -> None:
+        raise NotSupported("upgrade on a testnet: it needs a second synod build speaking the next protocol version; "
+                           "use the simulator")
+
     def crash_before(self, i: int, step: str) -> None:
         raise NotSupported("crash_before on a testnet: a real process cannot be stopped between two driver steps; "
                            "use the simulator")

@@ -81,7 +81,8 @@ def test_what_real_processes_cannot_do_is_not_supported_and_bad_calls_are_errors
         for call, says in [(lambda: c.set_loss(0.3), "TLS streams"), (lambda: c.skew_clock(0, 100), "no clock"),
                            (lambda: c.crash_before(0, "send"), "use the simulator"),
                            (lambda: c.compromise(0), "twins run on the simulator"),
-                           (lambda: c.equivocate(0), "use the simulator")]:
+                           (lambda: c.equivocate(0), "use the simulator"),
+                           (lambda: c.upgrade(0), "second synod build")]:
             with pytest.raises(NotSupported, match=says):
                 call()
         with pytest.raises(ScenarioError, match="no node 7"):
