@@ -92,6 +92,14 @@ void Scenario::check_validator(NodeId validator) const {
   }
 }
 
+void Scenario::require(NodeId instance, std::string_view operation, NodeState wanted, std::string_view hint) const {
+  check_instance(instance);
+  const NodeState now = cluster_.state(instance);
+  if (now == wanted) return;
+  throw ScenarioError(std::string(operation) + ": node " + std::to_string(instance.value) + " is " +
+                      std::string(to_string(now)) + ", not " + std::string(to_string(wanted)) + std::string(hint));
+}
+
 void Scenario::record(const std::string& operation) {
   operations_.push_back("@" + std::to_string(now()) + " " + operation);
 }
@@ -139,32 +147,20 @@ void Scenario::crash(NodeId instance) {
 }
 
 void Scenario::restart(NodeId instance) {
-  check_instance(instance);
-  if (cluster_.state(instance) != NodeState::Down) {
-    throw ScenarioError("restart: node " + std::to_string(instance.value) + " is " +
-                        state_of(cluster_, instance) + ", not down");
-  }
+  require(instance, "restart", NodeState::Down);
   record("restart " + std::to_string(instance.value));
   cluster_.restart(instance);
 }
 
 void Scenario::pause(NodeId instance) {
-  check_instance(instance);
-  if (cluster_.state(instance) != NodeState::Up) {
-    throw ScenarioError("pause: node " + std::to_string(instance.value) + " is " +
-                        state_of(cluster_, instance) + ", not up");
-  }
+  require(instance, "pause", NodeState::Up);
   record("pause " + std::to_string(instance.value));
   cluster_.pause(instance);
   SYNOD_ASSERT(cluster_.state(instance) == NodeState::Paused);
 }
 
 void Scenario::resume(NodeId instance) {
-  check_instance(instance);
-  if (cluster_.state(instance) != NodeState::Paused) {
-    throw ScenarioError("resume: node " + std::to_string(instance.value) + " is " +
-                        state_of(cluster_, instance) + ", not paused");
-  }
+  require(instance, "resume", NodeState::Paused);
   record("resume " + std::to_string(instance.value));
   cluster_.resume(instance);
 }
@@ -228,20 +224,13 @@ void Scenario::restore(NodeId instance, std::size_t backup) {
     throw ScenarioError("restore: no backup " + std::to_string(backup) + " (" + std::to_string(cluster_.backups()) +
                         " taken)");
   }
-  if (cluster_.state(instance) != NodeState::Down) {
-    throw ScenarioError("restore: node " + std::to_string(instance.value) + " is " + state_of(cluster_, instance) +
-                        "; crash it first");
-  }
+  require(instance, "restore", NodeState::Down, "; crash it first");
   record("restore " + std::to_string(instance.value) + " " + std::to_string(backup));
   cluster_.restore(instance, backup);
 }
 
 void Scenario::upgrade(NodeId instance) {
-  check_instance(instance);
-  if (cluster_.state(instance) != NodeState::Down) {
-    throw ScenarioError("upgrade: node " + std::to_string(instance.value) + " is " + state_of(cluster_, instance) +
-                        "; crash it first, as an operator stops a node to install the new version");
-  }
+  require(instance, "upgrade", NodeState::Down, "; crash it first, as an operator stops a node to install the new version");
   record("upgrade " + std::to_string(instance.value));
   cluster_.upgrade(instance);
 }

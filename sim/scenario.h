@@ -103,6 +103,9 @@ class Scenario {
  private:
   void check_instance(NodeId instance) const;
   void check_validator(NodeId validator) const;
+  // The instance exists and is in `wanted` state, else a ScenarioError
+  // naming the operation, the state it is in, and `hint`.
+  void require(NodeId instance, std::string_view operation, NodeState wanted, std::string_view hint = {}) const;
   void record(const std::string& operation);
 
   ScenarioOptions options_;
