@@ -32,7 +32,7 @@ def test_an_even_split_stops_progress_without_a_fork_until_healed(cluster):
     c.run_for(5)
     c.partition([0, 1], [2, 3])
     cut_at = max(c.heights())
-    c.run_for(30)
+    c.run_for(10)
     assert max(c.heights()) <= cut_at + IN_FLIGHT_BLOCKS, c.heights()
     c.check()  # no fork while split
     c.heal()

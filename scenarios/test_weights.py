@@ -15,7 +15,7 @@ def test_the_heavy_validator_crashing_stops_progress_a_light_one_does_not(cluste
     c.run_for(3)
     c.crash(3)  # weight 2: 3 of 5 left, below the quorum of 4
     stopped_at = max(c.heights())
-    c.run_for(20)
+    c.run_for(10)
     assert max(c.heights()) <= stopped_at + IN_FLIGHT_BLOCKS, c.heights()
     c.restart(3)
     c.run_until(lambda: min(c.heights()) >= stopped_at + 10, timeout=60)
