@@ -94,6 +94,9 @@ class Load {
     ledger_moved_.assign(accounts_.size(), Clock::now());
     any_moved_ = Clock::now();
     asking_account_.assign(accounts_.size(), false);
+    client_awaiting_.assign(clients_.size(), 0);
+    client_dialled_.assign(clients_.size(), Clock::now());
+    client_connecting_.assign(clients_.size(), false);
 
     start_ = Clock::now();
     const auto load_end = start_ + std::chrono::milliseconds(o_.duration_ms);
@@ -104,6 +107,7 @@ class Load {
       const auto now = Clock::now();
       owed += o_.tx_per_s * std::chrono::duration<double>(now - last).count();
       last = now;
+      redial_lost_clients();
       poll_accounts();
       for (; owed >= 1; owed -= 1) {
         if (!submit_one()) {
@@ -124,6 +128,7 @@ class Load {
     };
     while (Clock::now() < drain_end && (!samples_.empty() || awaiting_ > 0 || uncommitted())) {
       io_.run_for(std::chrono::milliseconds(5));
+      redial_lost_clients();
       poll_samples();
       poll_accounts();
     }
@@ -188,9 +193,12 @@ class Load {
     const bool sample = report_.submitted % o_.sample_every == 0;
     const auto sent = Clock::now();
     ++awaiting_;
+    const std::size_t via = a % clients_.size();
+    ++client_awaiting_[via];
     const std::uint64_t nonce = tx.nonce;
-    const bool queued = client_for(a).request(ClientRequest{0, SubmitTx{tx}}, [this, a, nonce, sample, sent, hash](const ClientResponse& r) {
+    const bool queued = client_for(a).request(ClientRequest{0, SubmitTx{tx}}, [this, a, via, nonce, sample, sent, hash](const ClientResponse& r) {
       --awaiting_;
+      --client_awaiting_[via];
       if (std::holds_alternative<TxAccepted>(r.body)) {
         ++report_.accepted;
         if (sample) samples_.push_back(Sample{hash, a % clients_.size(), sent});
@@ -203,11 +211,36 @@ class Load {
     });
     if (!queued) {
       --awaiting_;
+      --client_awaiting_[via];
       ++report_.rejected["not_sent"];
       return true;
     }
     ++next_nonce_[a];
     return true;
+  }
+
+  // A node that restarts closes the link, and a closed link never answers
+  // what was sent on it: every reconnect_ms, each lost link is dialled again
+  // on a new client, and what waited on the old one is given up (counted as
+  // "lost"), so that its accounts are polled and its transfers resent.
+  void redial_lost_clients() {
+    const auto now = Clock::now();
+    for (std::size_t i = 0; i < clients_.size(); ++i) {
+      if (clients_[i]->connected() || client_connecting_[i]) continue;
+      if (now - client_dialled_[i] < std::chrono::milliseconds(reconnect_ms)) continue;
+      awaiting_ -= client_awaiting_[i];
+      report_.rejected["lost"] += client_awaiting_[i];
+      client_awaiting_[i] = 0;
+      for (std::size_t a = i; a < accounts_.size(); a += clients_.size()) asking_account_[a] = false;
+      for (Sample& s : samples_) {
+        if (s.client == i) s.asking = false;
+      }
+      clients_[i] = std::make_unique<net::Client>(io_, *tls_, net::Hello{net::protocol_version, chain_, me_.public_key});
+      client_connecting_[i] = true;
+      client_dialled_[i] = now;
+      clients_[i]->connect(addresses_[i], keys_[i], [this, i](const std::string&) { client_connecting_[i] = false; });
+      SYNOD_ASSERT(client_awaiting_[i] == 0);
+    }
   }
 
   // Every account_poll_ms, each account's ledger nonce. An account whose
@@ -221,8 +254,8 @@ class Load {
     last_account_poll_ = now;
     for (std::size_t a = 0; a < accounts_.size(); ++a) {
       if (asking_account_[a]) continue;
-      asking_account_[a] = true;
-      client_for(a).request(ClientRequest{0, QueryAccount{accounts_[a].public_key}}, [this, a](const ClientResponse& r) {
+      // Not asking if the request could not go (a lost link): the next poll tries again.
+      asking_account_[a] = client_for(a).request(ClientRequest{0, QueryAccount{accounts_[a].public_key}}, [this, a](const ClientResponse& r) {
         asking_account_[a] = false;
         const auto* info = std::get_if<AccountInfo>(&r.body);
         if (!info) return;
@@ -250,9 +283,9 @@ class Load {
     for (std::size_t i = 0; i < samples_.size(); ++i) {
       Sample& s = samples_[i];
       if (s.asking) continue;
-      s.asking = true;
       const TxHash hash = s.hash;
-      clients_[s.client]->request(ClientRequest{0, QueryTx{hash}}, [this, hash](const ClientResponse& r) {
+      // Not asking if the request could not go (a lost link): the next poll tries again.
+      s.asking = clients_[s.client]->request(ClientRequest{0, QueryTx{hash}}, [this, hash](const ClientResponse& r) {
         const auto it = std::find_if(samples_.begin(), samples_.end(), [&](const Sample& x) { return x.hash == hash; });
         if (it == samples_.end()) return;
         const auto* status = std::get_if<TxStatus>(&r.body);
@@ -286,6 +319,10 @@ class Load {
   static constexpr std::uint64_t in_flight_per_account_max = 64;
   static constexpr std::uint64_t account_poll_ms = 250;
   static constexpr std::uint64_t stall_ms = 3000;
+  static constexpr std::uint64_t reconnect_ms = 500;
+  std::vector<std::uint64_t> client_awaiting_;  // per client: transfers sent, not answered
+  std::vector<Clock::time_point> client_dialled_;
+  std::vector<bool> client_connecting_;
   std::size_t next_account_ = 0;
   std::uint64_t awaiting_ = 0;
   std::vector<Sample> samples_;

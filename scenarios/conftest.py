@@ -80,5 +80,6 @@ def pytest_runtest_makereport(item, call):
     seed = item.callspec.params["seed"]
     lines = [f"seed {seed}; rerun: pytest '{item.nodeid}' --seeds {seed}..{seed}"]
     for c in clusters:
+        c.keep()
         lines.append(f"replay ({c.backend}): {c.reproduce_command()}")
     report.sections.append(("synod", "\n".join(lines)))

@@ -43,8 +43,9 @@ def test_a_rolling_restart_of_every_node_under_load(cluster):
         c.run_until(lambda: c.heights()[i] >= max(c.heights()) - KEEP_UP_BLOCKS, timeout=30)
     # Transactions sent to a node as it crashed are lost; their clients resend.
     c.run_for(10)
-    # A tenth of the offered load at least, over the whole restart.
-    assert c.committed_txs - before >= 0.1 * rate * (c.now() - started), (before, c.committed_txs, c.now())
+    # A third of the offered load at least, over the whole restart (the
+    # simulator commits about 0.6 of it, seeds 1..100; a testnet as much).
+    assert c.committed_txs - before >= rate * (c.now() - started) / 3, (before, c.committed_txs, c.now())
     assert max(c.heights()) - min(c.heights()) <= KEEP_UP_BLOCKS, c.heights()
     c.check()
 

@@ -93,6 +93,10 @@ class ClusterBase:
     def close(self) -> None:
         """Stops the cluster. Idempotent."""
 
+    def keep(self) -> None:
+        """Keeps what the cluster wrote (a testnet's folder, with the servers'
+        logs) after close; the scenario fixture calls it when a test fails."""
+
     # ---- shape
     @property
     def seed(self) -> int:

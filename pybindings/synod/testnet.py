@@ -306,6 +306,9 @@ class Cluster(ClusterBase):
         if self._owned_dir and not self._keep and not self._violations:
             shutil.rmtree(self._dir, ignore_errors=True)
 
+    def keep(self) -> None:
+        self._keep = True
+
     @property
     def dir(self) -> pathlib.Path:
         """The testnet's folder."""
