@@ -7,9 +7,11 @@ of its own: node j dials validator i at the proxy for (j, i), named in j's
 private.toml `[dial]` table, and the proxy forwards to i's peer port. A
 partition closes the proxies' connections and refuses new ones; latency
 holds bytes back. Crash is SIGKILL, pause SIGSTOP, restart starts the same
-data folder. What real processes cannot do (a crash between two driver
-steps, message loss inside a TLS stream, a skewed clock, a twin or an
-equivocator) raises NotSupported.
+data folder. A twin is a second server holding a validator's key; each
+peer's proxy for that validator forwards to whichever of its instances the
+peer is not cut from. What real processes cannot do (a crash between two
+driver steps, message loss inside a TLS stream, a skewed clock, an
+equivocator, a second protocol version) raises NotSupported.
 
 Real processes are not deterministic: the seed draws the proxies' delays,
 but a run does not replay. The checker here watches from outside: honest
@@ -25,9 +27,11 @@ import html
 import json
 import os
 import pathlib
+import re
 import random
 import shutil
 import signal
+import socket
 import subprocess
 import tempfile
 import threading
@@ -74,8 +78,30 @@ def _synod_binary() -> str:
     return found
 
 
+def _free_ports(count: int, rng: random.Random) -> int:
+    """A base port with `count` free ports from it on 127.0.0.1 (checked by
+    binding each; a server binds them a moment later)."""
+    for _ in range(200):
+        base = rng.randrange(20000, 60000 - count)
+        sockets = []
+        try:
+            for k in range(count):
+                s = socket.socket()
+                sockets.append(s)
+                s.bind(("127.0.0.1", base + k))
+            return base
+        except OSError:
+            continue
+        finally:
+            for s in sockets:
+                s.close()
+    raise ScenarioError(f"no {count} free ports in a row on 127.0.0.1")
+
+
 class _Link:
-    """One directed peer link's proxy: source node -> target validator."""
+    """One directed peer link's proxy: a source node (or twin) -> a target
+    validator, forwarded to whichever of the validator's instances the source
+    can reach."""
 
     def __init__(self, target_port: int):
         self.target_port = target_port
@@ -146,15 +172,19 @@ class _Proxies:
         finally:
             writer.close()
 
-    def set_cut(self, pairs: set[tuple[int, int]]) -> None:
-        """Cuts exactly these links; every other link is whole."""
+    def set_routes(self, routes: dict[tuple[int, int], Optional[int]]) -> None:
+        """Where each link forwards from now on: a port, or None (cut). A
+        link whose target changed drops its connections; its node dials again."""
 
         async def apply():
             for key, link in self.links.items():
-                link.cut = key in pairs
-                if link.cut:
+                port = routes.get(key)
+                if port is None or port != link.target_port:
                     for w in list(link.writers):
                         w.close()
+                link.cut = port is None
+                if port is not None:
+                    link.target_port = port
 
         self.call(apply())
 
@@ -171,6 +201,8 @@ class _Proxies:
         finally:
             self.loop.call_soon_threadsafe(self.loop.stop)
             self.thread.join(timeout=10)
+            if not self.thread.is_alive():
+                self.loop.close()
 
 
 _live_clusters: "weakref.WeakSet[Cluster]" = weakref.WeakSet()
@@ -205,11 +237,16 @@ class Cluster(ClusterBase):
         self._dir = pathlib.Path(dir) if dir is not None else pathlib.Path(tempfile.mkdtemp(prefix="synod-testnet-"))
         self._accounts = accounts
         self._started = time.monotonic()
+        # Per instance: the validators' own first (0 .. nodes-1), then twins.
+        self._validator_of = list(range(self.nodes))
+        self._folders = [self._dir / f"node{i}" for i in range(self.nodes)]
         self._processes: list[Optional[subprocess.Popen]] = [None] * self.nodes
         self._paused = [False] * self.nodes
         self._killed = [False] * self.nodes  # stopped by the cluster, not by itself
         self._seen_height = [0] * self.nodes  # highest committed height each node reported
         self._last_status: list[dict] = [{} for _ in range(self.nodes)]
+        self._compromised: set[int] = set()  # validators with a twin
+        self._forked: set[int] = set()  # honest nodes reported off the agreed chain, once each
         self._blocks: dict[int, tuple[str, str, int]] = {}  # height -> (id, state root, node that showed it)
         self._violations: list[str] = []
         self._reported_exits: set[tuple[int, int]] = set()
@@ -244,21 +281,46 @@ class Cluster(ClusterBase):
         if self._accounts > len(self._account_keys):
             raise ScenarioError(f"the testnet funds {len(self._account_keys)} accounts, not {self._accounts}")
         self._proxies = _Proxies(self.seed)
+        self._private_text = [self._private(j).read_text() for j in range(self.nodes)]
         for j in range(self.nodes):
-            dial = []
-            for i in range(self.nodes):
-                if i != j:
-                    port = self._proxies.add(j, i, self._ports[i])
-                    dial.append(f'"{self._keys[i]}" = "127.0.0.1:{port}"')
             with open(self._private(j), "a") as f:
-                f.write("\n# Every peer through the scenario's proxy for that link.\n[dial]\n" + "\n".join(dial) + "\n")
+                f.write(self._dial_table(j))
+
+    def _dial_table(self, instance: int) -> str:
+        """A proxy for each peer validator of this instance, as its [dial] table."""
+        dial = []
+        for v in range(self.nodes):
+            if v != self._validator_of[instance]:
+                port = self._proxies.add(instance, v, self._ports[v])
+                dial.append(f'"{self._keys[v]}" = "127.0.0.1:{port}"')
+        return "\n# Every peer through the scenario's proxy for that link.\n[dial]\n" + "\n".join(dial) + "\n"
+
+    @property
+    def size(self) -> int:
+        """Nodes including twins."""
+        return len(self._validator_of)
+
+    def _node(self, i: int) -> int:
+        i = _index(i, "the node")
+        if i >= self.size:
+            raise ScenarioError(f"no node {i}: the cluster has nodes 0 to {self.size - 1}")
+        return i
 
     def _private(self, i: int) -> pathlib.Path:
-        return self._dir / f"node{i}" / "private.toml"
+        return self._folders[i] / "private.toml"
 
     def log_file(self, i: int) -> pathlib.Path:
         """Node i's server log."""
-        return self._dir / f"node{i}" / "server.log"
+        return self._folders[i] / "server.log"
+
+    def _apply_routes(self) -> None:
+        """Each link goes to the first instance of its validator that its
+        source is not cut from (the validator's own, then its twin)."""
+        routes = {}
+        for (source, v) in self._proxies.links:
+            routes[(source, v)] = next((self._ports[c] for c in range(self.size)
+                                        if self._validator_of[c] == v and (source, c) not in self._cut), None)
+        self._proxies.set_routes(routes)
 
     def _start(self, i: int) -> None:
         with open(self.log_file(i), "ab") as log:
@@ -317,8 +379,7 @@ class Cluster(ClusterBase):
     def _live(self, i: int) -> subprocess.Popen:
         if self._closed:
             raise ScenarioError("the cluster is closed")
-        if not 0 <= i < self.nodes:
-            raise ScenarioError(f"no node {i}: the cluster has nodes 0 to {self.nodes - 1}")
+        self._node(i)
         process = self._processes[i]
         if process is None or process.poll() is not None:
             raise ScenarioError(f"node {i} is {self._state(i)}")
@@ -332,29 +393,26 @@ class Cluster(ClusterBase):
         side = {}
         for g, group in enumerate(groups):
             for n in group:
-                if not 0 <= n < self.nodes:
-                    raise ScenarioError(f"no node {n}: the cluster has nodes 0 to {self.nodes - 1}")
+                self._node(n)
                 if n in side:
                     raise ScenarioError(f"partition: node {n} is in two groups")
                 side[n] = g
         if any(not group for group in groups):
             raise ScenarioError("partition: a group is empty")
-        self._cut = {(a, b) for a in range(self.nodes) for b in range(self.nodes)
+        self._cut = {(a, b) for a in range(self.size) for b in range(self.size)
                      if a != b and (a not in side or side.get(a) != side.get(b))}
-        self._proxies.set_cut(self._cut)
+        self._apply_routes()
         self._fault("partition " + " | ".join(",".join(map(str, g)) for g in groups))
 
     def heal(self) -> None:
         self._cut = set()
-        self._proxies.set_cut(self._cut)
+        self._apply_routes()
         self._fault("heal")
 
     def isolate(self, i: int) -> None:
-        i = _index(i, "the node")
-        if i >= self.nodes:
-            raise ScenarioError(f"no node {i}: the cluster has nodes 0 to {self.nodes - 1}")
-        self._cut |= {(a, b) for a in range(self.nodes) for b in range(self.nodes) if a != b and i in (a, b)}
-        self._proxies.set_cut(self._cut)
+        i = self._node(i)
+        self._cut |= {(a, b) for a in range(self.size) for b in range(self.size) if a != b and i in (a, b)}
+        self._apply_routes()
         self._fault(f"isolate {i}")
 
     def crash(self, i: int) -> None:
@@ -368,9 +426,7 @@ class Cluster(ClusterBase):
         self._fault(f"crash {i}")
 
     def restart(self, i: int) -> None:
-        i = _index(i, "the node")
-        if i >= self.nodes:
-            raise ScenarioError(f"no node {i}: the cluster has nodes 0 to {self.nodes - 1}")
+        i = self._node(i)
         if self._state(i) != "down":
             raise ScenarioError(f"restart: node {i} is {self._state(i)}, not down")
         self._start(i)
@@ -405,9 +461,7 @@ class Cluster(ClusterBase):
 
     def restore(self, i: int, backup: str) -> None:
         """`synod restore` of a backup into node i, which must be down."""
-        i = _index(i, "the node")
-        if i >= self.nodes:
-            raise ScenarioError(f"no node {i}: the cluster has nodes 0 to {self.nodes - 1}")
+        i = self._node(i)
         if self._state(i) != "down":
             raise ScenarioError(f"restore: node {i} is {self._state(i)}; crash it first")
         r = subprocess.run([self._synod, "restore", "-c", str(self._private(i)), str(backup)], capture_output=True,
@@ -441,15 +495,49 @@ class Cluster(ClusterBase):
         raise NotSupported("crash_before on a testnet: a real process cannot be stopped between two driver steps; "
                            "use the simulator")
 
-    def _compromise(self, i: int) -> int:
-        raise NotSupported("compromise on a testnet: twins run on the simulator")
+    def _compromise(self, v: int) -> int:
+        """A twin: a second synod server with validator v's key (private.toml
+        copied, its own data folder and ports), dialling every peer through
+        proxies of its own. Peers reach validator v at whichever instance is
+        on their side of a partition."""
+        if v >= self.nodes:
+            raise ScenarioError(f"no validator {v}: the validators are 0 to {self.nodes - 1} "
+                                "(twins cannot be compromised again)")
+        if v in self._compromised:
+            twin = self._validator_of.index(v, self.nodes)
+            raise ScenarioError(f"compromise: validator {v} already has a twin, node {twin}")
+        twin = self.size
+        folder = self._dir / f"twin{v}"
+        folder.mkdir()
+        port = _free_ports(3, self._proxies.rng)
+        self._validator_of.append(v)
+        self._folders.append(folder)
+        self._ports.append(port)
+        self._processes.append(None)
+        self._paused.append(False)
+        self._killed.append(False)
+        self._seen_height.append(0)
+        self._last_status.append({})
+        # The roster's address stays (the node checks it against the genesis);
+        # the twin listens elsewhere.
+        text = re.sub(r"^(address = .*)$", rf"\1\nlisten = '127.0.0.1:{port}'", self._private_text[v], count=1,
+                      flags=re.M)
+        private = folder / "private.toml"
+        private.write_text(text + self._dial_table(twin))
+        private.chmod(0o600)
+        self._compromised.add(v)
+        self._apply_routes()
+        self._start(twin)
+        self._wait_started([twin])
+        self._fault(f"twin {twin} of validator {v}")
+        return twin
 
     def _equivocate(self, i: int) -> None:
         raise NotSupported("equivocate on a testnet: no server build equivocates; use the simulator")
 
     @property
     def compromised_weight(self) -> int:
-        return 0
+        return sum(self._weights[v] for v in self._compromised)
 
     @property
     def agreed_height(self) -> int:
@@ -544,7 +632,7 @@ class Cluster(ClusterBase):
         if self._closed:
             raise ScenarioError("the cluster is closed")
         heights = []
-        for i in range(self.nodes):
+        for i in range(self.size):
             state = self._state(i)
             if state == "refused" and (i, id(self._processes[i])) not in self._reported_exits:
                 self._reported_exits.add((i, id(self._processes[i])))
@@ -566,33 +654,36 @@ class Cluster(ClusterBase):
 
     def heights(self) -> list[int]:
         self._observe()
-        return list(self._seen_height)
+        return list(self._seen_height[:self.nodes])
 
     def status(self, i: int) -> NodeStatus:
-        i = _index(i, "the node")
-        if i >= self.nodes:
-            raise ScenarioError(f"no node {i}: the cluster has nodes 0 to {self.nodes - 1}")
+        i = self._node(i)
         self._observe()
         state = self._state(i)
         s = self._last_status[i] if state == "up" else {}
-        return NodeStatus(node=i, validator=i, honest=True, state=state, committed_height=self._seen_height[i],
+        v = self._validator_of[i]
+        return NodeStatus(node=i, validator=v, honest=v not in self._compromised, state=state, committed_height=self._seen_height[i],
                           round=s.get("round"), high_qc_round=None, leader=None, catching_up=s.get("catching_up"))
 
     def _compare_blocks(self) -> None:
         """Agreement: every running node holds the same block at the lowest
         height they all reached, and at every height compared before (block
         ids chain their parents, so an equal block means an equal chain)."""
-        up = [i for i in range(self.nodes) if self._state(i) == "up"]
+        up = [i for i in range(self.size)
+              if self._state(i) == "up" and self._validator_of[i] not in self._compromised]
         heights = [self._seen_height[i] for i in up]
         if not up or min(heights) == 0:
             return
         h = min(heights)
         for i in up:
+            if i in self._forked:
+                continue  # reported once; its later blocks only repeat it
             block = self._http_json(f"http://127.0.0.1:{self._ports[i] + 1}/v1/block/{h}")
             if block is None:
                 continue  # not answering now: a later check compares it
             seen = self._blocks.setdefault(h, (block["id"], block["state_root"], i))
             if block["id"] != seen[0]:
+                self._forked.add(i)
                 self._violate(f"agreement: n{i} committed a different block at height {h} than n{seen[2]}")
             elif block["state_root"] != seen[1]:
                 self._violate(f"state: n{i} has a different state root at height {h} than n{seen[2]}")
@@ -631,7 +722,7 @@ def _report_html(c: Cluster) -> str:
     for t, what in c._faults:
         svg.append(f"<line x1='{x(t):.1f}' y1='10' x2='{x(t):.1f}' y2='{height - bottom}' stroke='#d62728' "
                    f"opacity='0.4'><title>{html.escape(what)} at {t:.1f} s</title></line>")
-    for i in range(c.nodes):
+    for i in range(c.size):
         points = " ".join(f"{x(t):.1f},{y(h[i]):.1f}" for t, h in c._timeline)
         colour = palette[i % len(palette)]
         svg.append(f"<polyline fill='none' stroke='{colour}' stroke-width='1.5' points='{points}'>"
@@ -642,7 +733,7 @@ def _report_html(c: Cluster) -> str:
         f"<tr><td>n{i}</td><td>{c._state(i)}</td><td>{c._seen_height[i]}</td>"
         f"<td>{html.escape(str(c._last_status[i].get('round', '')))}</td>"
         f"<td>{html.escape(str(c._last_status[i].get('peers_connected', '')))}</td>"
-        f"<td><code>{html.escape(str(c.log_file(i)))}</code></td></tr>" for i in range(c.nodes))
+        f"<td><code>{html.escape(str(c.log_file(i)))}</code></td></tr>" for i in range(c.size))
     ok = not c._violations
     violations = "".join(f"<li>{html.escape(v)}</li>" for v in c._violations)
     operations = "".join(f"<li>{t:.1f} s: {html.escape(w)}</li>" for t, w in c._faults)

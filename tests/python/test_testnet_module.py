@@ -81,7 +81,6 @@ def test_what_real_processes_cannot_do_is_not_supported_and_bad_calls_are_errors
     with testnet.Cluster(nodes=4, seed=4) as c:
         for call, says in [(lambda: c.set_loss(0.3), "TLS streams"), (lambda: c.skew_clock(0, 100), "no clock"),
                            (lambda: c.crash_before(0, "send"), "use the simulator"),
-                           (lambda: c.compromise(0), "twins run on the simulator"),
                            (lambda: c.equivocate(0), "use the simulator"),
                            (lambda: c.upgrade(0), "second synod build")]:
             with pytest.raises(NotSupported, match=says):
@@ -95,6 +94,25 @@ def test_what_real_processes_cannot_do_is_not_supported_and_bad_calls_are_errors
         c.crash(2)
         with pytest.raises(ScenarioError, match="node 2 is down"):
             c.crash(2)
+
+
+def test_a_twin_is_a_second_server_with_the_key_and_a_second_twin_is_refused():
+    with testnet.Cluster(nodes=4, seed=9) as c:
+        c.run_until(lambda: min(c.heights()) >= 3, timeout=30)
+        twin = c.compromise(1)
+        assert twin == 4 and c.size == 5 and c.compromised_weight == 1
+        s = c.status(twin)
+        assert s.validator == 1 and not s.honest and s.state == "up"
+        assert not c.status(1).honest and c.status(0).honest
+        with pytest.raises(ScenarioError, match="already has a twin, node 4"):
+            c.compromise(1)
+        with pytest.raises(ScenarioError, match="no validator 4"):
+            c.compromise(twin)
+        # The twin catches up from its peers and commits with them.
+        c.run_until(lambda: c.status(twin).committed_height >= max(c.heights()) - 10, timeout=30)
+        c.crash(twin)
+        c.run_for(1)
+        c.check()
 
 
 def test_every_process_stops_when_a_scenario_fails_inside_the_cluster():
