@@ -150,6 +150,23 @@ def test_a_killed_scenario_takes_its_servers_with_it(tmp_path):
     assert not any(alive(p) for p in pids)
 
 
+def test_a_scenario_that_forgets_to_close_its_cluster_stops_its_servers_at_exit(tmp_path):
+    program = textwrap.dedent(f"""
+        import sys
+        sys.path.insert(0, {os.path.join(BUILD, 'pybindings')!r})
+        from synod import testnet
+        c = testnet.Cluster(nodes=3, seed=10)
+        print(c.dir, " ".join(str(p.pid) for p in c._processes), flush=True)
+    """)  # never closed: the interpreter's exit must close it
+    r = subprocess.run([sys.executable, "-c", program], capture_output=True, text=True, timeout=60,
+                       env={**os.environ, "SYNOD_BUILD": BUILD})
+    assert r.returncode == 0, r.stderr
+    folder, *pids = r.stdout.split()
+    assert len(pids) == 3 and not any(alive(int(p)) for p in pids)
+    # Closed, not only killed with its parent: the temporary folder is gone.
+    assert not os.path.exists(folder), folder
+
+
 def test_a_server_that_dies_by_itself_is_a_violation_and_the_logs_are_kept():
     with testnet.Cluster(nodes=4, seed=7) as c:
         c.run_until(lambda: min(c.heights()) >= 5, timeout=30)
