@@ -103,6 +103,7 @@ class Load {
     double owed = 0;
     auto last = start_;
     while (Clock::now() < load_end) {
+      io_.restart();  // a loop that ran out of work (every link lost at once) stays stopped until restarted
       io_.run_for(std::chrono::milliseconds(5));
       const auto now = Clock::now();
       owed += o_.tx_per_s * std::chrono::duration<double>(now - last).count();
@@ -127,6 +128,7 @@ class Load {
       return false;
     };
     while (Clock::now() < drain_end && (!samples_.empty() || awaiting_ > 0 || uncommitted())) {
+      io_.restart();
       io_.run_for(std::chrono::milliseconds(5));
       redial_lost_clients();
       poll_samples();
@@ -222,7 +224,7 @@ class Load {
   // A node that restarts closes the link, and a closed link never answers
   // what was sent on it: every reconnect_ms, each lost link is dialled again
   // on a new client, and what waited on the old one is given up (counted as
-  // "lost"), so that its accounts are polled and its transfers resent.
+  // "lost"), so that its accounts are polled and their transfers resent.
   void redial_lost_clients() {
     const auto now = Clock::now();
     for (std::size_t i = 0; i < clients_.size(); ++i) {
@@ -231,7 +233,12 @@ class Load {
       awaiting_ -= client_awaiting_[i];
       report_.rejected["lost"] += client_awaiting_[i];
       client_awaiting_[i] = 0;
-      for (std::size_t a = i; a < accounts_.size(); a += clients_.size()) asking_account_[a] = false;
+      // Its accounts start again from the ledger's nonce: what the lost link
+      // carried and did not commit is sent again (a duplicate is refused).
+      for (std::size_t a = i; a < accounts_.size(); a += clients_.size()) {
+        asking_account_[a] = false;
+        next_nonce_[a] = ledger_nonce_[a];
+      }
       for (Sample& s : samples_) {
         if (s.client == i) s.asking = false;
       }

@@ -17,17 +17,33 @@ using namespace synod::sim;
 
 namespace {
 
+// Scenarios let go on a thread other than their own, waiting to be destroyed
+// on theirs (collect_orphans). Touched with the GIL held only.
+std::vector<std::pair<std::thread::id, std::unique_ptr<Scenario>>>& orphans() {
+  static auto* list = new std::vector<std::pair<std::thread::id, std::unique_ptr<Scenario>>>();
+  return *list;
+}
+
 class PyScenario {
  public:
-  explicit PyScenario(ScenarioOptions options) : scenario_(std::move(options)), thread_(std::this_thread::get_id()) {}
+  explicit PyScenario(ScenarioOptions options)
+      : scenario_(std::make_unique<Scenario>(std::move(options))), thread_(std::this_thread::get_id()) {}
+
+  // The fibers of a simulated cluster belong to the thread that made it, and
+  // cannot be unwound from another: a scenario let go on another thread (the
+  // last reference dropped there) waits to be destroyed on its own.
+  ~PyScenario() {
+    if (std::this_thread::get_id() != thread_) orphans().emplace_back(thread_, std::move(scenario_));
+  }
 
   // The scenario, for one call made with the GIL held.
   Scenario& use() {
     if (std::this_thread::get_id() != thread_) {
-      throw std::runtime_error("a simulated cluster is driven from the thread that made it");
+      throw std::runtime_error("a simulated cluster is driven (and closed) from the thread that made it");
     }
     if (running_) throw std::runtime_error("the simulated cluster is running (run_for) in another call");
-    return scenario_;
+    SYNOD_ASSERT(scenario_ != nullptr);
+    return *scenario_;
   }
 
   // Runs virtual time with the GIL released: other Python threads go on,
@@ -46,7 +62,7 @@ class PyScenario {
   }
 
  private:
-  Scenario scenario_;
+  std::unique_ptr<Scenario> scenario_;
   std::thread::id thread_;
   bool running_ = false;
 };
@@ -137,6 +153,7 @@ PYBIND11_MODULE(_sim, m) {
              return py::make_tuple(r.accepted, r.error);
            })
       .def("run_for", &PyScenario::run_for, py::arg("duration_ms"))
+      .def("check_thread", [](PyScenario& s) { s.use(); })
       .def("now_ms", [](PyScenario& s) { return s.use().now(); })
       .def("size", [](PyScenario& s) { return s.use().cluster().size(); })
       .def("validators", [](PyScenario& s) { return s.use().cluster().validators(); })
@@ -164,6 +181,14 @@ PYBIND11_MODULE(_sim, m) {
       .def("trace_hash", [](PyScenario& s) { return s.use().cluster().trace_hash(); })
       .def("recording", [](PyScenario& s) { return s.use().recording(); })
       .def("report", [](PyScenario& s, const std::string& command) { return s.use().report(command); });
+
+  m.def(
+      "collect_orphans",
+      [] {
+        auto& list = orphans();
+        std::erase_if(list, [](const auto& orphan) { return orphan.first == std::this_thread::get_id(); });
+      },
+      "Destroys the scenarios of this thread that were let go on another.");
 
   m.def(
       "replay",

@@ -53,8 +53,10 @@ ClusterOptions cluster_options(const ScenarioOptions& o) {
     throw ScenarioError("a cluster has 2 to " + std::to_string(Scenario::accounts_max) + " client accounts, not " +
                         std::to_string(o.accounts));
   }
-  if (o.links.latency_ms_min > o.links.latency_ms_max || o.links.latency_ms_max > Scenario::latency_ms_max) {
-    throw ScenarioError("latency wants 0 <= min <= max <= " + std::to_string(Scenario::latency_ms_max) + " ms, not " +
+  if (o.links.latency_ms_min > o.links.latency_ms_max || o.links.latency_ms_max < 1 ||
+      o.links.latency_ms_max > Scenario::latency_ms_max) {
+    throw ScenarioError("latency wants 0 <= min <= max, 1 <= max <= " + std::to_string(Scenario::latency_ms_max) +
+                        " ms (a network without delay would stop virtual time), not " +
                         std::to_string(o.links.latency_ms_min) + ".." + std::to_string(o.links.latency_ms_max));
   }
   if (!(o.links.loss >= 0 && o.links.loss <= 1)) {
@@ -236,8 +238,9 @@ void Scenario::upgrade(NodeId instance) {
 }
 
 void Scenario::set_latency(TimeMs ms_min, TimeMs ms_max) {
-  if (ms_min > ms_max || ms_max > latency_ms_max) {
-    throw ScenarioError("set_latency wants 0 <= min <= max <= " + std::to_string(latency_ms_max) + " ms, not " +
+  if (ms_min > ms_max || ms_max < 1 || ms_max > latency_ms_max) {
+    throw ScenarioError("set_latency wants 0 <= min <= max, 1 <= max <= " + std::to_string(latency_ms_max) +
+                        " ms (a network without delay would stop virtual time), not " +
                         std::to_string(ms_min) + ", " + std::to_string(ms_max));
   }
   LinkFaults links = cluster_.options().links;
@@ -534,7 +537,10 @@ std::expected<Replayed, std::string> replay_scenario(const std::string& recordin
       if (!at || *at < scenario->now() || *at - scenario->now() > Scenario::run_ms_max) {
         throw ScenarioError("bad time '" + w[0] + "': times only go forward");
       }
-      scenario->run_for(*at - scenario->now());
+      // Operations recorded at one instant follow each other with nothing
+      // run between them, as in the recorded run: even run_for(0) would fire
+      // what is due now (a packet sent with no latency).
+      if (*at > scenario->now()) scenario->run_for(*at - scenario->now());
       recorded = apply(*scenario, Line{{w.begin() + 1, w.end()}});
     }
   } catch (const ScenarioError& e) {

@@ -67,6 +67,23 @@ TEST(Scenario, ARecordingReplaysToTheSameTraceAndHeight) {
   EXPECT_TRUE(replayed->violations.empty());
 }
 
+// Operations at one virtual instant replay with nothing run between them,
+// even when a packet sent with no latency is due at that instant.
+TEST(Scenario, OperationsAtOneInstantReplayWithNothingBetweenThem) {
+  for (std::uint64_t seed = 1; seed <= 20; ++seed) {
+    Scenario s(options({1, 1, 1, 1}, seed));
+    s.set_latency(0, 1);
+    s.run_for(500);
+    s.submit(NodeId(2), 0, 1, 1);
+    s.submit(NodeId(2), 1, 2, 1);
+    s.crash(NodeId(3));
+    s.run_for(500);
+    const auto replayed = replay_scenario(s.recording());
+    ASSERT_TRUE(replayed.has_value()) << replayed.error();
+    EXPECT_TRUE(replayed->same_trace()) << "seed " << seed << "\n" << s.recording();
+  }
+}
+
 // The replay checks the trace: a recording whose seed was changed replays,
 // but not to the recorded trace.
 TEST(Scenario, AReplayOfAnEditedRecordingIsNotTheRecordedTrace) {
@@ -93,6 +110,7 @@ TEST(Scenario, BadOperationsAreErrorsThatChangeNothing) {
   EXPECT_THROW(s.partition({{NodeId(0)}, {}}), ScenarioError);
   EXPECT_THROW(s.set_loss(1.5), ScenarioError);
   EXPECT_THROW(s.set_latency(50, 10), ScenarioError);
+  EXPECT_THROW(s.set_latency(0, 0), ScenarioError);  // virtual time would stand still
   EXPECT_THROW(s.submit(NodeId(0), 0, 99, 1), ScenarioError);
   EXPECT_THROW(s.compromise(NodeId(7)), ScenarioError);
   EXPECT_THROW(s.skew_clock(NodeId(0), 7'200'000), ScenarioError);

@@ -7,6 +7,7 @@ writes it and names that command. See docs/scenarios.md."""
 
 from __future__ import annotations
 
+import atexit
 import os
 import pathlib
 import tempfile
@@ -27,6 +28,12 @@ def _synod_sim() -> str:
     name when the module is installed apart from a build."""
     built = pathlib.Path(_sim.__file__).resolve().parents[2] / "sim" / "synod-sim"
     return str(built) if built.exists() else "synod-sim"
+
+
+# A cluster dropped on another thread is destroyed later on its own: at the
+# next cluster made on that thread, or at exit (before the thread's fiber
+# scheduler goes, which must not find live fibers).
+atexit.register(_sim.collect_orphans)
 
 
 class _Closed:
@@ -55,12 +62,16 @@ class Cluster(ClusterBase):
             raise ScenarioError(f"the seed is an integer from 0 to 2^64 - 1, not {seed!r}")
         super().__init__(_weights(nodes, weights), seed)
         lo, hi = latency_ms
+        _sim.collect_orphans()
         self._s = _sim.Scenario(weights=self._weights, seed=seed, latency_ms_min=int(lo), latency_ms_max=int(hi),
                                 loss=float(loss), accounts=int(accounts))
         self._record = pathlib.Path(record) if record is not None else None
 
     def close(self) -> None:
-        """Frees the simulated cluster; any later call raises ScenarioError."""
+        """Frees the simulated cluster (from the thread that made it); any
+        later call raises ScenarioError."""
+        if not isinstance(self._s, _Closed):
+            self._s.check_thread()
         self._s = _Closed()
 
     # ---- faults

@@ -51,6 +51,7 @@ START_TIMEOUT_S = 30  # for every server to answer on its admin port
 STOP_TIMEOUT_S = 10   # SIGTERM, then SIGKILL
 POLL_S = 0.25         # how often run_for looks at the nodes
 HTTP_TIMEOUT_S = 2
+COMPARE_S = 1.0       # how often the outside checker compares blocks while the run goes
 PROXY_CHUNK_BYTES = 65536
 
 _PR_SET_PDEATHSIG = 1
@@ -140,10 +141,15 @@ class _Proxies:
         if link.cut:
             writer.close()
             return
+        port = link.target_port
         try:
-            upstream_reader, upstream_writer = await asyncio.open_connection("127.0.0.1", link.target_port)
+            upstream_reader, upstream_writer = await asyncio.open_connection("127.0.0.1", port)
         except OSError:
             writer.close()
+            return
+        if link.cut or link.target_port != port:  # the routes changed while it connected
+            writer.close()
+            upstream_writer.close()
             return
         link.writers.update((writer, upstream_writer))
         try:
@@ -247,6 +253,7 @@ class Cluster(ClusterBase):
         self._last_status: list[dict] = [{} for _ in range(self.nodes)]
         self._compromised: set[int] = set()  # validators with a twin
         self._forked: set[int] = set()  # honest nodes reported off the agreed chain, once each
+        self._compared_at = 0.0
         self._blocks: dict[int, tuple[str, str, int]] = {}  # height -> (id, state root, node that showed it)
         self._violations: list[str] = []
         self._reported_exits: set[tuple[int, int]] = set()
@@ -648,6 +655,11 @@ class Cluster(ClusterBase):
                 self._seen_height[i] = max(self._seen_height[i], height)
             heights.append(self._seen_height[i])
         self._timeline.append((self.now(), heights))
+        # Forks are looked for as the run goes, so that a node that forks and
+        # then crashes is still caught.
+        if self.now() - self._compared_at >= COMPARE_S:
+            self._compared_at = self.now()
+            self._compare_blocks()
 
     def _violate(self, what: str) -> None:
         self._violations.append(f"t={int(self.now() * 1000)}ms {what}")
@@ -666,27 +678,28 @@ class Cluster(ClusterBase):
                           round=s.get("round"), high_qc_round=None, leader=None, catching_up=s.get("catching_up"))
 
     def _compare_blocks(self) -> None:
-        """Agreement: every running node holds the same block at the lowest
-        height they all reached, and at every height compared before (block
-        ids chain their parents, so an equal block means an equal chain)."""
-        up = [i for i in range(self.size)
-              if self._state(i) == "up" and self._validator_of[i] not in self._compromised]
-        heights = [self._seen_height[i] for i in up]
-        if not up or min(heights) == 0:
+        """Agreement: every running honest node's block at its own height,
+        and at the lowest height they all reached, equals the first block any
+        of them showed at that height (block ids chain their parents, so an
+        equal block means an equal chain below it). A node reported once is
+        not compared again."""
+        up = [i for i in range(self.size) if self._state(i) == "up" and i not in self._forked
+              and self._validator_of[i] not in self._compromised and self._seen_height[i] > 0]
+        if not up:
             return
-        h = min(heights)
+        lowest = min(self._seen_height[i] for i in up)
         for i in up:
-            if i in self._forked:
-                continue  # reported once; its later blocks only repeat it
-            block = self._http_json(f"http://127.0.0.1:{self._ports[i] + 1}/v1/block/{h}")
-            if block is None:
-                continue  # not answering now: a later check compares it
-            seen = self._blocks.setdefault(h, (block["id"], block["state_root"], i))
-            if block["id"] != seen[0]:
-                self._forked.add(i)
-                self._violate(f"agreement: n{i} committed a different block at height {h} than n{seen[2]}")
-            elif block["state_root"] != seen[1]:
-                self._violate(f"state: n{i} has a different state root at height {h} than n{seen[2]}")
+            for h in sorted({lowest, self._seen_height[i]}):
+                block = self._http_json(f"http://127.0.0.1:{self._ports[i] + 1}/v1/block/{h}")
+                if block is None:
+                    continue  # not answering now: a later check compares it
+                seen = self._blocks.setdefault(h, (block["id"], block["state_root"], i))
+                if block["id"] != seen[0]:
+                    self._forked.add(i)
+                    self._violate(f"agreement: n{i} committed a different block at height {h} than n{seen[2]}")
+                    break
+                if block["state_root"] != seen[1]:
+                    self._violate(f"state: n{i} has a different state root at height {h} than n{seen[2]}")
 
     def violations(self) -> list[str]:
         self._observe()

@@ -196,11 +196,21 @@ def test_the_gil_is_released_while_virtual_time_runs():
 
 def test_a_cluster_refuses_calls_from_another_thread():
     c = sim.Cluster(nodes=4, seed=1)
+    c.run_for(1)
     errors = []
-    thread = threading.Thread(target=lambda: errors.append(pytest.raises(RuntimeError, c.heights)))
+    thread = threading.Thread(target=lambda: errors.extend([pytest.raises(RuntimeError, c.heights),
+                                                            pytest.raises(RuntimeError, c.close)]))
     thread.start()
     thread.join()
-    assert errors and "from the thread that made it" in str(errors[0].value)
+    assert len(errors) == 2 and all("from the thread that made it" in str(e.value) for e in errors)
+    # The last reference dropped on another thread leaves it in memory, and the process lives on.
+    holder = [sim.Cluster(nodes=4, seed=2)]
+    holder[0].run_for(1)
+    thread = threading.Thread(target=holder.clear)
+    thread.start()
+    thread.join()
+    c.run_for(1)
+    c.close()
 
 
 def test_check_names_the_invariant_nodes_seed_and_replay_command(tmp_path):
