@@ -4,7 +4,6 @@
 #include <array>
 #include <charconv>
 #include <cstdio>
-#include <numeric>
 #include <sstream>
 
 #include "core/assert.h"
@@ -37,6 +36,20 @@ std::string hex(std::uint64_t value) {
   return buffer;
 }
 
+// The links' settings a scenario may ask for; `what` names the asking operation.
+void check_links(const LinkFaults& links, std::string_view what) {
+  if (links.latency_ms_min > links.latency_ms_max || links.latency_ms_max < 1 ||
+      links.latency_ms_max > Scenario::latency_ms_max) {
+    throw ScenarioError(std::string(what) + " wants a latency of 0 <= min <= max, 1 <= max <= " +
+                        std::to_string(Scenario::latency_ms_max) +
+                        " ms (a network without delay would stop virtual time), not " +
+                        std::to_string(links.latency_ms_min) + ".." + std::to_string(links.latency_ms_max));
+  }
+  if (!(links.loss >= 0 && links.loss <= 1)) {
+    throw ScenarioError(std::string(what) + " wants a loss probability from 0 to 1, not " + exact(links.loss));
+  }
+}
+
 ClusterOptions cluster_options(const ScenarioOptions& o) {
   if (o.weights.empty() || o.weights.size() > Scenario::validators_max) {
     throw ScenarioError("a cluster has 1 to " + std::to_string(Scenario::validators_max) + " validators, not " +
@@ -53,15 +66,7 @@ ClusterOptions cluster_options(const ScenarioOptions& o) {
     throw ScenarioError("a cluster has 2 to " + std::to_string(Scenario::accounts_max) + " client accounts, not " +
                         std::to_string(o.accounts));
   }
-  if (o.links.latency_ms_min > o.links.latency_ms_max || o.links.latency_ms_max < 1 ||
-      o.links.latency_ms_max > Scenario::latency_ms_max) {
-    throw ScenarioError("latency wants 0 <= min <= max, 1 <= max <= " + std::to_string(Scenario::latency_ms_max) +
-                        " ms (a network without delay would stop virtual time), not " +
-                        std::to_string(o.links.latency_ms_min) + ".." + std::to_string(o.links.latency_ms_max));
-  }
-  if (!(o.links.loss >= 0 && o.links.loss <= 1)) {
-    throw ScenarioError("loss is a probability from 0 to 1, not " + exact(o.links.loss));
-  }
+  check_links(o.links, "a cluster");
   ClusterOptions c;
   c.weights = o.weights;
   c.seed = o.seed;
@@ -70,8 +75,6 @@ ClusterOptions cluster_options(const ScenarioOptions& o) {
   c.timeline = true;
   return c;
 }
-
-std::string state_of(const Cluster& cluster, NodeId instance) { return std::string(to_string(cluster.state(instance))); }
 
 }  // namespace
 
@@ -100,6 +103,13 @@ void Scenario::require(NodeId instance, std::string_view operation, NodeState wa
   if (now == wanted) return;
   throw ScenarioError(std::string(operation) + ": node " + std::to_string(instance.value) + " is " +
                       std::string(to_string(now)) + ", not " + std::string(to_string(wanted)) + std::string(hint));
+}
+
+void Scenario::require_running(NodeId instance, std::string_view operation) const {
+  check_instance(instance);
+  if (cluster_.node(instance).running()) return;
+  throw ScenarioError(std::string(operation) + ": node " + std::to_string(instance.value) + " is " +
+                      std::string(to_string(cluster_.state(instance))));
 }
 
 void Scenario::record(const std::string& operation) {
@@ -138,11 +148,7 @@ void Scenario::isolate(NodeId instance) {
 }
 
 void Scenario::crash(NodeId instance) {
-  check_instance(instance);
-  if (!cluster_.node(instance).running()) {
-    throw ScenarioError("crash: node " + std::to_string(instance.value) + " is " +
-                        state_of(cluster_, instance));
-  }
+  require_running(instance, "crash");
   record("crash " + std::to_string(instance.value));
   cluster_.crash(instance);
   SYNOD_ASSERT(!cluster_.node(instance).running());
@@ -178,15 +184,11 @@ constexpr std::array<std::pair<std::string_view, Driver::Step>, 5> step_names = 
 }  // namespace
 
 void Scenario::crash_before(NodeId instance, const std::string& step) {
-  check_instance(instance);
+  require_running(instance, "crash_before");
   const auto it = std::ranges::find(step_names, step, [](const auto& named) { return named.first; });
   if (it == step_names.end()) {
     throw ScenarioError("crash_before: no step '" + step +
                         "'; one of persist-blocks, persist-safety, send, persist-commits, notify");
-  }
-  if (!cluster_.node(instance).running()) {
-    throw ScenarioError("crash_before: node " + std::to_string(instance.value) + " is " +
-                        state_of(cluster_, instance));
   }
   record("crash-before " + std::to_string(instance.value) + " " + step);
   cluster_.crash_before(instance, it->second);
@@ -238,24 +240,18 @@ void Scenario::upgrade(NodeId instance) {
 }
 
 void Scenario::set_latency(TimeMs ms_min, TimeMs ms_max) {
-  if (ms_min > ms_max || ms_max < 1 || ms_max > latency_ms_max) {
-    throw ScenarioError("set_latency wants 0 <= min <= max, 1 <= max <= " + std::to_string(latency_ms_max) +
-                        " ms (a network without delay would stop virtual time), not " +
-                        std::to_string(ms_min) + ", " + std::to_string(ms_max));
-  }
   LinkFaults links = cluster_.options().links;
   links.latency_ms_min = ms_min;
   links.latency_ms_max = ms_max;
+  check_links(links, "set_latency");
   record("latency " + std::to_string(ms_min) + " " + std::to_string(ms_max));
   cluster_.set_links(links);
 }
 
 void Scenario::set_loss(double probability) {
-  if (!(probability >= 0 && probability <= 1)) {
-    throw ScenarioError("set_loss wants a probability from 0 to 1, not " + exact(probability));
-  }
   LinkFaults links = cluster_.options().links;
   links.loss = probability;
+  check_links(links, "set_loss");
   record("loss " + exact(probability));
   cluster_.set_links(links);
 }
@@ -279,11 +275,8 @@ void Scenario::load(std::uint32_t tx_per_s) {
 }
 
 SubmitResult Scenario::submit(NodeId via, std::size_t from_account, std::size_t to_account, std::uint64_t amount) {
-  check_instance(via);
-  if (cluster_.state(via) != NodeState::Up || !cluster_.is_up(via)) {
-    throw ScenarioError("submit: node " + std::to_string(via.value) + " is " + state_of(cluster_, via) +
-                        ", not up");
-  }
+  require(via, "submit", NodeState::Up);
+  if (!cluster_.is_up(via)) throw ScenarioError("submit: node " + std::to_string(via.value) + " is still starting");
   if (from_account >= options_.accounts || to_account >= options_.accounts) {
     throw ScenarioError("submit: the accounts are 0 to " + std::to_string(options_.accounts - 1) + ", not " +
                         std::to_string(from_account) + " and " + std::to_string(to_account));

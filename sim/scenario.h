@@ -106,6 +106,8 @@ class Scenario {
   // The instance exists and is in `wanted` state, else a ScenarioError
   // naming the operation, the state it is in, and `hint`.
   void require(NodeId instance, std::string_view operation, NodeState wanted, std::string_view hint = {}) const;
+  // The instance exists and its process runs (up or paused).
+  void require_running(NodeId instance, std::string_view operation) const;
   void record(const std::string& operation);
 
   ScenarioOptions options_;

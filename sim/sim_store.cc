@@ -166,7 +166,6 @@ std::expected<Recovery, StoreError> SimStore::load() const {
 void SimStore::restore(const Backup& backup) {
   committed_ = backup.committed;
   blocks_ = backup.blocks;
-  SYNOD_ASSERT(committed_.size() == backup.committed.size());
 }
 
 bool SimStore::corrupt_safety_record() {

@@ -152,7 +152,7 @@ TEST(Scenario, ARecordingThatDoesNotParseNamesItsLine) {
       {header + "@20 end trace=0\n@30 heal\n", "line 3: nothing may follow the end line"},
       {"cluster weights=1,x\n", "line 1: bad weights '1,x'"},
       {"cluster colour=blue\n", "line 1: unknown cluster option 'colour'"},
-      {"cluster loss=3\n", "line 1: loss is a probability"},
+      {"cluster loss=3\n", "line 1: a cluster wants a loss probability from 0 to 1"},
   };
   for (const Case& c : cases) {
     const auto replayed = replay_scenario(c.text);

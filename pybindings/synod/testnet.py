@@ -256,7 +256,7 @@ class Cluster(ClusterBase):
         self._compared_at = 0.0
         self._blocks: dict[int, tuple[str, str, int]] = {}  # height -> (id, state root, node that showed it)
         self._violations: list[str] = []
-        self._reported_exits: set[tuple[int, int]] = set()
+        self._reported_exits: set[subprocess.Popen] = set()  # held, so that no later process is taken for one
         self._timeline: list[tuple[float, list[int]]] = []
         self._faults: list[tuple[float, str]] = []
         self._cut: set[tuple[int, int]] = set()
@@ -641,8 +641,8 @@ class Cluster(ClusterBase):
         heights = []
         for i in range(self.size):
             state = self._state(i)
-            if state == "refused" and (i, id(self._processes[i])) not in self._reported_exits:
-                self._reported_exits.add((i, id(self._processes[i])))
+            if state == "refused" and self._processes[i] not in self._reported_exits:
+                self._reported_exits.add(self._processes[i])
                 self._violate(f"process: n{i} exited by itself with status {self._processes[i].returncode} "
                               f"(see {self.log_file(i)})")
             status = self._admin_status(i) if state == "up" else None

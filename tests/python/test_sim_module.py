@@ -94,6 +94,9 @@ def test_same_seed_and_operations_same_trace_another_seed_another():
     (lambda c: c.partition([0, 1], [1, 2]), "in two groups"),
     (lambda c: c.set_loss(1.5), "probability"),
     (lambda c: c.set_latency(50, 10), "min <= max"),
+    (lambda c: c.set_latency(0, 60_001), "max <= 60000"),
+    (lambda c: c.set_latency(0, 0), "1 <= max"),
+    (lambda c: c.run_for(366 * 24 * 3600), "at most a year"),
     (lambda c: c.skew_clock(0, 10 ** 8), "at most an hour"),
     (lambda c: c.submit(via=0, from_account=0, to_account=99), "accounts are 0 to 7"),
     (lambda c: c.crash_before(0, "lunch"), "no step 'lunch'"),
@@ -115,6 +118,8 @@ def test_bad_arguments_are_scenario_errors_that_change_nothing(call, says):
 
 @pytest.mark.parametrize("options, says", [
     (dict(nodes=0), "1 to 64 validators"),
+    (dict(nodes=65), "1 to 64 validators"),
+    (dict(accounts=10_001), "2 to 10000 client accounts"),
     (dict(weights=[1, 0, 1]), "positive"),
     (dict(nodes=3, weights=[1, 1]), "nodes=3 but 2 weights"),
     (dict(seed=-1), "seed"),
